@@ -1,0 +1,32 @@
+# Finds every third-party dependency once; targets below link them PRIVATE.
+find_package(Threads REQUIRED)
+find_package(absl CONFIG REQUIRED)
+find_package(Protobuf REQUIRED)          # CMake's FindProtobuf: Debian ships no protobuf config
+find_package(gRPC CONFIG REQUIRED)
+find_package(yaml-cpp CONFIG REQUIRED)
+find_package(nlohmann_json CONFIG REQUIRED)
+find_package(ICU REQUIRED COMPONENTS uc)
+find_package(MPI REQUIRED COMPONENTS CXX)
+find_package(Torch CONFIG REQUIRED)
+
+# NCCL backend: built whenever CUDA runtime + NCCL headers/libraries are present (no GPU needed).
+set(R1_CUDA_ROOT "/usr/local/cuda" CACHE PATH "CUDA toolkit root searched for NCCL")
+find_path(NCCL_INCLUDE_DIR nccl.h HINTS ${R1_CUDA_ROOT}/include)
+find_library(NCCL_LIBRARY nccl HINTS ${R1_CUDA_ROOT}/lib64 ${R1_CUDA_ROOT}/lib)
+find_path(CUDART_INCLUDE_DIR cuda_runtime_api.h HINTS ${R1_CUDA_ROOT}/include)
+find_library(CUDART_LIBRARY cudart HINTS ${R1_CUDA_ROOT}/lib64 ${R1_CUDA_ROOT}/lib)
+if(NCCL_INCLUDE_DIR AND NCCL_LIBRARY AND CUDART_INCLUDE_DIR AND CUDART_LIBRARY)
+  set(R1_HAVE_NCCL ON)
+  add_library(r1_nccl_deps INTERFACE)
+  target_include_directories(r1_nccl_deps SYSTEM INTERFACE ${NCCL_INCLUDE_DIR} ${CUDART_INCLUDE_DIR})
+  target_link_libraries(r1_nccl_deps INTERFACE ${NCCL_LIBRARY} ${CUDART_LIBRARY})
+  message(STATUS "r1: NCCL backend enabled (${NCCL_LIBRARY})")
+else()
+  set(R1_HAVE_NCCL OFF)
+  message(STATUS "r1: NCCL not found; NCCL backend disabled")
+endif()
+
+if(R1_BUILD_TESTS)
+  find_package(GTest CONFIG REQUIRED)
+  include(GoogleTest)
+endif()

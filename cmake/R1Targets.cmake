@@ -1,0 +1,88 @@
+# Helpers that keep per-folder CMakeLists short.
+#
+# r1_torch_pch: one precompiled header of the LibTorch API, reused by every torch-heavy target
+# (REUSE_FROM needs identical flags, which linking r1_torch_pch's usage requirements guarantees).
+add_library(r1_torch_pch STATIC ${CMAKE_SOURCE_DIR}/cmake/torch_pch.cc)
+target_link_libraries(r1_torch_pch PUBLIC torch)
+target_precompile_headers(r1_torch_pch PRIVATE <torch/torch.h>)
+
+# r1_use_torch(TARGET): link LibTorch and reuse the shared precompiled header.
+function(r1_use_torch target)
+  target_link_libraries(${target} PRIVATE torch)
+  target_precompile_headers(${target} REUSE_FROM r1_torch_pch)
+endfunction()
+
+# r1_glob_sources(OUT DIR): the non-test .cc files directly in DIR.
+function(r1_glob_sources out dir)
+  file(GLOB srcs CONFIGURE_DEPENDS ${dir}/*.cc)
+  list(FILTER srcs EXCLUDE REGEX "_test\\.cc$")
+  set(${out} ${srcs} PARENT_SCOPE)
+endfunction()
+
+# r1_add_test(SOURCE [TORCH] [LABELS l...] [LIBS lib...]): one GoogleTest executable per file,
+# named after it; tests are registered with CTest (gtest_discover_tests) under the given labels.
+function(r1_add_test src)
+  cmake_parse_arguments(ARG "TORCH" "" "LABELS;LIBS" ${ARGN})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name} ${src})
+  target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gmock GTest::gtest_main
+                        absl::status absl::statusor absl::strings)
+  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
+  target_compile_definitions(${name} PRIVATE
+      R1_SOURCE_DIR="${CMAKE_SOURCE_DIR}" R1_SHARED_DATA_DIR="${CMAKE_SOURCE_DIR}/../shared/data"
+      R1_BINARY_DIR="${CMAKE_BINARY_DIR}")
+  if(ARG_TORCH)
+    r1_use_torch(${name})
+  endif()
+  set(labels unit)
+  if(ARG_LABELS)
+    set(labels ${ARG_LABELS})
+  endif()
+  gtest_discover_tests(${name} PROPERTIES LABELS "${labels}" DISCOVERY_TIMEOUT 60)
+endfunction()
+
+# r1_add_library(NAME DIRS d... [PUBLIC_LIBS l...] [PRIVATE_LIBS l...] [TORCH]): a static library of
+# the non-test .cc files in the given folders. Files named *_nccl.cc are compiled only when the NCCL
+# backend is enabled. Include paths are from the repository root (and the build dir, for protos).
+function(r1_add_library name)
+  cmake_parse_arguments(ARG "TORCH" "" "DIRS;PUBLIC_LIBS;PRIVATE_LIBS" ${ARGN})
+  set(all_srcs)
+  foreach(dir ${ARG_DIRS})
+    r1_glob_sources(srcs ${dir})
+    list(APPEND all_srcs ${srcs})
+  endforeach()
+  if(NOT R1_HAVE_NCCL)
+    list(FILTER all_srcs EXCLUDE REGEX "_nccl\\.cc$")
+  endif()
+  if(NOT all_srcs)
+    set(all_srcs ${CMAKE_SOURCE_DIR}/cmake/empty.cc)
+  endif()
+  add_library(${name} STATIC ${all_srcs})
+  target_include_directories(${name} PUBLIC ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
+  target_link_libraries(${name} PUBLIC r1_base ${ARG_PUBLIC_LIBS} PRIVATE ${ARG_PRIVATE_LIBS})
+  if(ARG_TORCH)
+    r1_use_torch(${name})
+  endif()
+endfunction()
+
+# r1_add_folder_tests(DIR [TORCH] LIBS l...): every *_test.cc in DIR becomes a test executable.
+# Files named *_mpi_test.cc (multi-process, launched through mpirun) get the label "multiprocess" so
+# that a quick run can skip them: ctest -LE multiprocess.
+function(r1_add_folder_tests dir)
+  cmake_parse_arguments(ARG "TORCH" "" "LIBS" ${ARGN})
+  file(GLOB tests CONFIGURE_DEPENDS ${dir}/*_test.cc)
+  if(NOT R1_HAVE_NCCL)
+    list(FILTER tests EXCLUDE REGEX "_nccl_test\\.cc$")
+  endif()
+  foreach(t ${tests})
+    set(labels unit)
+    if(t MATCHES "_mpi_test\\.cc$")
+      set(labels multiprocess)
+    endif()
+    if(ARG_TORCH)
+      r1_add_test(${t} TORCH LABELS ${labels} LIBS ${ARG_LIBS})
+    else()
+      r1_add_test(${t} LABELS ${labels} LIBS ${ARG_LIBS})
+    endif()
+  endforeach()
+endfunction()

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what r1 needs from Debian 12 (only what is missing), configures and builds it in
+# build/. Sourced by scripts/run.sh and scripts/test.sh; safe to run again (it only rebuilds).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+R1_PACKAGES=(build-essential cmake ninja-build ccache pkg-config libtorch-dev libopenblas0
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libyaml-cpp-dev
+  libabsl-dev libopenmpi-dev openmpi-bin libgtest-dev libgmock-dev nlohmann-json3-dev libicu-dev)
+
+missing=()
+for p in "${R1_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "r1 setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# OpenBLAS ignores at::set_num_threads; r1 sets its own threads, so keep BLAS to one per process
+# unless the user chose otherwise.
+export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
+BUILD_DIR="${R1_BUILD_DIR:-build}"
+JOBS="${R1_JOBS:-$(nproc)}"
+if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+fi
+cmake --build "$BUILD_DIR" -j "$JOBS" ${R1_BUILD_TARGET:+--target $R1_BUILD_TARGET}
