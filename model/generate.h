@@ -1,0 +1,53 @@
+// Batched autoregressive generation with a KV cache: left-padded prefill, then one token per step
+// for every unfinished request; each request has its own sampling parameters, stop ids, length
+// limit and seed. Randomness of request i at step s is UniformForStep(seed_i, s) (sampler.h), so a
+// request's tokens do not depend on which other requests share its batch (up to the float
+// rounding of padded matmuls; GenerateOptions::per_request removes even that).
+#ifndef R1_MODEL_GENERATE_H_
+#define R1_MODEL_GENERATE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "model/sampler.h"
+#include "model/transformer.h"
+
+namespace r1 {
+
+struct GenerationRequest {
+  std::vector<int32_t> prompt_ids;      // non-empty, ids in [0, vocab_size)
+  SamplingParams sampling;              // temperature, top-k, top-p, seed
+  int32_t max_new_tokens = 256;         // >= 0
+  std::vector<int32_t> stop_token_ids;  // generation ends after emitting one of these
+};
+
+enum class FinishReason { kStop, kLength };
+const char* FinishReasonName(FinishReason reason);  // "stop" / "length"
+
+struct GenerationResult {
+  std::vector<int32_t> token_ids;  // generated ids; a final stop id is included
+  // log p(token | context) of each generated token under the model's unmodified distribution
+  // (temperature 1, no top-k/top-p): the quantity trainers recompute with ComputeResponseLogProbs.
+  std::vector<float> logprobs;
+  FinishReason finish_reason = FinishReason::kLength;
+};
+
+struct GenerateOptions {
+  // Run each request alone (batch of one): results are bit-identical whatever the batch, at the
+  // cost of throughput. Default: all requests in one padded batch.
+  bool per_request = false;
+};
+
+// Generates for every request (results in request order). Runs with autograd off.
+// InvalidArgument naming the request index for an empty prompt, an id out of range, a negative
+// temperature / max_new_tokens, top_p outside (0, 1]; Internal for LibTorch failures.
+// Thread-safety: uses `model` exclusively for the duration of the call.
+absl::StatusOr<std::vector<GenerationResult>> Generate(
+    CausalLmImpl& model, const std::vector<GenerationRequest>& requests,
+    const GenerateOptions& options = {});
+
+}  // namespace r1
+
+#endif  // R1_MODEL_GENERATE_H_

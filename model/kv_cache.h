@@ -1,0 +1,55 @@
+// KvCache: the keys and values of every layer for the positions a batch has seen so far, plus
+// their attention mask, so that decoding one token costs one position of work (prefill, then one
+// token at a time; see CausalLmImpl::Forward).
+//
+// Shapes: B = batch rows, Hkv = key/value heads, S = capacity (positions), D = head_dim.
+#ifndef R1_MODEL_KV_CACHE_H_
+#define R1_MODEL_KV_CACHE_H_
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace r1 {
+
+// Not thread-safe. Preallocated: memory is num_layers * 2 * B * Hkv * S * D floats.
+class KvCache {
+ public:
+  KvCache(int64_t num_layers, int64_t batch, int64_t num_kv_heads, int64_t capacity,
+          int64_t head_dim);
+
+  int64_t batch() const { return batch_; }
+  int64_t capacity() const { return capacity_; }
+  // Positions stored so far (same for every row; padding positions count).
+  int64_t length() const { return length_; }
+
+  // Starts a step of T new positions with their mask [B, T] (1 = token, 0 = pad). Returns the
+  // mask of every position so far including the new ones: [B, length() + T] i64.
+  // Throws (c10::Error) if length() + T > capacity() or the batch size differs.
+  at::Tensor BeginStep(const at::Tensor& attention_mask);
+
+  // Stores layer `layer`'s new keys/values k, v: [B, Hkv, T, D] at positions [length(), +T) and
+  // returns views of all of them: [B, Hkv, length() + T, D]. Call once per layer per step.
+  std::pair<at::Tensor, at::Tensor> Append(int64_t layer, const at::Tensor& k, const at::Tensor& v);
+
+  // Ends the step begun by BeginStep: length() grows by T.
+  void EndStep();
+
+  // Keeps only the batch rows in `rows` (i64 [B'] indices), e.g. to drop finished sequences.
+  void SelectRows(const at::Tensor& rows);
+
+ private:
+  int64_t batch_;
+  int64_t capacity_;
+  int64_t length_ = 0;
+  int64_t pending_ = 0;        // T of the step in progress
+  std::vector<at::Tensor> k_;  // per layer [B, Hkv, S, D] f32
+  std::vector<at::Tensor> v_;
+  at::Tensor mask_;  // [B, S] i64
+};
+
+}  // namespace r1
+
+#endif  // R1_MODEL_KV_CACHE_H_

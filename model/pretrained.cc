@@ -1,0 +1,90 @@
+// CausalLm <-> Hugging Face directories and state dicts (see pretrained.h).
+#include "model/pretrained.h"
+
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "base/status_macros.h"
+
+namespace r1 {
+namespace {
+
+absl::StatusOr<at::ScalarType> DtypeByName(const std::string& name) {
+  if (name == "float32") return at::kFloat;
+  if (name == "bfloat16") return at::kBFloat16;
+  if (name == "float16") return at::kHalf;
+  return absl::InvalidArgumentError(absl::StrCat("unsupported dtype \"", name, "\""));
+}
+
+std::string ShapeString(const at::Tensor& t) {
+  return absl::StrCat("[", absl::StrJoin(t.sizes(), ", "), "]");
+}
+
+}  // namespace
+
+absl::StatusOr<CausalLm> NewCausalLm(const ModelConfig& config, uint64_t seed) {
+  R1_RETURN_IF_ERROR(ValidateModelConfig(config));
+  CausalLm model(config);
+  model->InitWeights(seed);
+  return model;
+}
+
+NamedTensors ExportStateDict(CausalLmImpl& model, const std::string& dtype) {
+  const at::ScalarType type = DtypeByName(dtype).value_or(at::kFloat);
+  NamedTensors out;
+  at::NoGradGuard no_grad;
+  for (const auto& p : model.named_parameters(/*recurse=*/true)) {
+    out[p.key()] = p.value().detach().to(type).contiguous().clone();
+  }
+  return out;
+}
+
+absl::Status ImportStateDict(CausalLmImpl& model, const NamedTensors& tensors) {
+  auto params = model.named_parameters(/*recurse=*/true);
+  for (const auto& p : params) {
+    auto it = tensors.find(p.key());
+    if (it == tensors.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("missing tensor \"", p.key(), "\" (shape ", ShapeString(p.value()), ")"));
+    }
+    if (it->second.sizes() != p.value().sizes()) {
+      return absl::InvalidArgumentError(absl::StrCat("tensor \"", p.key(), "\" has shape ",
+                                                     ShapeString(it->second), ", expected ",
+                                                     ShapeString(p.value())));
+    }
+  }
+  for (const auto& [name, tensor] : tensors) {
+    if (params.find(name) != nullptr) continue;
+    if (name == "lm_head.weight" && model.config().tie_word_embeddings) continue;
+    if (absl::EndsWith(name, "rotary_emb.inv_freq")) continue;
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tensor \"", name, "\" matches no parameter of the ", model.config().model_type, " model"));
+  }
+  at::NoGradGuard no_grad;
+  for (auto& p : params) p.value().copy_(tensors.at(p.key()).to(at::kFloat));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CausalLm> LoadCausalLm(const std::string& dir) {
+  R1_ASSIGN_OR_RETURN(HfModelFiles files, LoadHfModelDir(dir));
+  auto config = ParseModelConfig(files.config);
+  if (!config.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(dir, "/", config.status().message()));
+  }
+  CausalLm model(*config);
+  absl::Status imported = ImportStateDict(*model, files.tensors);
+  if (!imported.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(dir, ": ", imported.message()));
+  }
+  return model;
+}
+
+absl::Status SaveCausalLm(const std::string& dir, CausalLmImpl& model, const Tokenizer* tokenizer) {
+  R1_RETURN_IF_ERROR(DtypeByName(model.config().torch_dtype).status());
+  return SaveHfModelDir(dir, ModelConfigToJson(model.config()),
+                        ExportStateDict(model, model.config().torch_dtype), tokenizer);
+}
+
+}  // namespace r1

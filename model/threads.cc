@@ -1,0 +1,34 @@
+// Thread-count policy for LibTorch and OpenBLAS (see threads.h).
+#include "model/threads.h"
+
+#include <ATen/Parallel.h>
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+
+namespace r1 {
+
+int32_t ChooseNumThreads(int32_t requested) {
+  if (requested > 0) return requested;
+  if (const char* env = std::getenv("R1_THREADS")) {
+    int32_t n = 0;
+    if (absl::SimpleAtoi(env, &n) && n > 0) return n;
+  }
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw > 0 ? static_cast<int32_t>(hw) : 1;
+}
+
+int32_t ConfigureThreads(int32_t requested) {
+  const int32_t n = ChooseNumThreads(requested);
+  at::set_num_threads(n);
+  using SetThreadsFn = void (*)(int);
+  if (auto fn = reinterpret_cast<SetThreadsFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    fn(n);
+  }
+  return n;
+}
+
+}  // namespace r1
