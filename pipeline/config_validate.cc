@@ -1,0 +1,567 @@
+// Cross-field checks of a parsed PipelineConfig (ValidateConfig): every error names its key path
+// and the offending value, e.g. `stages[1].grpo.group_size: must be >= 2, got 1`.
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "pipeline/config.h"
+#include "pipeline/dag.h"
+
+namespace r1 {
+namespace {
+
+using Errors = std::vector<ConfigError>;
+
+std::string Num(double v) {
+  std::string s;
+  for (int precision = 1; precision <= 17; ++precision) {
+    s = absl::StrFormat("%.*g", precision, v);
+    if (std::strtod(s.c_str(), nullptr) == v) break;
+  }
+  return s;
+}
+
+std::string Quoted(absl::string_view s) { return absl::StrCat("\"", absl::CEscape(s), "\""); }
+
+// Collects errors under a key-path prefix.
+class Checker {
+ public:
+  Checker(Errors* errors, std::string prefix) : errors_(errors), prefix_(std::move(prefix)) {}
+
+  std::string Path(absl::string_view key) const {
+    return prefix_.empty() ? std::string(key) : absl::StrCat(prefix_, ".", key);
+  }
+  void Error(absl::string_view key, std::string message) const {
+    errors_->push_back(ConfigError{Path(key), std::move(message)});
+  }
+
+  void AtLeast(absl::string_view key, int64_t v, int64_t min) const {
+    if (v < min) Error(key, absl::StrCat("must be >= ", min, ", got ", v));
+  }
+  void AtLeast(absl::string_view key, double v, double min) const {
+    if (!(v >= min)) Error(key, absl::StrCat("must be >= ", Num(min), ", got ", Num(v)));
+  }
+  void Positive(absl::string_view key, double v) const {
+    if (!(v > 0)) Error(key, absl::StrCat("must be > 0, got ", Num(v)));
+  }
+  // lo <= v <= hi, with open ends when the flags say so; the message shows the interval.
+  void InRange(absl::string_view key, double v, double lo, double hi, bool lo_open,
+               bool hi_open) const {
+    bool ok = (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
+    if (!ok) {
+      Error(key, absl::StrCat("must be in ", lo_open ? "(" : "[", Num(lo), ", ", Num(hi),
+                              hi_open ? ")" : "]", ", got ", Num(v)));
+    }
+  }
+  void OneOf(absl::string_view key, const std::string& v,
+             const std::vector<std::string>& allowed) const {
+    for (const auto& a : allowed) {
+      if (v == a) return;
+    }
+    Error(key, absl::StrCat("must be one of ", absl::StrJoin(allowed, ", "), "; got ", Quoted(v)));
+  }
+
+ private:
+  Errors* errors_;
+  std::string prefix_;
+};
+
+constexpr char kNamePattern[] = "[A-Za-z0-9_.-]+ and not start with '.'";
+
+bool ValidName(const std::string& name) {
+  if (name.empty() || name[0] == '.') return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+void CheckArchitecture(const ArchitectureConfig& a, const Checker& c) {
+  c.AtLeast("vocab_size", a.vocab_size, int64_t{0});
+  c.AtLeast("hidden_size", a.hidden_size, int64_t{1});
+  c.AtLeast("num_layers", a.num_layers, int64_t{1});
+  c.AtLeast("num_heads", a.num_heads, int64_t{1});
+  c.AtLeast("num_kv_heads", a.num_kv_heads, int64_t{1});
+  c.AtLeast("intermediate_size", a.intermediate_size, int64_t{1});
+  c.AtLeast("max_position_embeddings", a.max_position_embeddings, int64_t{2});
+  c.Positive("rope_theta", a.rope_theta);
+  c.Positive("rms_norm_eps", a.rms_norm_eps);
+  if (a.hidden_size >= 1 && a.num_heads >= 1) {
+    if (a.hidden_size % a.num_heads != 0) {
+      c.Error("num_heads", absl::StrCat("must divide hidden_size (", a.hidden_size, "), got ",
+                                        a.num_heads));
+    } else if ((a.hidden_size / a.num_heads) % 2 != 0) {
+      c.Error("num_heads", absl::StrCat("must leave an even head dimension for rotary "
+                                        "embeddings (hidden_size / num_heads = ",
+                                        a.hidden_size / a.num_heads, "), got ", a.num_heads));
+    }
+  }
+  if (a.num_heads >= 1 && a.num_kv_heads >= 1 && a.num_heads % a.num_kv_heads != 0) {
+    c.Error("num_kv_heads", absl::StrCat("must divide num_heads (", a.num_heads, "), got ",
+                                         a.num_kv_heads));
+  }
+}
+
+void CheckModel(const ModelConfig& m, Errors* errors) {
+  Checker c(errors, "model");
+  if (!m.path.empty() && m.architecture) {
+    errors->push_back({"model", "give either path (a Hugging Face directory) or architecture "
+                                "(a model trained from scratch), not both"});
+  }
+  if (m.path.empty() && !m.architecture) {
+    errors->push_back({"model", "needs path or architecture"});
+  }
+  if (m.architecture) CheckArchitecture(*m.architecture, Checker(errors, "model.architecture"));
+  c.OneOf("dtype", m.dtype, {"float32", "bfloat16", "float16"});
+  if (m.tokenizer.empty()) c.Error("tokenizer", "required (\"byte\" or a path)");
+}
+
+void CheckAddress(const std::string& address, const Checker& c) {
+  std::vector<std::string> parts = absl::StrSplit(address, absl::MaxSplits(':', 1));
+  size_t colon = address.rfind(':');
+  int port = -1;
+  bool ok = parts.size() == 2 && colon != std::string::npos && colon > 0 &&
+            absl::SimpleAtoi(address.substr(colon + 1), &port) && port >= 0 && port <= 65535;
+  if (!ok) {
+    c.Error("scheduler_address",
+            absl::StrCat("must be HOST:PORT with PORT in [0, 65535], got ", Quoted(address)));
+  }
+}
+
+void CheckCluster(const ClusterConfig& k, Errors* errors) {
+  Checker c(errors, "cluster");
+  c.OneOf("mode", k.mode, {"local", "external"});
+  c.OneOf("launcher", k.launcher, {"mpirun", "srun", "k8s"});
+  CheckAddress(k.scheduler_address, c);
+  c.OneOf("placement", k.placement, {"colocated", "disaggregated"});
+  c.AtLeast("trainer_ranks", int64_t{k.trainer_ranks}, int64_t{1});
+  if (k.placement == "disaggregated") {
+    c.AtLeast("rollout_workers", int64_t{k.rollout_workers}, int64_t{1});
+  } else {
+    c.AtLeast("rollout_workers", int64_t{k.rollout_workers}, int64_t{0});
+  }
+  c.OneOf("backend", k.backend, {"mpi", "nccl", "auto"});
+  c.OneOf("device", k.device, {"cpu", "cuda"});
+  if (k.backend == "nccl" && k.device == "cpu") {
+    c.Error("backend", "\"nccl\" needs device \"cuda\" (use mpi or auto on CPUs)");
+  }
+  c.Positive("heartbeat_interval_s", k.heartbeat_interval_s);
+  if (k.heartbeat_interval_s > 0 && !(k.worker_timeout_s > k.heartbeat_interval_s)) {
+    c.Error("worker_timeout_s",
+            absl::StrCat("must be greater than heartbeat_interval_s (", Num(k.heartbeat_interval_s),
+                         "), got ", Num(k.worker_timeout_s)));
+  }
+  c.AtLeast("max_stage_attempts", int64_t{k.max_stage_attempts}, int64_t{1});
+}
+
+const std::vector<std::string> kFormats = {"gsm8k", "prompt_answer", "chat", "preference"};
+const std::vector<std::string> kSyntheticKinds = {"arithmetic", "countdown", "non_reasoning",
+                                                  "preference"};
+
+std::string SyntheticFormatOf(const std::string& kind) {
+  if (kind == "arithmetic" || kind == "countdown") return "prompt_answer";
+  if (kind == "non_reasoning") return "chat";
+  if (kind == "preference") return "preference";
+  return "";
+}
+
+void CheckDataset(const DatasetConfig& d, Errors* errors) {
+  std::string prefix = absl::StrCat("datasets.", d.name);
+  Checker c(errors, prefix);
+  if (!ValidName(d.name)) {
+    errors->push_back({prefix, absl::StrCat("dataset name must match ", kNamePattern, ", got ",
+                                            Quoted(d.name))});
+  }
+  if (d.path.empty() == !d.synthetic.has_value()) {
+    errors->push_back({prefix, "give either path (a JSONL file) or synthetic (a generator), "
+                               "exactly one"});
+  }
+  c.AtLeast("limit", d.limit, int64_t{0});
+  if (d.synthetic) {
+    Checker s(errors, absl::StrCat(prefix, ".synthetic"));
+    s.OneOf("kind", d.synthetic->kind, kSyntheticKinds);
+    s.AtLeast("count", d.synthetic->count, int64_t{1});
+    std::string expected = SyntheticFormatOf(d.synthetic->kind);
+    if (!expected.empty() && d.format != expected) {
+      c.Error("format", absl::StrCat("a synthetic ", d.synthetic->kind, " dataset has format ",
+                                     expected, ", got ", Quoted(d.format)));
+    }
+  } else if (d.format.empty()) {
+    c.Error("format", "required for a file dataset (gsm8k, prompt_answer, chat or preference)");
+  } else {
+    c.OneOf("format", d.format, kFormats);
+  }
+}
+
+void CheckOptimizer(const OptimizerConfig& o, const Checker& c) {
+  c.Positive("optimizer.lr", o.lr);
+  c.InRange("optimizer.betas[0]", o.beta1, 0, 1, false, true);
+  c.InRange("optimizer.betas[1]", o.beta2, 0, 1, false, true);
+  c.Positive("optimizer.eps", o.eps);
+  c.AtLeast("optimizer.weight_decay", o.weight_decay, 0.0);
+  c.AtLeast("optimizer.warmup_steps", o.warmup_steps, int64_t{0});
+  c.OneOf("optimizer.schedule", o.schedule, {"constant", "linear", "cosine"});
+  c.InRange("optimizer.min_lr_ratio", o.min_lr_ratio, 0, 1, false, false);
+  c.AtLeast("optimizer.grad_clip", o.grad_clip, 0.0);
+}
+
+void CheckSampling(const SamplingParams& s, const Checker& c, bool greedy_ok) {
+  if (greedy_ok) {
+    c.AtLeast("temperature", s.temperature, 0.0);
+  } else {
+    c.Positive("temperature", s.temperature);
+  }
+  c.InRange("top_p", s.top_p, 0, 1, true, false);
+  c.AtLeast("max_new_tokens", s.max_new_tokens, int64_t{1});
+}
+
+void CheckTrain(const TrainParams& t, const Checker& c) {
+  CheckOptimizer(t.optimizer, c);
+  c.AtLeast("batch_size", t.batch_size, int64_t{1});
+  c.AtLeast("micro_batch_size", t.micro_batch_size, int64_t{0});
+  if (t.batch_size >= 1 && t.micro_batch_size >= 1 && t.batch_size % t.micro_batch_size != 0) {
+    c.Error("micro_batch_size", absl::StrCat("must divide batch_size (", t.batch_size, "), got ",
+                                             t.micro_batch_size));
+  }
+  c.AtLeast("max_seq_len", t.max_seq_len, int64_t{2});
+  c.AtLeast("epochs", t.epochs, int64_t{1});
+  c.AtLeast("steps", t.steps, int64_t{0});
+  c.AtLeast("checkpoint_every", t.checkpoint_every, int64_t{0});
+  c.AtLeast("log_every", t.log_every, int64_t{1});
+}
+
+const std::vector<std::string> kRewards = {"accuracy", "format", "language_consistency",
+                                           "reward_model"};
+
+void CheckGrpo(const GrpoParams& g, const Checker& c) {
+  CheckOptimizer(g.optimizer, c);
+  c.AtLeast("steps", g.steps, int64_t{1});
+  c.AtLeast("prompts_per_step", g.prompts_per_step, int64_t{1});
+  c.AtLeast("group_size", g.group_size, int64_t{2});
+  CheckSampling(g.sampling, c, /*greedy_ok=*/false);
+  c.InRange("clip_low", g.clip_low, 0, 1, true, true);
+  c.Positive("clip_high", g.clip_high);
+  c.AtLeast("kl_coef", g.kl_coef, 0.0);
+  c.OneOf("kl_estimator", g.kl_estimator, {"k1", "k2", "k3"});
+  c.OneOf("loss_aggregation", g.loss_aggregation, {"sequence_mean", "token_mean", "constant"});
+  c.OneOf("advantage", g.advantage, {"grpo", "dr_grpo", "rloo"});
+  c.AtLeast("ppo_epochs", g.ppo_epochs, int64_t{1});
+  c.AtLeast("mini_batch_size", g.mini_batch_size, int64_t{0});
+  int64_t batch = g.prompts_per_step * g.group_size;
+  if (g.mini_batch_size >= 1 && batch >= 1 && batch % g.mini_batch_size != 0) {
+    c.Error("mini_batch_size",
+            absl::StrCat("must divide prompts_per_step * group_size (", batch, "), got ",
+                         g.mini_batch_size));
+  }
+  if (g.rewards.empty()) c.Error("rewards", "at least one reward is required");
+  for (size_t i = 0; i < g.rewards.size(); ++i) {
+    const RewardSpec& w = g.rewards[i];
+    std::string key = absl::StrCat("rewards[", i, "]");
+    c.OneOf(key + ".name", w.name, kRewards);
+    c.OneOf(key + ".scope", w.scope, {"response", "answer"});
+    if (w.name != "reward_model" && !w.model.empty()) {
+      c.Error(key + ".model", absl::StrCat("only the reward_model reward takes a model, got ",
+                                           Quoted(w.model)));
+    }
+  }
+  c.AtLeast("reference_refresh_every", g.reference_refresh_every, int64_t{0});
+  c.AtLeast("checkpoint_every", g.checkpoint_every, int64_t{0});
+  c.AtLeast("log_every", g.log_every, int64_t{1});
+}
+
+void CheckRejectionSampling(const RejectionSamplingParams& p, const Checker& c) {
+  c.AtLeast("samples_per_prompt", p.samples_per_prompt, int64_t{1});
+  c.AtLeast("max_kept_per_prompt", p.max_kept_per_prompt, int64_t{1});
+  if (p.samples_per_prompt >= 1 && p.max_kept_per_prompt > p.samples_per_prompt) {
+    c.Error("max_kept_per_prompt",
+            absl::StrCat("must be <= samples_per_prompt (", p.samples_per_prompt, "), got ",
+                         p.max_kept_per_prompt));
+  }
+  CheckSampling(p.sampling, c, /*greedy_ok=*/true);
+  c.InRange("filters.language_threshold", p.filters.language_threshold, 0, 1, false, false);
+  c.AtLeast("filters.max_response_tokens", p.filters.max_response_tokens, int64_t{0});
+  c.InRange("non_reasoning_ratio", p.non_reasoning_ratio, 0, 1, false, true);
+}
+
+void CheckEval(const EvalParams& e, const Checker& c) {
+  c.AtLeast("samples_per_prompt", e.samples_per_prompt, int64_t{1});
+  CheckSampling(e.sampling, c, /*greedy_ok=*/true);
+  c.AtLeast("max_examples", e.max_examples, int64_t{0});
+}
+
+// The dataset formats each stage type reads (a rejection_sampling output is "chat").
+std::vector<std::string> AcceptedFormats(StageType type) {
+  switch (type) {
+    case StageType::kPretrain:
+    case StageType::kSft:
+    case StageType::kGrpo:
+      return {"gsm8k", "prompt_answer", "chat"};
+    case StageType::kRejectionSampling:
+      return {"gsm8k", "prompt_answer", "chat"};
+    case StageType::kEval:
+      return {"gsm8k", "prompt_answer"};
+    case StageType::kRewardModel:
+      return {"preference"};
+  }
+  return {};
+}
+
+std::string JoinOr(const std::vector<std::string>& items) {
+  if (items.size() <= 1) return absl::StrJoin(items, "");
+  return absl::StrCat(absl::StrJoin(items.begin(), items.end() - 1, ", "), " or ", items.back());
+}
+
+// "an sft stage", "an eval stage", "a grpo stage".
+std::string Article(absl::string_view word) {
+  bool vowel_sound = word[0] == 'a' || word[0] == 'e' || word[0] == 'i' || word[0] == 'o' ||
+                     word[0] == 'u' || word == "sft";
+  return vowel_sound ? "an" : "a";
+}
+
+// Every stage `name` reaches through depends_on (unknown names ignored, cycles safe).
+std::set<std::string> Reachable(const std::string& name,
+                                const std::map<std::string, const StageConfig*>& by_name) {
+  std::set<std::string> seen;
+  std::vector<std::string> todo = {name};
+  while (!todo.empty()) {
+    std::string cur = todo.back();
+    todo.pop_back();
+    auto it = by_name.find(cur);
+    if (it == by_name.end()) continue;
+    for (const auto& d : it->second->depends_on) {
+      if (seen.insert(d).second) todo.push_back(d);
+    }
+  }
+  return seen;
+}
+
+// Checks a "stage:<name>" reference from stage `self` at `path`: the stage exists, is a
+// (transitive) dependency, and produces `want`. Returns the referenced stage or null.
+const StageConfig* CheckStageRef(const std::string& path, const std::string& ref,
+                                 const StageConfig& self, OutputKind want,
+                                 const std::map<std::string, const StageConfig*>& by_name,
+                                 const std::set<std::string>& ancestors, Errors* errors) {
+  auto it = by_name.find(ref);
+  if (it == by_name.end()) {
+    errors->push_back({path, absl::StrCat("unknown stage ", Quoted(ref))});
+    return nullptr;
+  }
+  if (ref == self.name) {
+    errors->push_back({path, absl::StrCat("stage ", Quoted(ref), " cannot read its own output")});
+    return nullptr;
+  }
+  if (!ancestors.count(ref)) {
+    errors->push_back({path, absl::StrCat("stage ", Quoted(ref),
+                                          " is not in depends_on (directly or transitively)")});
+  }
+  OutputKind got = StageOutputKind(it->second->type);
+  if (got != want) {
+    absl::string_view got_name = OutputKindName(got);
+    absl::string_view want_name = OutputKindName(want);
+    errors->push_back({path, absl::StrCat("stage ", Quoted(ref), " (", StageTypeName(it->second->type),
+                                          ") produces ", Article(got_name), " ", got_name,
+                                          ", not ", Article(want_name), " ", want_name)});
+  }
+  return it->second;
+}
+
+void CheckInputs(const PipelineConfig& config, size_t index,
+                 const std::map<std::string, const StageConfig*>& by_name, Errors* errors) {
+  const StageConfig& s = config.stages[index];
+  std::string prefix = absl::StrCat("stages[", index, "]");
+  std::string type(StageTypeName(s.type));
+  std::set<std::string> ancestors = Reachable(s.name, by_name);
+
+  // Model input.
+  std::string model_path = prefix + ".inputs.model";
+  const ModelRef& m = s.inputs.model;
+  if (m.kind == ModelRef::Kind::kStage) {
+    CheckStageRef(model_path, m.value, s, OutputKind::kModel, by_name, ancestors, errors);
+  } else if (m.kind == ModelRef::Kind::kBase && s.type != StageType::kPretrain &&
+             config.model.path.empty()) {
+    errors->push_back(
+        {model_path, absl::StrCat("the base model has no weights (model.architecture); ",
+                                  Article(type), " ", type,
+                                  " stage needs a path or \"stage:<name>\" of a model")});
+  } else if (m.kind == ModelRef::Kind::kPath && m.value.empty()) {
+    errors->push_back({model_path, "empty path"});
+  }
+
+  // Dataset inputs.
+  std::vector<std::string> accepted = AcceptedFormats(s.type);
+  int num_prompt_sets = 0;  // rejection_sampling: datasets with reference answers
+  int num_chat = 0;
+  if (s.inputs.datasets.empty() && s.type != StageType::kPretrain) {
+    errors->push_back({prefix + ".inputs.datasets",
+                       absl::StrCat(Article(type), " ", type, " stage needs at least one dataset")});
+  }
+  if (s.inputs.datasets.empty() && s.type == StageType::kPretrain) {
+    errors->push_back({prefix + ".inputs.datasets",
+                       "a pretrain stage needs at least one dataset (its text corpus)"});
+  }
+  for (size_t i = 0; i < s.inputs.datasets.size(); ++i) {
+    const DatasetRef& d = s.inputs.datasets[i];
+    std::string path = absl::StrCat(prefix, ".inputs.datasets[", i, "]");
+    std::string format;
+    std::string what;
+    if (d.kind == DatasetRef::Kind::kStage) {
+      const StageConfig* src =
+          CheckStageRef(path, d.value, s, OutputKind::kDataset, by_name, ancestors, errors);
+      if (src == nullptr || StageOutputKind(src->type) != OutputKind::kDataset) continue;
+      format = "chat";
+      what = absl::StrCat("the output of stage ", Quoted(d.value));
+    } else {
+      const DatasetConfig* ds = config.FindDataset(d.value);
+      if (ds == nullptr) {
+        errors->push_back({path, absl::StrCat("unknown dataset ", Quoted(d.value))});
+        continue;
+      }
+      format = ds->format;
+      what = absl::StrCat("dataset ", Quoted(d.value));
+    }
+    if (std::find(accepted.begin(), accepted.end(), format) == accepted.end()) {
+      errors->push_back({path, absl::StrCat(what, " has format ", format, "; ", Article(type), " ",
+                                            type, " stage reads ", JoinOr(accepted))});
+      continue;
+    }
+    if (format == "chat") {
+      ++num_chat;
+    } else {
+      ++num_prompt_sets;
+    }
+  }
+  if (s.type == StageType::kRejectionSampling) {
+    const auto& p = s.rejection_sampling;
+    if (!s.inputs.datasets.empty() && num_prompt_sets == 0) {
+      errors->push_back({prefix + ".inputs.datasets",
+                         "a rejection_sampling stage needs a dataset with reference answers "
+                         "(gsm8k or prompt_answer)"});
+    }
+    if (p.non_reasoning_ratio > 0 && num_chat == 0 && !s.inputs.datasets.empty()) {
+      errors->push_back({prefix + ".rejection_sampling.non_reasoning_ratio",
+                         absl::StrCat("is ", Num(p.non_reasoning_ratio),
+                                      " but no input dataset is non-reasoning (format chat)")});
+    }
+    if (p.non_reasoning_ratio == 0 && num_chat > 0) {
+      errors->push_back({prefix + ".inputs.datasets",
+                         "chat (non-reasoning) datasets are used only when "
+                         "rejection_sampling.non_reasoning_ratio > 0"});
+    }
+  }
+
+  // Reward models of a grpo stage.
+  if (s.type == StageType::kGrpo) {
+    for (size_t i = 0; i < s.grpo.rewards.size(); ++i) {
+      const RewardSpec& w = s.grpo.rewards[i];
+      if (w.name != "reward_model") continue;
+      std::string path = absl::StrCat(prefix, ".grpo.rewards[", i, "].model");
+      if (w.model.empty()) {
+        errors->push_back({path, "required for the reward_model reward (a path or "
+                                 "\"stage:<reward_model stage>\")"});
+      } else if (absl::StartsWith(w.model, "stage:")) {
+        CheckStageRef(path, w.model.substr(6), s, OutputKind::kRewardModel, by_name, ancestors,
+                      errors);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void ValidateConfig(const PipelineConfig& config, std::vector<ConfigError>* errors) {
+  if (config.run.name.empty() || !ValidName(config.run.name)) {
+    errors->push_back({"run.name", absl::StrCat("must match ", kNamePattern, ", got ",
+                                                Quoted(config.run.name))});
+  }
+  CheckModel(config.model, errors);
+  CheckCluster(config.cluster, errors);
+  for (const auto& d : config.datasets) CheckDataset(d, errors);
+
+  if (config.stages.empty()) errors->push_back({"stages", "at least one stage is required"});
+
+  // Names: present, well-formed, unique.
+  std::map<std::string, const StageConfig*> by_name;
+  std::map<std::string, size_t> first_index;
+  for (size_t i = 0; i < config.stages.size(); ++i) {
+    const StageConfig& s = config.stages[i];
+    std::string path = absl::StrCat("stages[", i, "].name");
+    if (s.name.empty()) {
+      errors->push_back({path, "required"});
+      continue;
+    }
+    if (!ValidName(s.name)) {
+      errors->push_back({path, absl::StrCat("must match ", kNamePattern,
+                                            " (it names a directory), got ",
+                                            Quoted(s.name))});
+      continue;
+    }
+    if (s.name == "journal") {
+      errors->push_back({path, "\"journal\" is reserved (RUN_DIR/journal is the journal file)"});
+      continue;
+    }
+    auto [it, inserted] = first_index.emplace(s.name, i);
+    if (!inserted) {
+      errors->push_back({path, absl::StrCat("duplicate stage name ", Quoted(s.name),
+                                            " (also stages[", it->second, "])")});
+      continue;
+    }
+    by_name[s.name] = &s;
+  }
+
+  // Dependencies: known, listed once; then cycles.
+  for (size_t i = 0; i < config.stages.size(); ++i) {
+    const StageConfig& s = config.stages[i];
+    std::set<std::string> seen;
+    for (const auto& d : s.depends_on) {
+      std::string path = absl::StrCat("stages[", i, "].depends_on");
+      if (!by_name.count(d)) {
+        errors->push_back({path, absl::StrCat("unknown stage ", Quoted(d))});
+      } else if (!seen.insert(d).second) {
+        errors->push_back({path, absl::StrCat("stage ", Quoted(d), " listed twice")});
+      }
+    }
+  }
+  std::vector<std::string> cycle = FindCycle(config.stages);
+  if (!cycle.empty()) {
+    errors->push_back({"stages", absl::StrCat("dependency cycle ", absl::StrJoin(cycle, " -> "))});
+  }
+
+  // Per-stage parameters and inputs.
+  for (size_t i = 0; i < config.stages.size(); ++i) {
+    const StageConfig& s = config.stages[i];
+    std::string prefix = absl::StrCat("stages[", i, "]");
+    Checker c(errors, absl::StrCat(prefix, ".", StageTypeName(s.type)));
+    switch (s.type) {
+      case StageType::kPretrain:
+      case StageType::kSft:
+      case StageType::kRewardModel:
+        CheckTrain(s.train, c);
+        break;
+      case StageType::kGrpo:
+        CheckGrpo(s.grpo, c);
+        break;
+      case StageType::kRejectionSampling:
+        CheckRejectionSampling(s.rejection_sampling, c);
+        break;
+      case StageType::kEval:
+        CheckEval(s.eval, c);
+        break;
+    }
+    CheckInputs(config, i, by_name, errors);
+  }
+}
+
+}  // namespace r1
