@@ -1,0 +1,184 @@
+// Tests for countdown: every generated instance is solved by its stored solution, and the exact
+// verifier accepts right answers and rejects wrong, reused, foreign and malformed ones.
+#include "pipeline/synthetic_countdown.h"
+
+#include <regex>
+#include <set>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace r1 {
+namespace {
+
+using ::testing::HasSubstr;
+
+CountdownVerdict Check(const std::string& expr, std::vector<int64_t> numbers, int64_t target) {
+  return VerifyCountdown(expr, numbers, target);
+}
+
+TEST(VerifyCountdownTest, AcceptsCorrectExpressions) {
+  EXPECT_TRUE(Check("(25-5)*4+3", {3, 5, 25, 4}, 83).correct);
+  EXPECT_TRUE(Check(" ( 25 - 5 ) * 4 + 3 = 83 ", {3, 5, 25, 4}, 83).correct);
+  EXPECT_TRUE(Check("25*4-5*3", {3, 5, 25, 4}, 85).correct);  // precedence
+  EXPECT_TRUE(Check("25-(5-4)", {5, 25, 4}, 24).correct);
+  EXPECT_TRUE(Check("25-5-4", {5, 25, 4}, 16).correct);  // left associative
+  EXPECT_TRUE(Check("100/5/4", {100, 5, 4}, 5).correct);
+  EXPECT_TRUE(Check("7/2*2", {7, 2, 2}, 7).correct);  // exact rationals, not 6
+  EXPECT_TRUE(Check("(1/3+1/3+1/3)", {1, 1, 1, 3, 3, 3}, 1).correct);
+  EXPECT_TRUE(Check("5+5", {5, 5, 3}, 10).correct);  // a repeated number, twice given
+  EXPECT_TRUE(Check("((((3))))", {3}, 3).correct);
+}
+
+TEST(VerifyCountdownTest, RejectsWrongValue) {
+  CountdownVerdict v = Check("25*4+3", {3, 5, 25, 4}, 83);
+  EXPECT_FALSE(v.correct);
+  EXPECT_EQ(v.reason, "evaluates to 103, not 83");
+  v = Check("7/2", {7, 2}, 3);
+  EXPECT_FALSE(v.correct);
+  EXPECT_EQ(v.reason, "evaluates to 7/2, not 3");
+  v = Check("3-25", {3, 25}, -22);
+  EXPECT_TRUE(v.correct);  // negative intermediate values are fine for the verifier
+  v = Check("25+3 = 29", {3, 25}, 28);
+  EXPECT_FALSE(v.correct);
+  EXPECT_EQ(v.reason, "claims 29 but the target is 28");
+}
+
+TEST(VerifyCountdownTest, RejectsForeignAndReusedNumbers) {
+  CountdownVerdict v = Check("25+7", {3, 5, 25}, 32);
+  EXPECT_FALSE(v.correct);
+  EXPECT_EQ(v.reason, "uses 7, which is not among the numbers");
+  v = Check("5*5+3", {3, 5, 25}, 28);
+  EXPECT_FALSE(v.correct);
+  EXPECT_EQ(v.reason, "uses 5 more times than it is given");
+  v = Check("5+5+5", {5, 5}, 15);
+  EXPECT_FALSE(v.correct);
+  EXPECT_THAT(v.reason, HasSubstr("more times"));
+  v = Check("25", {3, 25}, 25);
+  EXPECT_TRUE(v.correct);
+  EXPECT_FALSE(VerifyCountdown("25", std::vector<int64_t>{3, 25}, 25, true).correct);
+  EXPECT_EQ(VerifyCountdown("25", std::vector<int64_t>{3, 25}, 25, true).reason, "does not use 3");
+}
+
+TEST(VerifyCountdownTest, DivisionByZeroAndMalformedInput) {
+  EXPECT_EQ(Check("5/(3-3)", {5, 3, 3}, 1).reason, "division by zero");
+  EXPECT_EQ(Check("", {1}, 1).reason, "empty expression");
+  EXPECT_EQ(Check("   ", {1}, 1).reason, "empty expression");
+  EXPECT_EQ(Check("3+", {3}, 3).reason, "expression ends too early");
+  EXPECT_EQ(Check("(3+4", {3, 4}, 7).reason, "missing ')' at offset 4");
+  EXPECT_EQ(Check("3+4)", {3, 4}, 7).reason, "unexpected ')' at offset 3");
+  EXPECT_EQ(Check("-3+10", {3, 10}, 7).reason, "unary '-' at offset 0 is not allowed");
+  EXPECT_EQ(Check("3 4", {3, 4}, 7).reason, "unexpected '4' at offset 2");
+  EXPECT_EQ(Check("3x4", {3, 4}, 12).reason, "unexpected 'x' at offset 1");
+  EXPECT_EQ(Check("3+4=seven", {3, 4}, 7).reason, "text after '=' is not an integer: \"seven\"");
+  EXPECT_THAT(Check("99999999999999999999", {1}, 1).reason, HasSubstr("too large"));
+  EXPECT_FALSE(Check(std::string(1000, '(') + "1" + std::string(1000, ')'), {1}, 1).correct);
+  EXPECT_FALSE(Check(std::string(10000, '1'), {1}, 1).correct);
+  // Overflowing products are rejected, not wrapped.
+  EXPECT_EQ(
+      Check("1000000000*1000000000*1000000000", {1000000000, 1000000000, 1000000000}, 1).reason,
+      "value too large");
+}
+
+TEST(CountdownReferenceTest, RoundTripsAndRejectsMalformed) {
+  std::string ref = FormatCountdownReference({3, 5, 25, 4}, 83);
+  EXPECT_EQ(ref, "target=83;numbers=3,5,25,4");
+  auto parsed = ParseCountdownReference(ref);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->target, 83);
+  EXPECT_EQ(parsed->numbers, (std::vector<int64_t>{3, 5, 25, 4}));
+  EXPECT_FALSE(ParseCountdownReference("83").ok());
+  EXPECT_FALSE(ParseCountdownReference("target=x;numbers=1").ok());
+  EXPECT_FALSE(ParseCountdownReference("target=3;numbers=1,,2").ok());
+  EXPECT_TRUE(VerifyCountdownAnswer("(25-5)*4+3", ref).correct);
+  EXPECT_FALSE(VerifyCountdownAnswer("(25-5)*4+3", "nonsense").correct);
+}
+
+TEST(GenerateCountdownTest, EveryInstanceIsSolvedByItsSolution) {
+  CountdownOptions options;
+  auto examples = GenerateCountdown(options, 17, 400);
+  ASSERT_TRUE(examples.ok()) << examples.status();
+  ASSERT_EQ(examples->size(), 400u);
+  const std::regex format("^<think>[^<]+</think><answer>([^<]+)</answer>$");
+  std::set<char> ops_used;
+  for (const Example& ex : *examples) {
+    EXPECT_EQ(ex.task, "countdown");
+    auto ref = ParseCountdownReference(ex.reference);
+    ASSERT_TRUE(ref.ok()) << ex.reference;
+    EXPECT_GE(ref->target, options.min_target);
+    EXPECT_LE(ref->target, options.max_target);
+    EXPECT_GE(ref->numbers.size(), 3u);
+    EXPECT_LE(ref->numbers.size(), 4u);
+    for (int64_t n : ref->numbers) {
+      EXPECT_GE(n, 1);
+      EXPECT_LE(n, 25);
+    }
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(ex.solution, m, format)) << ex.solution;
+    std::string answer = m[1].str();
+    CountdownVerdict v = VerifyCountdownAnswer(answer, ex.reference);
+    EXPECT_TRUE(v.correct) << answer << " for " << ex.reference << ": " << v.reason;
+    for (char c : answer) {
+      if (c == '+' || c == '-' || c == '*' || c == '/') ops_used.insert(c);
+    }
+    EXPECT_THAT(ex.prompt, HasSubstr("make " + std::to_string(ref->target) + "."));
+    // The last thinking step reaches the target.
+    EXPECT_THAT(ex.solution, HasSubstr("=" + std::to_string(ref->target) + ".</think>"));
+  }
+  EXPECT_EQ(ops_used.size(), 4u);
+}
+
+TEST(GenerateCountdownTest, UseAllNumbersAndDeterminism) {
+  CountdownOptions options;
+  options.use_all_numbers = true;
+  options.min_numbers = 4;
+  options.max_numbers = 4;
+  options.max_target = 1000;
+  auto a = GenerateCountdown(options, 5, 100);
+  auto b = GenerateCountdown(options, 5, 100);
+  auto c = GenerateCountdown(options, 6, 100);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok()) << a.status();
+  int differing = 0;
+  for (size_t i = 0; i < a->size(); ++i) {
+    EXPECT_EQ((*a)[i].solution, (*b)[i].solution);
+    if ((*a)[i].reference != (*c)[i].reference) ++differing;
+    auto ref = ParseCountdownReference((*a)[i].reference);
+    ASSERT_TRUE(ref.ok());
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search((*a)[i].solution, m, std::regex("<answer>(.+)</answer>")));
+    CountdownVerdict v = VerifyCountdown(m[1].str(), ref->numbers, ref->target, true);
+    EXPECT_TRUE(v.correct) << m[1].str() << ": " << v.reason;
+  }
+  EXPECT_GT(differing, 90);
+}
+
+TEST(GenerateCountdownTest, HandCheckedPromptAndOptionErrors) {
+  CountdownProblem p{{3, 5, 25, 4}, 83, "(25-5)*4+3", "25-5=20. 20*4=80. 80+3=83."};
+  Example ex = CountdownExample(p, "x");
+  EXPECT_EQ(ex.prompt,
+            "Using the numbers 3 5 25 4, make 83. Use + - * / and each number at most once.");
+  EXPECT_EQ(ex.reference, "target=83;numbers=3,5,25,4");
+  EXPECT_EQ(ex.solution, "<think>25-5=20. 20*4=80. 80+3=83.</think><answer>(25-5)*4+3</answer>");
+
+  CountdownOptions bad;
+  bad.operators = "+%";
+  auto r = GenerateCountdown(bad, 1, 1);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("'%' is not one of + - * /"));
+  bad = {};
+  bad.max_numbers = 9;
+  EXPECT_FALSE(GenerateCountdown(bad, 1, 1).ok());
+  CountdownOptions impossible;  // 1+1 is the only value: target 50 is out of reach
+  impossible.min_numbers = impossible.max_numbers = 2;
+  impossible.min_number = impossible.max_number = 1;
+  impossible.operators = "+";
+  impossible.min_target = 50;
+  impossible.max_target = 60;
+  r = GenerateCountdown(impossible, 1, 1);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("no target in [50, 60]"));
+}
+
+}  // namespace
+}  // namespace r1
