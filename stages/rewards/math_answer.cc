@@ -76,9 +76,10 @@ std::optional<absl::string_view> LastBoxed(absl::string_view s) {
         if (match[q] == kNpos) continue;
         best = s.substr(q + 1, match[q] - q - 1);
         best_pos = pos;
-      } else if (q > p && q < s.size()) {  // "\boxed 5": up to the next space or '$'
+      } else if (q > p && q < s.size() &&
+                 s[q] != '\\') {  // "\boxed 5": up to a space, dollar, backslash
         size_t e = q;
-        while (e < s.size() && !IsSpace(s[e]) && s[e] != '$') ++e;
+        while (e < s.size() && !IsSpace(s[e]) && s[e] != '$' && s[e] != '\\') ++e;
         best = s.substr(q, e - q);
         best_pos = pos;
       }
@@ -124,6 +125,7 @@ std::optional<absl::string_view> AfterAnswerIs(absl::string_view s) {
     }
   }
   rest = TrimSpaces(rest);
+  while (!rest.empty() && rest.back() == '*') rest.remove_suffix(1);  // markdown bold
   if (rest.empty()) return std::nullopt;
   return rest;
 }
