@@ -1,0 +1,91 @@
+// metrics.jsonl / samples.jsonl writers (see metrics.h).
+#include "pipeline/metrics.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "base/file_util.h"
+#include "base/status_macros.h"
+
+namespace r1 {
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+nlohmann::json Number(double v) {
+  if (!std::isfinite(v)) return nullptr;
+  return v;
+}
+
+}  // namespace
+
+absl::Status JsonlAppender::Append(const nlohmann::json& record) {
+  if (!record.is_object()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path_, ": a JSONL record must be an object, got ", record.type_name()));
+  }
+  std::string line =
+      record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!dir_made_) {
+    std::string parent = std::filesystem::path(path_).parent_path().string();
+    if (!parent.empty()) R1_RETURN_IF_ERROR(MakeDirs(parent));
+    dir_made_ = true;
+  }
+  return AppendFileSynced(path_, line);
+}
+
+absl::Status MetricsWriter::Write(int64_t step, const std::map<std::string, double>& values) {
+  nlohmann::json record = {{"step", step}, {"time_ms", NowMs()}};
+  for (const auto& [key, value] : values) {
+    if (key == "step" || key == "time_ms") {
+      return absl::InvalidArgumentError(
+          absl::StrCat(out_.path(), ": metric name \"", key, "\" is reserved"));
+    }
+    record[key] = Number(value);
+  }
+  return out_.Append(record);
+}
+
+absl::Status SamplesWriter::Write(int64_t step, const std::vector<RolloutSample>& samples) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& s : samples) {
+    nlohmann::json terms = nlohmann::json::object();
+    for (const auto& [name, value] : s.reward_terms) terms[name] = Number(value);
+    list.push_back({{"prompt", s.prompt},
+                    {"response", s.response},
+                    {"reward", Number(s.reward)},
+                    {"reward_terms", terms}});
+  }
+  return out_.Append({{"step", step}, {"time_ms", NowMs()}, {"samples", list}});
+}
+
+absl::StatusOr<std::vector<nlohmann::json>> ReadJsonlRecords(const std::string& path) {
+  std::vector<nlohmann::json> records;
+  if (!PathExists(path)) return records;
+  R1_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  size_t pos = 0;
+  int64_t line_no = 0;
+  while (pos < text.size()) {
+    ++line_no;
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) break;  // torn tail
+    nlohmann::json j = nlohmann::json::parse(text.begin() + static_cast<long>(pos),
+                                             text.begin() + static_cast<long>(nl), nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", line_no, ": not a JSON object"));
+    }
+    records.push_back(std::move(j));
+    pos = nl + 1;
+  }
+  return records;
+}
+
+}  // namespace r1

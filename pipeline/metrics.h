@@ -1,0 +1,74 @@
+// Per-stage logs in the run directory: STAGE/metrics.jsonl (one line per logged step: step, time
+// and named scalars) and STAGE/samples.jsonl (one line per logged step: a few rollouts with their
+// rewards). Lines are appended and fsync'd, so a crash loses at most the line being written.
+#ifndef R1_PIPELINE_METRICS_H_
+#define R1_PIPELINE_METRICS_H_
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace r1 {
+
+// Appends one JSON object per line to a file (created with its parent directories on the first
+// write). Invalid UTF-8 in strings is replaced by U+FFFD rather than failing. Thread-safe.
+class JsonlAppender {
+ public:
+  explicit JsonlAppender(std::string path) : path_(std::move(path)) {}
+  // InvalidArgument if `record` is not an object; file errors otherwise.
+  absl::Status Append(const nlohmann::json& record);
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::mutex mu_;
+  bool dir_made_ = false;  // guarded by mu_
+};
+
+// metrics.jsonl: {"step": 12, "time_ms": 1700000000000, "loss": 0.5, "reward_mean": 0.25, ...}.
+class MetricsWriter {
+ public:
+  explicit MetricsWriter(std::string path) : out_(std::move(path)) {}
+  // `values` must not use the keys "step" or "time_ms" (InvalidArgument); NaN/inf are written as
+  // null (JSON has no such numbers).
+  absl::Status Write(int64_t step, const std::map<std::string, double>& values);
+  const std::string& path() const { return out_.path(); }
+
+ private:
+  JsonlAppender out_;
+};
+
+struct RolloutSample {
+  std::string prompt;
+  std::string response;
+  double reward = 0.0;
+  std::map<std::string, double> reward_terms;  // per reward name, unweighted; may be empty
+};
+
+// samples.jsonl: {"step": 12, "time_ms": ..., "samples": [{"prompt", "response", "reward",
+// "reward_terms": {...}}, ...]}.
+class SamplesWriter {
+ public:
+  explicit SamplesWriter(std::string path) : out_(std::move(path)) {}
+  absl::Status Write(int64_t step, const std::vector<RolloutSample>& samples);
+  const std::string& path() const { return out_.path(); }
+
+ private:
+  JsonlAppender out_;
+};
+
+// Every line of a JSONL file written by the classes above (for status, tests and tools). A
+// missing file is empty; a torn last line (no newline) is skipped; any other unparsable line is
+// InvalidArgument naming the file and line.
+absl::StatusOr<std::vector<nlohmann::json>> ReadJsonlRecords(const std::string& path);
+
+}  // namespace r1
+
+#endif  // R1_PIPELINE_METRICS_H_
