@@ -1,0 +1,231 @@
+// Tests of the sampling math (hand-computed, llama.cpp style) and of batched generation: greedy
+// equals argmax decoding, stop/length handling, log-probs, and per-request reproducibility
+// whatever else is in the batch.
+#include "model/generate.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "model/logprobs.h"
+#include "model/pretrained.h"
+#include "model/sampler.h"
+
+namespace r1 {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+// ---- Sampler (pure functions) ----
+
+std::vector<TokenProb> Probs(std::vector<float> ps) {
+  std::vector<TokenProb> out;
+  for (size_t i = 0; i < ps.size(); ++i) out.push_back({static_cast<int32_t>(i), ps[i]});
+  return out;
+}
+
+void ExpectProbs(const std::vector<TokenProb>& got, std::vector<int32_t> ids,
+                 std::vector<float> ps) {
+  ASSERT_EQ(got.size(), ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    EXPECT_EQ(got[i].id, ids[i]) << i;
+    EXPECT_NEAR(got[i].p, ps[i], 1e-5) << i;
+  }
+}
+
+TEST(SamplerTest, TopP) {  // the cases of llama.cpp's test_top_p
+  auto c = Probs({0.1f, 0.2f, 0.3f, 0.4f});
+  TopPFilter(c, 0.0f);
+  ExpectProbs(c, {3}, {1.0f});
+  c = Probs({0.1f, 0.2f, 0.3f, 0.4f});
+  TopPFilter(c, 0.7f);
+  ExpectProbs(c, {3, 2}, {0.571429f, 0.428571f});
+  c = Probs({0.1f, 0.2f, 0.3f, 0.4f});
+  TopPFilter(c, 0.8f);
+  ExpectProbs(c, {3, 2, 1}, {0.444444f, 0.333333f, 0.222222f});
+  c = Probs({0.1f, 0.2f, 0.3f, 0.4f});
+  TopPFilter(c, 1.0f);
+  ExpectProbs(c, {3, 2, 1, 0}, {0.4f, 0.3f, 0.2f, 0.1f});
+}
+
+TEST(SamplerTest, TopK) {
+  auto c = Probs({0.1f, 0.2f, 0.3f, 0.4f});
+  TopKFilter(c, 1);
+  ExpectProbs(c, {3}, {0.4f});
+  c = Probs({0.1f, 0.3f, 0.3f, 0.3f});
+  TopKFilter(c, 2);  // ties: lower id first
+  ExpectProbs(c, {1, 2}, {0.3f, 0.3f});
+  c = Probs({0.1f, 0.2f});
+  TopKFilter(c, 0);
+  ExpectProbs(c, {1, 0}, {0.2f, 0.1f});
+}
+
+TEST(SamplerTest, SoftmaxWithTemperature) {
+  // logits {0, ln 3}: T = 1 -> {0.25, 0.75}; T = 2 -> weights {1, sqrt 3} -> {0.366025, 0.633975}.
+  const std::vector<float> logits = {0.0f, std::log(3.0f)};
+  ExpectProbs(SoftmaxCandidates(logits, 1.0f), {0, 1}, {0.25f, 0.75f});
+  ExpectProbs(SoftmaxCandidates(logits, 2.0f), {0, 1}, {0.366025f, 0.633975f});
+}
+
+TEST(SamplerTest, InverseCdf) {
+  auto c = Probs({0.25f, 0.5f, 0.25f});
+  EXPECT_EQ(SampleFromCandidates(c, 0.0), 0);
+  EXPECT_EQ(SampleFromCandidates(c, 0.24), 0);
+  EXPECT_EQ(SampleFromCandidates(c, 0.26), 1);
+  EXPECT_EQ(SampleFromCandidates(c, 0.74), 1);
+  EXPECT_EQ(SampleFromCandidates(c, 0.76), 2);
+  EXPECT_EQ(SampleFromCandidates(c, 0.999999), 2);
+}
+
+TEST(SamplerTest, SampleToken) {
+  const std::vector<float> logits = {1.0f, 3.0f, 3.0f, 2.0f};
+  SamplingParams greedy;
+  greedy.temperature = 0.0f;
+  EXPECT_EQ(SampleToken(logits, greedy, 0.9), 1);  // argmax, lowest id on ties
+  SamplingParams top1;
+  top1.top_k = 1;
+  EXPECT_EQ(SampleToken(logits, top1, 0.99), 1);
+  // top_p 0.5 over {e^3, e^3, e^2, e} / Z = {0.4223, 0.4223, 0.1554, 0.0...}: keeps ids 1, 2.
+  SamplingParams top_p;
+  top_p.top_p = 0.5f;
+  EXPECT_EQ(SampleToken(logits, top_p, 0.49), 1);
+  EXPECT_EQ(SampleToken(logits, top_p, 0.51), 2);
+}
+
+TEST(SamplerTest, UniformForStepIsPureAndSpread) {
+  EXPECT_EQ(UniformForStep(7, 3), UniformForStep(7, 3));
+  EXPECT_NE(UniformForStep(7, 3), UniformForStep(7, 4));
+  EXPECT_NE(UniformForStep(7, 3), UniformForStep(8, 3));
+  double sum = 0;
+  for (uint64_t s = 0; s < 10000; ++s) {
+    const double u = UniformForStep(1, s);
+    ASSERT_GE(u, 0.0);
+    ASSERT_LT(u, 1.0);
+    sum += u;
+  }
+  EXPECT_NEAR(sum / 10000, 0.5, 0.02);
+}
+
+// ---- Generation ----
+
+CausalLm TinyModel() {
+  ModelConfig c;
+  c.model_type = "qwen2";
+  c.vocab_size = 40;
+  c.hidden_size = 32;
+  c.intermediate_size = 48;
+  c.num_hidden_layers = 2;
+  c.num_attention_heads = 4;
+  c.num_key_value_heads = 2;
+  c.head_dim = 8;
+  c.initializer_range = 0.3;
+  auto m = NewCausalLm(c, 11);
+  EXPECT_TRUE(m.ok());
+  return *m;
+}
+
+GenerationRequest Request(std::vector<int32_t> prompt, uint64_t seed, float temperature = 1.0f,
+                          int32_t max_new = 12) {
+  GenerationRequest r;
+  r.prompt_ids = std::move(prompt);
+  r.sampling.seed = seed;
+  r.sampling.temperature = temperature;
+  r.max_new_tokens = max_new;
+  return r;
+}
+
+TEST(GenerateTest, GreedyMatchesArgmaxOfFullForward) {
+  CausalLm m = TinyModel();
+  auto out = Generate(*m, {Request({1, 2, 3}, 0, 0.0f, 8)});
+  ASSERT_TRUE(out.ok()) << out.status();
+  std::vector<int64_t> seq = {1, 2, 3};
+  torch::NoGradGuard no_grad;
+  for (int i = 0; i < 8; ++i) {
+    const int64_t t = static_cast<int64_t>(seq.size());
+    auto ids = torch::tensor(seq, torch::kInt64).view({1, t});
+    auto ones = torch::ones({1, t}, torch::kInt64);
+    seq.push_back(
+        m->Forward(ids, ones, PositionIdsFromMask(ones))[0][t - 1].argmax().item<int64_t>());
+  }
+  const auto& got = (*out)[0].token_ids;
+  EXPECT_EQ(std::vector<int64_t>(got.begin(), got.end()),
+            std::vector<int64_t>(seq.begin() + 3, seq.end()));
+  EXPECT_EQ((*out)[0].finish_reason, FinishReason::kLength);
+}
+
+TEST(GenerateTest, SameRequestAndSeedGiveSameTokensInAnyBatch) {
+  CausalLm m = TinyModel();
+  const GenerationRequest a = Request({5, 6, 7, 8}, 1234);
+  auto alone = Generate(*m, {a});
+  auto mixed = Generate(*m, {Request({1}, 1), a, Request({9, 9, 9, 9, 9, 9, 9, 9}, 2, 0.7f, 3)});
+  auto twice = Generate(*m, {a, Request({3, 4}, 99, 1.3f, 20), a});
+  auto per_request = Generate(*m, {Request({2, 2}, 5), a}, GenerateOptions{true});
+  ASSERT_TRUE(alone.ok() && mixed.ok() && twice.ok() && per_request.ok());
+  const auto& tokens = (*alone)[0].token_ids;
+  EXPECT_EQ(tokens.size(), 12u);
+  EXPECT_EQ((*mixed)[1].token_ids, tokens);
+  EXPECT_EQ((*twice)[0].token_ids, tokens);
+  EXPECT_EQ((*twice)[2].token_ids, tokens);
+  EXPECT_EQ((*per_request)[1].token_ids, tokens);
+  EXPECT_EQ((*per_request)[1].logprobs, (*alone)[0].logprobs);  // bit-identical alone
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    EXPECT_NEAR((*mixed)[1].logprobs[i], (*alone)[0].logprobs[i], 1e-5);
+  }
+  EXPECT_EQ((*mixed)[2].token_ids.size(), 3u);
+  // Another seed gives another sequence (temperature 1 over 40 tokens).
+  auto other = Generate(*m, {Request({5, 6, 7, 8}, 1235)});
+  ASSERT_TRUE(other.ok());
+  EXPECT_NE((*other)[0].token_ids, tokens);
+}
+
+TEST(GenerateTest, LogProbsMatchTrainerLogProbs) {
+  CausalLm m = TinyModel();
+  GenerationRequest r = Request({4, 5, 6}, 77, 0.8f);
+  r.sampling.top_k = 10;
+  auto out = Generate(*m, {r, Request({7}, 3)});
+  ASSERT_TRUE(out.ok());
+  for (int i = 0; i < 2; ++i) {
+    const auto& prompt = i == 0 ? r.prompt_ids : std::vector<int32_t>{7};
+    auto lp = ComputeResponseLogProbsNoGrad(*m, {prompt}, {(*out)[i].token_ids});
+    ASSERT_TRUE(lp.ok());
+    for (size_t t = 0; t < (*out)[i].token_ids.size(); ++t) {
+      EXPECT_NEAR((*out)[i].logprobs[t], lp->logprobs[0][t].item<float>(), 1e-4);
+    }
+  }
+}
+
+TEST(GenerateTest, StopTokensAndLengths) {
+  CausalLm m = TinyModel();
+  auto greedy = Generate(*m, {Request({1, 2}, 0, 0.0f, 6)});
+  ASSERT_TRUE(greedy.ok());
+  const auto& full = (*greedy)[0].token_ids;
+  ASSERT_EQ(full.size(), 6u);
+  GenerationRequest stop = Request({1, 2}, 0, 0.0f, 6);
+  stop.stop_token_ids = {full[2]};
+  GenerationRequest zero = Request({1, 2}, 0, 0.0f, 0);
+  auto out = Generate(*m, {stop, zero, Request({1, 2}, 0, 0.0f, 6)});
+  ASSERT_TRUE(out.ok());
+  // Stops at the first occurrence of the stop id, which is included.
+  auto first = std::find(full.begin(), full.end(), full[2]);
+  EXPECT_EQ((*out)[0].token_ids, std::vector<int32_t>(full.begin(), first + 1));
+  EXPECT_EQ((*out)[0].finish_reason, FinishReason::kStop);
+  EXPECT_TRUE((*out)[1].token_ids.empty());
+  EXPECT_EQ((*out)[1].finish_reason, FinishReason::kLength);
+  EXPECT_EQ((*out)[2].token_ids, full);
+  EXPECT_STREQ(FinishReasonName(FinishReason::kStop), "stop");
+}
+
+TEST(GenerateTest, BadRequestsNameTheRequest) {
+  CausalLm m = TinyModel();
+  auto empty = Generate(*m, {Request({1}, 0), Request({}, 0)});
+  EXPECT_THAT(empty.status().message(), HasSubstr("request 1: empty prompt"));
+  auto range = Generate(*m, {Request({40}, 0)});
+  EXPECT_THAT(range.status().message(), HasSubstr("token id 40"));
+  GenerationRequest bad_p = Request({1}, 0);
+  bad_p.sampling.top_p = 0.0f;
+  EXPECT_THAT(Generate(*m, {bad_p}).status().message(), HasSubstr("top_p"));
+  EXPECT_THAT(Generate(*m, {Request({1}, 0, -1.0f)}).status().message(), HasSubstr("temperature"));
+}
+
+}  // namespace
+}  // namespace r1
