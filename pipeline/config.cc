@@ -253,8 +253,7 @@ nlohmann::json YamlToJson(const YAML::Node& n) {
   }
 }
 
-bool ParseValue(const YAML::Node& n, const std::string& path, nlohmann::json* out,
-                Errors* errors) {
+bool ParseValue(const YAML::Node& n, const std::string& path, nlohmann::json* out, Errors* errors) {
   if (!n.IsMap()) {
     AddError(errors, path, absl::StrCat("expected a mapping, got ", Describe(n)));
     return false;
@@ -354,7 +353,7 @@ void ParseArchitecture(MapReader r, ArchitectureConfig* a) {
   r.Finish();
 }
 
-void ParseModel(MapReader r, const ConfigParseOptions& options, ModelConfig* m) {
+void ParseModel(MapReader r, const ConfigParseOptions& options, BaseModelConfig* m) {
   if (r.Get("path", &m->path)) m->path = ResolvePath(m->path, options);
   YAML::Node arch = r.Take("architecture");
   if (Present(arch)) {
@@ -417,8 +416,9 @@ void ParseOptimizer(MapReader r, OptimizerConfig* o) {
   YAML::Node betas = r.Take("betas");
   if (Present(betas)) {
     if (!betas.IsSequence() || betas.size() != 2) {
-      AddError(r.errors(), r.KeyPath("betas"),
-               absl::StrCat("expected a list of two numbers [beta1, beta2], got ", Describe(betas)));
+      AddError(
+          r.errors(), r.KeyPath("betas"),
+          absl::StrCat("expected a list of two numbers [beta1, beta2], got ", Describe(betas)));
     } else {
       ParseValue(betas[0], r.KeyPath("betas[0]"), &o->beta1, r.errors());
       ParseValue(betas[1], r.KeyPath("betas[1]"), &o->beta2, r.errors());
@@ -438,7 +438,7 @@ void ParseOptimizerKey(MapReader& r, OptimizerConfig* o) {
   if (Present(n)) ParseOptimizer(MapReader(n, r.KeyPath("optimizer"), r.errors()), o);
 }
 
-void ParseSampling(MapReader& r, SamplingParams* s) {
+void ParseSampling(MapReader& r, SamplingConfig* s) {
   r.Get("temperature", &s->temperature);
   r.Get("top_p", &s->top_p);
   r.Get("max_new_tokens", &s->max_new_tokens);
@@ -457,7 +457,7 @@ void ParseTrain(MapReader r, TrainParams* t) {
   r.Finish();
 }
 
-void ParseReward(MapReader r, const ConfigParseOptions& options, RewardSpec* w) {
+void ParseReward(MapReader r, const ConfigParseOptions& options, RewardConfig* w) {
   r.Get("name", &w->name);
   r.Get("weight", &w->weight);
   r.Get("scope", &w->scope);
@@ -491,10 +491,10 @@ void ParseGrpo(MapReader r, const ConfigParseOptions& options, GrpoParams* g) {
     } else {
       g->rewards.clear();
       for (size_t i = 0; i < rewards.size(); ++i) {
-        RewardSpec w;
-        ParseReward(MapReader(rewards[i], absl::StrCat(r.KeyPath("rewards"), "[", i, "]"),
-                              r.errors()),
-                    options, &w);
+        RewardConfig w;
+        ParseReward(
+            MapReader(rewards[i], absl::StrCat(r.KeyPath("rewards"), "[", i, "]"), r.errors()),
+            options, &w);
         g->rewards.push_back(std::move(w));
       }
     }
@@ -579,15 +579,15 @@ void ParseStage(MapReader r, const ConfigParseOptions& options, StageConfig* s) 
   if (type) s->type = *type;
   r.Get("depends_on", &s->depends_on);
   YAML::Node inputs = r.Take("inputs");
-  if (Present(inputs)) ParseInputs(MapReader(inputs, r.KeyPath("inputs"), r.errors()), options,
-                                   &s->inputs);
+  if (Present(inputs))
+    ParseInputs(MapReader(inputs, r.KeyPath("inputs"), r.errors()), options, &s->inputs);
   for (const auto& [t, key] : kStageTypeNames) {
     YAML::Node params = r.Take(std::string(key));
     if (!Present(params) || !type) continue;
     if (t != *type) {
-      AddError(r.errors(), r.KeyPath(key),
-               absl::StrCat("parameters for a ", key, " stage, but this stage's type is ",
-                            type_name));
+      AddError(
+          r.errors(), r.KeyPath(key),
+          absl::StrCat("parameters for a ", key, " stage, but this stage's type is ", type_name));
       continue;
     }
     MapReader pr(params, r.KeyPath(key), r.errors());
@@ -626,8 +626,7 @@ void ParseTop(const YAML::Node& root, const ConfigParseOptions& options, Pipelin
       for (const auto& kv : datasets) {
         DatasetConfig d;
         d.name = kv.first.Scalar();
-        ParseDataset(MapReader(kv.second, absl::StrCat("datasets.", d.name), errors), options,
-                     &d);
+        ParseDataset(MapReader(kv.second, absl::StrCat("datasets.", d.name), errors), options, &d);
         c->datasets.push_back(std::move(d));
       }
       std::sort(c->datasets.begin(), c->datasets.end(),
@@ -691,9 +690,15 @@ void Kv(YAML::Emitter& out, const char* key, const std::string& v) {
   out << YAML::Key << key << YAML::Value << YAML::DoubleQuoted << v;
 }
 void Kv(YAML::Emitter& out, const char* key, const char* v) { Kv(out, key, std::string(v)); }
-void Kv(YAML::Emitter& out, const char* key, int64_t v) { out << YAML::Key << key << YAML::Value << v; }
-void Kv(YAML::Emitter& out, const char* key, int32_t v) { out << YAML::Key << key << YAML::Value << v; }
-void Kv(YAML::Emitter& out, const char* key, uint64_t v) { out << YAML::Key << key << YAML::Value << v; }
+void Kv(YAML::Emitter& out, const char* key, int64_t v) {
+  out << YAML::Key << key << YAML::Value << v;
+}
+void Kv(YAML::Emitter& out, const char* key, int32_t v) {
+  out << YAML::Key << key << YAML::Value << v;
+}
+void Kv(YAML::Emitter& out, const char* key, uint64_t v) {
+  out << YAML::Key << key << YAML::Value << v;
+}
 void Kv(YAML::Emitter& out, const char* key, double v) {
   out << YAML::Key << key << YAML::Value << FormatDouble(v);
 }
@@ -715,7 +720,7 @@ void EmitOptimizer(YAML::Emitter& out, const OptimizerConfig& o) {
   out << YAML::EndMap;
 }
 
-void EmitSampling(YAML::Emitter& out, const SamplingParams& s) {
+void EmitSampling(YAML::Emitter& out, const SamplingConfig& s) {
   Kv(out, "temperature", s.temperature);
   Kv(out, "top_p", s.top_p);
   Kv(out, "max_new_tokens", s.max_new_tokens);

@@ -5,11 +5,10 @@
 #define R1_PIPELINE_CONFIG_H_
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -28,21 +27,22 @@ struct RunConfig {
 
 // An inline decoder-only architecture (Qwen2/Llama family) for tiny models trained from scratch.
 struct ArchitectureConfig {
-  int64_t vocab_size = 0;                  // 0: the tokenizer's vocab_size
-  int64_t hidden_size = 64;                // model width C
-  int64_t num_layers = 2;                  // transformer blocks
-  int64_t num_heads = 4;                   // query heads; hidden_size % num_heads == 0
-  int64_t num_kv_heads = 2;                // key/value heads (GQA); num_heads % num_kv_heads == 0
-  int64_t intermediate_size = 176;         // SwiGLU hidden width
-  int64_t max_position_embeddings = 512;   // longest sequence (prompt + response), tokens
-  double rope_theta = 10000.0;             // rotary base
-  double rms_norm_eps = 1e-6;              // RMSNorm epsilon
-  bool tie_word_embeddings = true;         // share embedding and LM head
-  bool attention_bias = false;             // bias on q/k/v projections (Qwen2 has it)
+  int64_t vocab_size = 0;                 // 0: the tokenizer's vocab_size
+  int64_t hidden_size = 64;               // model width C
+  int64_t num_layers = 2;                 // transformer blocks
+  int64_t num_heads = 4;                  // query heads; hidden_size % num_heads == 0
+  int64_t num_kv_heads = 2;               // key/value heads (GQA); num_heads % num_kv_heads == 0
+  int64_t intermediate_size = 176;        // SwiGLU hidden width
+  int64_t max_position_embeddings = 512;  // longest sequence (prompt + response), tokens
+  double rope_theta = 10000.0;            // rotary base
+  double rms_norm_eps = 1e-6;             // RMSNorm epsilon
+  bool tie_word_embeddings = true;        // share embedding and LM head
+  bool attention_bias = false;            // bias on q/k/v projections (Qwen2 has it)
 };
 
-// The base model every stage starts from unless its inputs say otherwise.
-struct ModelConfig {
+// The base model every stage starts from unless its inputs say otherwise. (Not model/
+// model_config.h's ModelConfig, the transformer's hyperparameters.)
+struct BaseModelConfig {
   std::string path;  // a Hugging Face model directory; exclusive with `architecture`
   // Inline architecture of a model trained from scratch (no weights: only a pretrain stage can
   // start from it). Set when the YAML has `architecture:`, or when neither it nor `path` is given.
@@ -56,11 +56,11 @@ struct ModelConfig {
 // ---- cluster --------------------------------------------------------------------------------
 
 struct ClusterConfig {
-  std::string mode = "local";         // local: `r1 run` launches workers | external: they join
-  std::string launcher = "mpirun";    // mpirun | srun | k8s (how workers are started)
+  std::string mode = "local";       // local: `r1 run` launches workers | external: they join
+  std::string launcher = "mpirun";  // mpirun | srun | k8s (how workers are started)
   std::string scheduler_address = "127.0.0.1:0";  // scheduler listen HOST:PORT (0: any port)
-  std::string placement = "colocated";  // colocated (hybrid) | disaggregated
-  int32_t trainer_ranks = 1;          // trainer processes (data-parallel ranks)
+  std::string placement = "colocated";            // colocated (hybrid) | disaggregated
+  int32_t trainer_ranks = 1;                      // trainer processes (data-parallel ranks)
   int32_t rollout_workers = 1;        // rollout processes (disaggregated placement only)
   std::string backend = "auto";       // collectives: mpi | nccl | auto (nccl when on GPUs)
   std::string device = "cpu";         // cpu | cuda
@@ -73,15 +73,15 @@ struct ClusterConfig {
 
 // A generated dataset (pipeline/synthetic): deterministic for a given seed.
 struct SyntheticSpec {
-  std::string kind;                            // arithmetic | countdown | non_reasoning | preference
-  int64_t count = 1000;                        // examples to generate
-  uint64_t seed = 0;                           // generator seed
+  std::string kind;      // arithmetic | countdown | non_reasoning | preference
+  int64_t count = 1000;  // examples to generate
+  uint64_t seed = 0;     // generator seed
   nlohmann::json options = nlohmann::json::object();  // generator-specific knobs, passed through
 };
 
 struct DatasetConfig {
-  std::string name;    // key in the `datasets` map; what stage inputs refer to
-  std::string path;    // a JSONL file (relative paths are relative to the config file)
+  std::string name;  // key in the `datasets` map; what stage inputs refer to
+  std::string path;  // a JSONL file (relative paths are relative to the config file)
   // Record format: gsm8k | prompt_answer | chat | preference. For synthetic data it follows from
   // the kind (arithmetic/countdown: prompt_answer, non_reasoning: chat, preference: preference).
   std::string format;
@@ -98,43 +98,43 @@ absl::string_view StageTypeName(StageType type);
 std::optional<StageType> ParseStageType(absl::string_view name);
 
 struct OptimizerConfig {  // AdamW
-  double lr = 1e-5;              // peak learning rate
-  double beta1 = 0.9;            // YAML: betas: [beta1, beta2]
+  double lr = 1e-5;       // peak learning rate
+  double beta1 = 0.9;     // YAML: betas: [beta1, beta2]
   double beta2 = 0.95;
   double eps = 1e-8;
-  double weight_decay = 0.0;     // decoupled weight decay
-  int64_t warmup_steps = 0;      // linear warm-up from 0 to lr, optimizer steps
+  double weight_decay = 0.0;          // decoupled weight decay
+  int64_t warmup_steps = 0;           // linear warm-up from 0 to lr, optimizer steps
   std::string schedule = "constant";  // after warm-up: constant | linear | cosine (to min_lr)
-  double min_lr_ratio = 0.0;     // floor of linear/cosine decay, as a fraction of lr
-  double grad_clip = 1.0;        // max global gradient L2 norm; 0 disables clipping
+  double min_lr_ratio = 0.0;          // floor of linear/cosine decay, as a fraction of lr
+  double grad_clip = 1.0;             // max global gradient L2 norm; 0 disables clipping
 };
 
 // Supervised training: pretrain, sft and reward_model stages.
 struct TrainParams {
   OptimizerConfig optimizer;
-  int64_t batch_size = 8;        // sequences (or preference pairs) per optimizer step, global
-  int64_t micro_batch_size = 0;  // sequences per forward/backward; 0: batch_size
-  int64_t max_seq_len = 512;     // longer examples are truncated, tokens
-  int64_t epochs = 1;            // passes over the data (used when steps == 0)
-  int64_t steps = 0;             // optimizer steps; 0: derived from epochs
+  int64_t batch_size = 8;          // sequences (or preference pairs) per optimizer step, global
+  int64_t micro_batch_size = 0;    // sequences per forward/backward; 0: batch_size
+  int64_t max_seq_len = 512;       // longer examples are truncated, tokens
+  int64_t epochs = 1;              // passes over the data (used when steps == 0)
+  int64_t steps = 0;               // optimizer steps; 0: derived from epochs
   int64_t checkpoint_every = 100;  // optimizer steps between checkpoints; 0: only at the end
-  int64_t log_every = 10;        // steps between metrics lines
-  bool loss_on_prompt = false;   // sft: also train on prompt tokens (pretrain always does)
+  int64_t log_every = 10;          // steps between metrics lines
+  bool loss_on_prompt = false;     // sft: also train on prompt tokens (pretrain always does)
 };
 
 // One term of the scalar reward: reward = sum_i weight_i * reward_i.
-struct RewardSpec {
-  std::string name;      // accuracy | format | language_consistency | reward_model
-  double weight = 1.0;   // multiplier
+struct RewardConfig {
+  std::string name;                // accuracy | format | language_consistency | reward_model
+  double weight = 1.0;             // multiplier
   std::string scope = "response";  // what is scored: response (reasoning included) | answer
-  std::string model;     // reward_model only: a path or "stage:<reward_model stage>"
+  std::string model;               // reward_model only: a path or "stage:<reward_model stage>"
   nlohmann::json params = nlohmann::json::object();  // reward-specific knobs, passed through
 };
 
 // Sampling settings shared by rollout-producing stages.
-struct SamplingParams {
-  double temperature = 1.0;     // softmax temperature; 0 = greedy
-  double top_p = 1.0;           // nucleus mass in (0, 1]
+struct SamplingConfig {
+  double temperature = 1.0;      // softmax temperature; 0 = greedy
+  double top_p = 1.0;            // nucleus mass in (0, 1]
   int64_t max_new_tokens = 256;  // response length cap, tokens
 };
 
@@ -143,7 +143,7 @@ struct GrpoParams {
   int64_t steps = 100;              // policy-update steps (one batch of prompts each)
   int64_t prompts_per_step = 8;     // prompts per step
   int64_t group_size = 8;           // G: responses sampled per prompt (>= 2)
-  SamplingParams sampling;          // YAML: temperature, top_p, max_new_tokens at this level
+  SamplingConfig sampling;          // YAML: temperature, top_p, max_new_tokens at this level
   double clip_low = 0.2;            // epsilon: ratio clipped below at 1 - clip_low
   double clip_high = 0.2;           // ratio clipped above at 1 + clip_high (DAPO clip-higher)
   double kl_coef = 0.001;           // beta; 0 needs no reference model
@@ -151,14 +151,14 @@ struct GrpoParams {
   // sequence_mean (GRPO: mean over tokens, then sequences) | token_mean (DAPO: mean over all
   // tokens of the batch) | constant (Dr.GRPO: token sum / max_new_tokens).
   std::string loss_aggregation = "sequence_mean";
-  std::string advantage = "grpo";   // grpo (r - mean) / std | dr_grpo (r - mean) | rloo
-  bool dynamic_sampling = false;    // drop groups whose rewards are all equal and refill
-  int64_t ppo_epochs = 1;           // optimizer passes over each rollout batch
-  int64_t mini_batch_size = 0;      // responses per optimizer step; 0: the whole batch
-  std::vector<RewardSpec> rewards = {{"accuracy", 1.0}, {"format", 0.5}};  // summed, weighted
+  std::string advantage = "grpo";  // grpo (r - mean) / std | dr_grpo (r - mean) | rloo
+  bool dynamic_sampling = false;   // drop groups whose rewards are all equal and refill
+  int64_t ppo_epochs = 1;          // optimizer passes over each rollout batch
+  int64_t mini_batch_size = 0;     // responses per optimizer step; 0: the whole batch
+  std::vector<RewardConfig> rewards = {{"accuracy", 1.0}, {"format", 0.5}};  // summed, weighted
   int64_t reference_refresh_every = 0;  // steps between reference := policy; 0: never
-  int64_t checkpoint_every = 50;    // steps between checkpoints; 0: only at the end
-  int64_t log_every = 1;            // steps between metrics/samples lines
+  int64_t checkpoint_every = 50;        // steps between checkpoints; 0: only at the end
+  int64_t log_every = 1;                // steps between metrics/samples lines
 };
 
 struct RejectionFilters {
@@ -170,24 +170,24 @@ struct RejectionFilters {
 struct RejectionSamplingParams {
   int64_t samples_per_prompt = 4;   // k responses sampled per prompt
   int64_t max_kept_per_prompt = 1;  // correct responses kept per prompt, at most
-  SamplingParams sampling;          // YAML: temperature, top_p, max_new_tokens at this level
+  SamplingConfig sampling;          // YAML: temperature, top_p, max_new_tokens at this level
   RejectionFilters filters;
-  bool dedupe = true;               // drop identical responses to the same prompt
+  bool dedupe = true;  // drop identical responses to the same prompt
   // Share of the output taken from the stage's non-reasoning (chat) input datasets, in [0, 1).
   double non_reasoning_ratio = 0.0;
 };
 
 struct EvalParams {
   int64_t samples_per_prompt = 4;  // k: pass@1 is mean correctness over k samples, plus maj@k
-  SamplingParams sampling{0.6, 0.95, 256};  // YAML: temperature, top_p, max_new_tokens
-  int64_t max_examples = 0;        // evaluate the first N prompts of each dataset; 0: all
+  SamplingConfig sampling{0.6, 0.95, 256};  // YAML: temperature, top_p, max_new_tokens
+  int64_t max_examples = 0;                 // evaluate the first N prompts of each dataset; 0: all
 };
 
 // A reference to a model: the base model (`model:` section), a path, or a stage's output.
 struct ModelRef {
   enum class Kind { kBase, kPath, kStage };
   Kind kind = Kind::kBase;
-  std::string value;  // the path or the stage name; empty for kBase
+  std::string value;             // the path or the stage name; empty for kBase
   std::string ToString() const;  // "base", the path, or "stage:<name>"
 };
 
@@ -211,15 +211,15 @@ struct StageConfig {
   std::vector<std::string> depends_on;  // stages that must succeed first
   StageInputs inputs;
   // Parameters, under a YAML key named after the type; only the one for `type` is meaningful.
-  TrainParams train;                      // pretrain | sft | reward_model
-  GrpoParams grpo;                        // grpo
+  TrainParams train;                           // pretrain | sft | reward_model
+  GrpoParams grpo;                             // grpo
   RejectionSamplingParams rejection_sampling;  // rejection_sampling
-  EvalParams eval;                        // eval
+  EvalParams eval;                             // eval
 };
 
 struct PipelineConfig {
   RunConfig run;
-  ModelConfig model;
+  BaseModelConfig model;
   ClusterConfig cluster;
   std::vector<DatasetConfig> datasets;  // sorted by name
   std::vector<StageConfig> stages;      // in config order
@@ -238,8 +238,8 @@ struct ConfigError {
 };
 
 struct ConfigParseResult {
-  PipelineConfig config;             // meaningful only when errors is empty
-  std::vector<ConfigError> errors;   // every problem found, in document order then check order
+  PipelineConfig config;            // meaningful only when errors is empty
+  std::vector<ConfigError> errors;  // every problem found, in document order then check order
 };
 
 struct ConfigParseOptions {

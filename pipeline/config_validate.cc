@@ -101,8 +101,8 @@ void CheckArchitecture(const ArchitectureConfig& a, const Checker& c) {
   c.Positive("rms_norm_eps", a.rms_norm_eps);
   if (a.hidden_size >= 1 && a.num_heads >= 1) {
     if (a.hidden_size % a.num_heads != 0) {
-      c.Error("num_heads", absl::StrCat("must divide hidden_size (", a.hidden_size, "), got ",
-                                        a.num_heads));
+      c.Error("num_heads",
+              absl::StrCat("must divide hidden_size (", a.hidden_size, "), got ", a.num_heads));
     } else if ((a.hidden_size / a.num_heads) % 2 != 0) {
       c.Error("num_heads", absl::StrCat("must leave an even head dimension for rotary "
                                         "embeddings (hidden_size / num_heads = ",
@@ -110,16 +110,17 @@ void CheckArchitecture(const ArchitectureConfig& a, const Checker& c) {
     }
   }
   if (a.num_heads >= 1 && a.num_kv_heads >= 1 && a.num_heads % a.num_kv_heads != 0) {
-    c.Error("num_kv_heads", absl::StrCat("must divide num_heads (", a.num_heads, "), got ",
-                                         a.num_kv_heads));
+    c.Error("num_kv_heads",
+            absl::StrCat("must divide num_heads (", a.num_heads, "), got ", a.num_kv_heads));
   }
 }
 
-void CheckModel(const ModelConfig& m, Errors* errors) {
+void CheckModel(const BaseModelConfig& m, Errors* errors) {
   Checker c(errors, "model");
   if (!m.path.empty() && m.architecture) {
-    errors->push_back({"model", "give either path (a Hugging Face directory) or architecture "
-                                "(a model trained from scratch), not both"});
+    errors->push_back({"model",
+                       "give either path (a Hugging Face directory) or architecture "
+                       "(a model trained from scratch), not both"});
   }
   if (m.path.empty() && !m.architecture) {
     errors->push_back({"model", "needs path or architecture"});
@@ -182,12 +183,13 @@ void CheckDataset(const DatasetConfig& d, Errors* errors) {
   std::string prefix = absl::StrCat("datasets.", d.name);
   Checker c(errors, prefix);
   if (!ValidName(d.name)) {
-    errors->push_back({prefix, absl::StrCat("dataset name must match ", kNamePattern, ", got ",
-                                            Quoted(d.name))});
+    errors->push_back(
+        {prefix, absl::StrCat("dataset name must match ", kNamePattern, ", got ", Quoted(d.name))});
   }
   if (d.path.empty() == !d.synthetic.has_value()) {
-    errors->push_back({prefix, "give either path (a JSONL file) or synthetic (a generator), "
-                               "exactly one"});
+    errors->push_back({prefix,
+                       "give either path (a JSONL file) or synthetic (a generator), "
+                       "exactly one"});
   }
   c.AtLeast("limit", d.limit, int64_t{0});
   if (d.synthetic) {
@@ -218,7 +220,7 @@ void CheckOptimizer(const OptimizerConfig& o, const Checker& c) {
   c.AtLeast("optimizer.grad_clip", o.grad_clip, 0.0);
 }
 
-void CheckSampling(const SamplingParams& s, const Checker& c, bool greedy_ok) {
+void CheckSampling(const SamplingConfig& s, const Checker& c, bool greedy_ok) {
   if (greedy_ok) {
     c.AtLeast("temperature", s.temperature, 0.0);
   } else {
@@ -233,8 +235,8 @@ void CheckTrain(const TrainParams& t, const Checker& c) {
   c.AtLeast("batch_size", t.batch_size, int64_t{1});
   c.AtLeast("micro_batch_size", t.micro_batch_size, int64_t{0});
   if (t.batch_size >= 1 && t.micro_batch_size >= 1 && t.batch_size % t.micro_batch_size != 0) {
-    c.Error("micro_batch_size", absl::StrCat("must divide batch_size (", t.batch_size, "), got ",
-                                             t.micro_batch_size));
+    c.Error("micro_batch_size",
+            absl::StrCat("must divide batch_size (", t.batch_size, "), got ", t.micro_batch_size));
   }
   c.AtLeast("max_seq_len", t.max_seq_len, int64_t{2});
   c.AtLeast("epochs", t.epochs, int64_t{1});
@@ -262,19 +264,18 @@ void CheckGrpo(const GrpoParams& g, const Checker& c) {
   c.AtLeast("mini_batch_size", g.mini_batch_size, int64_t{0});
   int64_t batch = g.prompts_per_step * g.group_size;
   if (g.mini_batch_size >= 1 && batch >= 1 && batch % g.mini_batch_size != 0) {
-    c.Error("mini_batch_size",
-            absl::StrCat("must divide prompts_per_step * group_size (", batch, "), got ",
-                         g.mini_batch_size));
+    c.Error("mini_batch_size", absl::StrCat("must divide prompts_per_step * group_size (", batch,
+                                            "), got ", g.mini_batch_size));
   }
   if (g.rewards.empty()) c.Error("rewards", "at least one reward is required");
   for (size_t i = 0; i < g.rewards.size(); ++i) {
-    const RewardSpec& w = g.rewards[i];
+    const RewardConfig& w = g.rewards[i];
     std::string key = absl::StrCat("rewards[", i, "]");
     c.OneOf(key + ".name", w.name, kRewards);
     c.OneOf(key + ".scope", w.scope, {"response", "answer"});
     if (w.name != "reward_model" && !w.model.empty()) {
-      c.Error(key + ".model", absl::StrCat("only the reward_model reward takes a model, got ",
-                                           Quoted(w.model)));
+      c.Error(key + ".model",
+              absl::StrCat("only the reward_model reward takes a model, got ", Quoted(w.model)));
     }
   }
   c.AtLeast("reference_refresh_every", g.reference_refresh_every, int64_t{0});
@@ -371,9 +372,10 @@ const StageConfig* CheckStageRef(const std::string& path, const std::string& ref
   if (got != want) {
     absl::string_view got_name = OutputKindName(got);
     absl::string_view want_name = OutputKindName(want);
-    errors->push_back({path, absl::StrCat("stage ", Quoted(ref), " (", StageTypeName(it->second->type),
-                                          ") produces ", Article(got_name), " ", got_name,
-                                          ", not ", Article(want_name), " ", want_name)});
+    errors->push_back(
+        {path, absl::StrCat("stage ", Quoted(ref), " (", StageTypeName(it->second->type),
+                            ") produces ", Article(got_name), " ", got_name, ", not ",
+                            Article(want_name), " ", want_name)});
   }
   return it->second;
 }
@@ -393,9 +395,9 @@ void CheckInputs(const PipelineConfig& config, size_t index,
   } else if (m.kind == ModelRef::Kind::kBase && s.type != StageType::kPretrain &&
              config.model.path.empty()) {
     errors->push_back(
-        {model_path, absl::StrCat("the base model has no weights (model.architecture); ",
-                                  Article(type), " ", type,
-                                  " stage needs a path or \"stage:<name>\" of a model")});
+        {model_path,
+         absl::StrCat("the base model has no weights (model.architecture); ", Article(type), " ",
+                      type, " stage needs a path or \"stage:<name>\" of a model")});
   } else if (m.kind == ModelRef::Kind::kPath && m.value.empty()) {
     errors->push_back({model_path, "empty path"});
   }
@@ -405,8 +407,9 @@ void CheckInputs(const PipelineConfig& config, size_t index,
   int num_prompt_sets = 0;  // rejection_sampling: datasets with reference answers
   int num_chat = 0;
   if (s.inputs.datasets.empty() && s.type != StageType::kPretrain) {
-    errors->push_back({prefix + ".inputs.datasets",
-                       absl::StrCat(Article(type), " ", type, " stage needs at least one dataset")});
+    errors->push_back(
+        {prefix + ".inputs.datasets",
+         absl::StrCat(Article(type), " ", type, " stage needs at least one dataset")});
   }
   if (s.inputs.datasets.empty() && s.type == StageType::kPretrain) {
     errors->push_back({prefix + ".inputs.datasets",
@@ -465,12 +468,13 @@ void CheckInputs(const PipelineConfig& config, size_t index,
   // Reward models of a grpo stage.
   if (s.type == StageType::kGrpo) {
     for (size_t i = 0; i < s.grpo.rewards.size(); ++i) {
-      const RewardSpec& w = s.grpo.rewards[i];
+      const RewardConfig& w = s.grpo.rewards[i];
       if (w.name != "reward_model") continue;
       std::string path = absl::StrCat(prefix, ".grpo.rewards[", i, "].model");
       if (w.model.empty()) {
-        errors->push_back({path, "required for the reward_model reward (a path or "
-                                 "\"stage:<reward_model stage>\")"});
+        errors->push_back({path,
+                           "required for the reward_model reward (a path or "
+                           "\"stage:<reward_model stage>\")"});
       } else if (absl::StartsWith(w.model, "stage:")) {
         CheckStageRef(path, w.model.substr(6), s, OutputKind::kRewardModel, by_name, ancestors,
                       errors);
@@ -483,8 +487,8 @@ void CheckInputs(const PipelineConfig& config, size_t index,
 
 void ValidateConfig(const PipelineConfig& config, std::vector<ConfigError>* errors) {
   if (config.run.name.empty() || !ValidName(config.run.name)) {
-    errors->push_back({"run.name", absl::StrCat("must match ", kNamePattern, ", got ",
-                                                Quoted(config.run.name))});
+    errors->push_back(
+        {"run.name", absl::StrCat("must match ", kNamePattern, ", got ", Quoted(config.run.name))});
   }
   CheckModel(config.model, errors);
   CheckCluster(config.cluster, errors);
@@ -504,8 +508,7 @@ void ValidateConfig(const PipelineConfig& config, std::vector<ConfigError>* erro
     }
     if (!ValidName(s.name)) {
       errors->push_back({path, absl::StrCat("must match ", kNamePattern,
-                                            " (it names a directory), got ",
-                                            Quoted(s.name))});
+                                            " (it names a directory), got ", Quoted(s.name))});
       continue;
     }
     if (s.name == "journal") {

@@ -184,8 +184,8 @@ std::string DescribeParams(const StageConfig& s) {
     case StageType::kSft:
     case StageType::kRewardModel: {
       const TrainParams& t = s.train;
-      std::string length = t.steps > 0 ? absl::StrCat("steps=", t.steps)
-                                       : absl::StrCat("epochs=", t.epochs);
+      std::string length =
+          t.steps > 0 ? absl::StrCat("steps=", t.steps) : absl::StrCat("epochs=", t.epochs);
       return absl::StrCat(length, " batch=", t.batch_size, " seq=", t.max_seq_len, " ",
                           DescribeOptimizer(t.optimizer), " ckpt_every=", t.checkpoint_every);
     }
@@ -202,19 +202,18 @@ std::string DescribeParams(const StageConfig& s) {
           "steps=", g.steps, " prompts/step=", g.prompts_per_step, " G=", g.group_size,
           " T=", Num(g.sampling.temperature), " top_p=", Num(g.sampling.top_p),
           " max_new=", g.sampling.max_new_tokens, "\n      clip=[", Num(g.clip_low), ",",
-          Num(g.clip_high), "] kl=", Num(g.kl_coef), "/", g.kl_estimator,
-          " adv=", g.advantage, " agg=", g.loss_aggregation,
-          g.dynamic_sampling ? " dynamic_sampling" : "", " ppo_epochs=", g.ppo_epochs,
-          " ", DescribeOptimizer(g.optimizer), "\n      rewards: ", absl::StrJoin(rewards, " + "));
+          Num(g.clip_high), "] kl=", Num(g.kl_coef), "/", g.kl_estimator, " adv=", g.advantage,
+          " agg=", g.loss_aggregation, g.dynamic_sampling ? " dynamic_sampling" : "",
+          " ppo_epochs=", g.ppo_epochs, " ", DescribeOptimizer(g.optimizer),
+          "\n      rewards: ", absl::StrJoin(rewards, " + "));
     }
     case StageType::kRejectionSampling: {
       const RejectionSamplingParams& p = s.rejection_sampling;
-      return absl::StrCat("k=", p.samples_per_prompt, " keep<=", p.max_kept_per_prompt,
-                          " T=", Num(p.sampling.temperature),
-                          " max_new=", p.sampling.max_new_tokens,
-                          p.filters.require_format ? " format-filter" : "",
-                          p.dedupe ? " dedupe" : "",
-                          " non_reasoning_ratio=", Num(p.non_reasoning_ratio));
+      return absl::StrCat(
+          "k=", p.samples_per_prompt, " keep<=", p.max_kept_per_prompt,
+          " T=", Num(p.sampling.temperature), " max_new=", p.sampling.max_new_tokens,
+          p.filters.require_format ? " format-filter" : "", p.dedupe ? " dedupe" : "",
+          " non_reasoning_ratio=", Num(p.non_reasoning_ratio));
     }
     case StageType::kEval:
       return absl::StrCat("k=", s.eval.samples_per_prompt, " T=", Num(s.eval.sampling.temperature),
@@ -234,14 +233,14 @@ std::string DescribePipeline(const PipelineConfig& config, const StageDag& dag) 
     absl::StrAppend(&out, "model: ", config.model.path);
   } else if (config.model.architecture) {
     const ArchitectureConfig& a = *config.model.architecture;
-    absl::StrAppend(&out, "model: from scratch, ", a.num_layers, " layers, hidden ",
-                    a.hidden_size, ", heads ", a.num_heads, "/", a.num_kv_heads);
+    absl::StrAppend(&out, "model: from scratch, ", a.num_layers, " layers, hidden ", a.hidden_size,
+                    ", heads ", a.num_heads, "/", a.num_kv_heads);
   }
   absl::StrAppend(&out, ", tokenizer ", config.model.tokenizer, ", ", config.model.dtype, "\n");
   const ClusterConfig& k = config.cluster;
   absl::StrAppend(&out, "cluster: ", k.mode, " via ", k.launcher, ", ", k.placement, ", ",
-                  k.trainer_ranks, " trainer rank(s), ", k.rollout_workers,
-                  " rollout worker(s), ", k.device, "/", k.backend, "\n");
+                  k.trainer_ranks, " trainer rank(s), ", k.rollout_workers, " rollout worker(s), ",
+                  k.device, "/", k.backend, "\n");
   absl::StrAppend(&out, "datasets:\n");
   for (const auto& d : config.datasets) {
     if (d.synthetic) {

@@ -8,9 +8,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <utility>
-
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "base/file_util.h"
@@ -110,12 +109,10 @@ std::optional<JournalEvent> ParseJournalEvent(absl::string_view name) {
 
 absl::Status ApplyJournalRecord(const JournalRecord& r, StageStatus* s) {
   auto bad = [&]() {
-    return absl::FailedPreconditionError(absl::StrCat("stage \"", r.stage, "\" is ",
-                                                      StageStateName(s->state), "; cannot ",
-                                                      r.event == JournalEvent::kCheckpoint
-                                                          ? "record a checkpoint"
-                                                          : absl::StrCat("become ",
-                                                                         JournalEventName(r.event))));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "stage \"", r.stage, "\" is ", StageStateName(s->state), "; cannot ",
+        r.event == JournalEvent::kCheckpoint ? "record a checkpoint"
+                                             : absl::StrCat("become ", JournalEventName(r.event))));
   };
   if (s->state == StageState::kSucceeded) return bad();
   switch (r.event) {
@@ -124,9 +121,9 @@ absl::Status ApplyJournalRecord(const JournalRecord& r, StageStatus* s) {
       break;
     case JournalEvent::kRunning:
       if (r.attempt < 1 || r.attempt <= s->attempt) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("stage \"", r.stage, "\": attempt ", r.attempt, " must be > ",
-                         s->attempt, " (the previous attempt)"));
+        return absl::FailedPreconditionError(absl::StrCat("stage \"", r.stage, "\": attempt ",
+                                                          r.attempt, " must be > ", s->attempt,
+                                                          " (the previous attempt)"));
       }
       s->state = StageState::kRunning;
       s->attempt = r.attempt;
@@ -174,7 +171,8 @@ absl::StatusOr<JournalReplay> ReplayJournalText(absl::string_view text, absl::st
     }
     absl::Status applied = ApplyJournalRecord(*record, &replay.stages[record->stage]);
     if (!applied.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(source, ":", line_no, ": ", applied.message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ":", line_no, ": ", applied.message()));
     }
     ++replay.records;
     pos = nl + 1;
@@ -202,8 +200,7 @@ absl::StatusOr<std::unique_ptr<Journal>> Journal::Open(const std::string& path,
     int err = errno;
     ::close(fd);
     if (rc != 0) {
-      return absl::InternalError(
-          absl::StrCat("cut torn tail of ", path, ": ", std::strerror(err)));
+      return absl::InternalError(absl::StrCat("cut torn tail of ", path, ": ", std::strerror(err)));
     }
   }
   std::unique_ptr<Journal> journal(new Journal(path));

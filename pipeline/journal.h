@@ -31,10 +31,10 @@ std::optional<JournalEvent> ParseJournalEvent(absl::string_view name);
 struct JournalRecord {
   std::string stage;
   JournalEvent event = JournalEvent::kPending;
-  int32_t attempt = 0;          // 1 for the first run of a stage; 0 before it ever ran
-  int64_t step = -1;            // checkpoint: its optimizer step; otherwise -1
-  int64_t time_ms = 0;          // wall clock, ms since the Unix epoch; 0: filled in by Append
-  std::string error;            // failed: why
+  int32_t attempt = 0;  // 1 for the first run of a stage; 0 before it ever ran
+  int64_t step = -1;    // checkpoint: its optimizer step; otherwise -1
+  int64_t time_ms = 0;  // wall clock, ms since the Unix epoch; 0: filled in by Append
+  std::string error;    // failed: why
 };
 
 // A stage's state after replay.

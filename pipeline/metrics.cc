@@ -30,8 +30,7 @@ absl::Status JsonlAppender::Append(const nlohmann::json& record) {
     return absl::InvalidArgumentError(
         absl::StrCat(path_, ": a JSONL record must be an object, got ", record.type_name()));
   }
-  std::string line =
-      record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   std::lock_guard<std::mutex> lock(mu_);
   if (!dir_made_) {
     std::string parent = std::filesystem::path(path_).parent_path().string();
@@ -79,8 +78,7 @@ absl::StatusOr<std::vector<nlohmann::json>> ReadJsonlRecords(const std::string& 
     nlohmann::json j = nlohmann::json::parse(text.begin() + static_cast<long>(pos),
                                              text.begin() + static_cast<long>(nl), nullptr, false);
     if (j.is_discarded() || !j.is_object()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ":", line_no, ": not a JSON object"));
+      return absl::InvalidArgumentError(absl::StrCat(path, ":", line_no, ": not a JSON object"));
     }
     records.push_back(std::move(j));
     pos = nl + 1;

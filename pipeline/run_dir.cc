@@ -72,16 +72,17 @@ absl::StatusOr<RunDir> RunDir::Create(const std::string& root, absl::string_view
     R1_ASSIGN_OR_RETURN(std::vector<std::string> entries, ListDir(root));
     if (!entries.empty()) {
       if (!PathExists(dir.RunYamlPath())) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "run directory ", root, " is not empty and has no run.yaml (not a run directory); "
-            "choose another run_dir"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("run directory ", root,
+                         " is not empty and has no run.yaml (not a run directory); "
+                         "choose another run_dir"));
       }
       R1_ASSIGN_OR_RETURN(std::string existing, ReadFile(dir.RunYamlPath()));
       if (existing != resolved_yaml) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "run directory ", root, " holds a different run (", FirstDifference(existing,
-                                                                               resolved_yaml),
-            "); choose another run_dir, or resume that run with its own run.yaml"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("run directory ", root, " holds a different run (",
+                         FirstDifference(existing, resolved_yaml),
+                         "); choose another run_dir, or resume that run with its own run.yaml"));
       }
       return dir;
     }

@@ -42,9 +42,9 @@ class RunDir {
   std::string StageDir(absl::string_view stage) const;        // RUN_DIR/STAGE
   std::string CheckpointsDir(absl::string_view stage) const;  // RUN_DIR/STAGE/checkpoints
   std::string CheckpointDir(absl::string_view stage, int64_t step) const;  // .../step-000120
-  std::string OutputDir(absl::string_view stage) const;       // RUN_DIR/STAGE/output
-  std::string MetricsPath(absl::string_view stage) const;     // RUN_DIR/STAGE/metrics.jsonl
-  std::string SamplesPath(absl::string_view stage) const;     // RUN_DIR/STAGE/samples.jsonl
+  std::string OutputDir(absl::string_view stage) const;                    // RUN_DIR/STAGE/output
+  std::string MetricsPath(absl::string_view stage) const;  // RUN_DIR/STAGE/metrics.jsonl
+  std::string SamplesPath(absl::string_view stage) const;  // RUN_DIR/STAGE/samples.jsonl
 
   // A fresh temporary directory beside CheckpointDir(stage, step) to write a checkpoint into;
   // pass it to CommitCheckpoint when every file is written. Temp dirs are never mistaken for

@@ -353,7 +353,8 @@ TEST(ConfigTest, NumericRanges) {
 }
 
 TEST(ConfigTest, ClusterModelAndDatasetChecks) {
-  EXPECT_THAT(Errors(R"(
+  EXPECT_THAT(
+      Errors(R"(
 model: {path: /m, architecture: {num_heads: 3}, dtype: fp8}
 cluster: {mode: cloud, scheduler_address: "localhost", backend: nccl, worker_timeout_s: 1,
           placement: disaggregated, rollout_workers: 0}
@@ -364,8 +365,7 @@ datasets:
   syn: {synthetic: {kind: sudoku, count: 0}}
 stages: []
 )"),
-              ElementsAre(
-                  "model: give either path (a Hugging Face directory) or architecture (a model "
+      ElementsAre("model: give either path (a Hugging Face directory) or architecture (a model "
                   "trained from scratch), not both",
                   "model.architecture.num_heads: must divide hidden_size (64), got 3",
                   "model.architecture.num_kv_heads: must divide num_heads (3), got 2",
@@ -430,16 +430,15 @@ std::string ReadRepoFile(const std::string& rel) {
 
 TEST(ConfigTest, TinyR1ExampleIsValidAndIsTheEmbeddedDefault) {
   EXPECT_EQ(DefaultConfigYaml(), ReadRepoFile("configs/tiny-r1.yaml"));
-  absl::StatusOr<PipelineConfig> c =
-      LoadConfig(JoinPath(R1_SOURCE_DIR, "configs/tiny-r1.yaml"));
+  absl::StatusOr<PipelineConfig> c = LoadConfig(JoinPath(R1_SOURCE_DIR, "configs/tiny-r1.yaml"));
   ASSERT_TRUE(c.ok()) << c.status();
   std::vector<std::string> types;
   for (const auto& s : c->stages) types.push_back(std::string(StageTypeName(s.type)));
   // The recipe: pretrain -> cold-start SFT -> reasoning GRPO -> rejection sampling -> SFT ->
   // reward model -> all-scenario GRPO, with evals.
-  EXPECT_THAT(types, ElementsAre("pretrain", "eval", "sft", "eval", "grpo", "eval",
-                                 "rejection_sampling", "sft", "eval", "reward_model", "grpo",
-                                 "eval"));
+  EXPECT_THAT(types,
+              ElementsAre("pretrain", "eval", "sft", "eval", "grpo", "eval", "rejection_sampling",
+                          "sft", "eval", "reward_model", "grpo", "eval"));
   const StageConfig* sft_rs = c->FindStage("sft_rs");
   ASSERT_NE(sft_rs, nullptr);
   EXPECT_EQ(sft_rs->inputs.model.ToString(), "stage:pretrain");  // from the base, as in R1

@@ -74,9 +74,9 @@ TEST(DagTest, BuildRejectsBadGraphs) {
 TEST(DagTest, FindCycle) {
   EXPECT_THAT(FindCycle(Diamond()), IsEmpty());
   EXPECT_THAT(FindCycle({Stage("s", {"s"})}), ElementsAre("s", "s"));
-  EXPECT_THAT(FindCycle({Stage("x", {}), Stage("a", {"x", "b"}), Stage("b", {"c"}),
-                         Stage("c", {"a"})}),
-              ElementsAre("a", "b", "c", "a"));
+  EXPECT_THAT(
+      FindCycle({Stage("x", {}), Stage("a", {"x", "b"}), Stage("b", {"c"}), Stage("c", {"a"})}),
+      ElementsAre("a", "b", "c", "a"));
 }
 
 TEST(DagTest, OutputKinds) {

@@ -40,7 +40,9 @@ TEST(MetricsTest, OneLinePerStepWithStepTimeAndValues) {
 TEST(MetricsTest, SamplesLineHoldsRolloutsAndSurvivesInvalidUtf8) {
   std::string path = JoinPath(FreshDir("samples"), "samples.jsonl");
   SamplesWriter writer(path);
-  RolloutSample a{"What is 2+3?", "<think>2+3=5</think><answer>5</answer>", 1.5,
+  RolloutSample a{"What is 2+3?",
+                  "<think>2+3=5</think><answer>5</answer>",
+                  1.5,
                   {{"accuracy", 1.0}, {"format", 1.0}}};
   RolloutSample b{"Echo hi", std::string("h\xff"), 0.0, {}};  // a generation cut mid-character
   ASSERT_TRUE(writer.Write(7, {a, b}).ok());
