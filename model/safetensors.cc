@@ -376,7 +376,13 @@ absl::Status WriteSafetensors(const std::string& path, const NamedTensors& tenso
     offset += nbytes;
     cpu.push_back(std::move(t));
   }
-  std::string header_text = header.dump();
+  std::string header_text;
+  try {
+    header_text = header.dump();
+  } catch (const nlohmann::json::exception& e) {  // a name or metadata that is not UTF-8
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot write ", path, ": header is not valid UTF-8 JSON: ", e.what()));
+  }
   header_text.append((8 - header_text.size() % 8) % 8, ' ');
   uint8_t prefix[8];
   for (int i = 0; i < 8; ++i) prefix[i] = static_cast<uint8_t>(header_text.size() >> (8 * i));

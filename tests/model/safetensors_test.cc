@@ -349,6 +349,7 @@ TEST_F(SafetensorsTest, WriterRejectsWhatTheFormatCannotHoldAndLeavesNothingBehi
       {"reserved name", {{"__metadata__", at::ones({1})}}, "reserved"},
       {"empty name", {{"", at::ones({1})}}, "reserved or empty"},
       {"sparse", {{"s", at::eye(2).to_sparse()}}, "dense"},
+      {"name not UTF-8", {{"bad\xff", at::ones({1})}}, "UTF-8"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.label);
@@ -357,6 +358,9 @@ TEST_F(SafetensorsTest, WriterRejectsWhatTheFormatCannotHoldAndLeavesNothingBehi
     EXPECT_THAT(s.message(), HasSubstr(c.message_part));
     EXPECT_THAT(s.message(), HasSubstr(path));
   }
+  EXPECT_TRUE(std::filesystem::is_empty(dir_));
+  absl::Status bad_meta = WriteSafetensors(path, {}, {{"k", "\xc3"}});
+  EXPECT_EQ(bad_meta.code(), absl::StatusCode::kInvalidArgument) << bad_meta;
   EXPECT_TRUE(std::filesystem::is_empty(dir_));
 
   absl::Status no_dir = WriteSafetensors(Path("no/such/dir/x.safetensors"), {});
