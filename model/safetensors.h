@@ -57,6 +57,8 @@ class SafetensorsFile {
   // copy-on-write mapping of the file (no copy is made): in-place writes to it never reach the
   // file, and it stays valid after this object is destroyed (it keeps the mapping alive). A
   // tensor whose bytes are not aligned to its element size in the file is copied instead.
+  // Tensors from the same file object (and its copies) share those pages: an in-place write is
+  // seen by a later Tensor(name) of the same object; open the file again for pristine values.
   // Like any mmap, the file must not be truncated by someone else while tensors from it live.
   // NotFound naming the file and the tensor if there is no such tensor.
   absl::StatusOr<at::Tensor> Tensor(const std::string& name) const;
