@@ -2,113 +2,29 @@
 // launches `mpirun -np N <this binary> --gtest_filter=<the test>` with R1_COMM_MPI_CHILD=1 and
 // passes if the job exits 0 within a time bound; the children (one per rank) do the real checks
 // and exit non-zero on any failure.
-#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "tests/workers/comm_mpi_launcher.h"
 #include "workers/comm/communicator.h"
 #include "workers/comm/create_communicator.h"
 #include "workers/comm/data_parallel.h"
 
-extern char** environ;
-
 namespace r1 {
 namespace {
 
-constexpr char kChildEnv[] = "R1_COMM_MPI_CHILD";
 // Bound on any collective that should succeed: a bug makes a test fail, never hang.
 constexpr absl::Duration kOpTimeout = absl::Seconds(20);
 // Bound on one whole mpirun job.
 constexpr absl::Duration kJobLimit = absl::Seconds(60);
-
-bool IsChild() { return std::getenv(kChildEnv) != nullptr; }
-
-std::string CurrentTestName() {
-  const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  return absl::StrCat(info->test_suite_name(), ".", info->name());
-}
-
-// Runs `mpirun -np <np> <this binary> --gtest_filter=<test>` and waits at most `limit` (then
-// SIGTERM, SIGKILL). OK iff mpirun exited 0.
-absl::Status RunUnderMpirun(int np, const std::string& test, absl::Duration limit) {
-  char self[4096];
-  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  if (n <= 0) return absl::InternalError("readlink /proc/self/exe failed");
-  self[n] = '\0';
-  std::vector<std::string> args = {
-      "mpirun", "--allow-run-as-root", "--oversubscribe", "-np", std::to_string(np),
-      // Shared memory only: works without network interfaces.
-      "--mca", "btl", "self,vader", "--mca", "btl_vader_single_copy_mechanism", "none", "-x",
-      kChildEnv, "-x", "OPENBLAS_NUM_THREADS", "-x", "OMP_NUM_THREADS", self,
-      "--gtest_filter=" + test};
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  setenv(kChildEnv, "1", 1);
-  setenv("OPENBLAS_NUM_THREADS", "1", 1);
-  setenv("OMP_NUM_THREADS", "1", 1);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  pid_t pid = 0;
-  const int rc = posix_spawnp(&pid, "mpirun", &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  unsetenv(kChildEnv);
-  if (rc != 0) return absl::InternalError(absl::StrCat("posix_spawnp mpirun: ", strerror(rc)));
-
-  const absl::Time deadline = absl::Now() + limit;
-  int status = 0;
-  while (true) {
-    const pid_t done = waitpid(pid, &status, WNOHANG);
-    if (done == pid) break;
-    if (done < 0) return absl::InternalError(absl::StrCat("waitpid: ", strerror(errno)));
-    if (absl::Now() > deadline) {
-      kill(pid, SIGTERM);
-      for (int i = 0; i < 50 && waitpid(pid, &status, WNOHANG) == 0; ++i) {
-        absl::SleepFor(absl::Milliseconds(100));
-      }
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      return absl::DeadlineExceededError(
-          absl::StrCat("mpirun -np ", np, " ", test, " ran past ", absl::FormatDuration(limit)));
-    }
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat(
-      "mpirun -np ", np, " ", test, " failed: ", WIFEXITED(status) ? "exit code " : "signal ",
-      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status)));
-}
-
-// In the CTest process: runs the current test under mpirun for each world size, then returns
-// from the test body. In a child: does nothing (the body runs on every rank).
-#define R1_RUN_UNDER_MPIRUN(...)                                             \
-  do {                                                                       \
-    if (!IsChild()) {                                                        \
-      for (int np : {__VA_ARGS__}) {                                         \
-        absl::Status job = RunUnderMpirun(np, CurrentTestName(), kJobLimit); \
-        EXPECT_TRUE(job.ok()) << job;                                        \
-      }                                                                      \
-      return;                                                                \
-    }                                                                        \
-    at::set_num_threads(1);                                                  \
-  } while (0)
 
 std::unique_ptr<Communicator> MakeComm(int color = kWorldColor, std::string name = "world") {
   CommOptions options;  // auto must pick mpi under mpirun
@@ -133,7 +49,7 @@ AllReduceOptions Reduce(ReduceOp op) {
 }
 
 TEST(CommMpiTest, AllReduceSumAvgMaxMin) {
-  R1_RUN_UNDER_MPIRUN(2, 3);
+  R1_RUN_UNDER_MPIRUN(kJobLimit, 2, 3);
   std::unique_ptr<Communicator> comm = MakeComm();
   ASSERT_NE(comm, nullptr);
   const int r = comm->rank();
@@ -175,7 +91,7 @@ TEST(CommMpiTest, AllReduceSumAvgMaxMin) {
 }
 
 TEST(CommMpiTest, BroadcastIsBitExact) {
-  R1_RUN_UNDER_MPIRUN(2, 3);
+  R1_RUN_UNDER_MPIRUN(kJobLimit, 2, 3);
   std::unique_ptr<Communicator> comm = MakeComm();
   ASSERT_NE(comm, nullptr);
   const int root = comm->size() - 1;
@@ -203,7 +119,7 @@ TEST(CommMpiTest, BroadcastIsBitExact) {
 }
 
 TEST(CommMpiTest, BarrierAndAllGatherBytes) {
-  R1_RUN_UNDER_MPIRUN(2, 3);
+  R1_RUN_UNDER_MPIRUN(kJobLimit, 2, 3);
   std::unique_ptr<Communicator> comm = MakeComm();
   ASSERT_NE(comm, nullptr);
   ASSERT_TRUE(WaitOn(comm->Barrier({kOpTimeout})).ok());
@@ -217,7 +133,7 @@ TEST(CommMpiTest, BarrierAndAllGatherBytes) {
 }
 
 TEST(CommMpiTest, ColorsSplitTheJobIntoGroups) {
-  R1_RUN_UNDER_MPIRUN(3);
+  R1_RUN_UNDER_MPIRUN(kJobLimit, 3);
   std::unique_ptr<Communicator> world = MakeComm();
   ASSERT_NE(world, nullptr);
   const int world_rank = world->rank();
@@ -239,7 +155,7 @@ TEST(CommMpiTest, ColorsSplitTheJobIntoGroups) {
 // Two (three) ranks, each on its share of a batch of 6, average their gradients; the result must
 // equal the gradient of one process on the whole batch.
 TEST(CommMpiTest, DataParallelGradientsMatchSingleProcess) {
-  R1_RUN_UNDER_MPIRUN(2, 3);
+  R1_RUN_UNDER_MPIRUN(kJobLimit, 2, 3);
   std::unique_ptr<Communicator> comm = MakeComm();
   ASSERT_NE(comm, nullptr);
   const int r = comm->rank();
@@ -283,7 +199,7 @@ TEST(CommMpiTest, DataParallelGradientsMatchSingleProcess) {
 // configured timeout instead of hanging. Afterwards the late rank joins (on its own, after a
 // barrier on a second communicator) so the abandoned collective drains and the job ends cleanly.
 TEST(CommMpiTest, MissingPeerTimesOut) {
-  R1_RUN_UNDER_MPIRUN(2, 3);
+  R1_RUN_UNDER_MPIRUN(kJobLimit, 2, 3);
   std::unique_ptr<Communicator> comm = MakeComm(kWorldColor, "data");
   std::unique_ptr<Communicator> control = MakeComm(kWorldColor, "control");
   ASSERT_NE(comm, nullptr);
