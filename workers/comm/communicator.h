@@ -53,7 +53,7 @@ struct AllGatherOptions {
 //   FailedPrecondition  the communicator was already broken;
 //   Internal            the backend reported an error (its message is included).
 // Wait() is idempotent (a second call returns the same status). Not thread-safe: one thread at a
-// time per Work. A Work may outlive its Communicator only if it has been waited on.
+// time per Work. A Work may outlive its Communicator (they share the backend's state).
 class Work {
  public:
   virtual ~Work() = default;
