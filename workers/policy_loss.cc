@@ -230,7 +230,9 @@ absl::StatusOr<PolicyLossResult> ComputePolicyLoss(const PolicyLossInputs& in,
   R1_RETURN_IF_ERROR(ValidateOptions(options));
   R1_RETURN_IF_ERROR(ValidateInputs(in, options));
   return CatchTorchErrors("ComputePolicyLoss", [&]() -> absl::StatusOr<PolicyLossResult> {
-    const auto dtype = in.logprobs.scalar_type();
+    // Half-precision log-probs are computed in f32; the gradient flows back through the cast.
+    const auto dtype = in.logprobs.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+    const at::Tensor logprobs = in.logprobs.to(dtype);
     const int64_t t = in.logprobs.size(1);
     const at::Tensor keep = in.response_mask.to(at::kBool);
     const at::Tensor pad = keep.logical_not();
@@ -245,11 +247,11 @@ absl::StatusOr<PolicyLossResult> ComputePolicyLoss(const PolicyLossInputs& in,
     // Padding positions are zeroed before any exp() so that garbage there (even inf/NaN) can
     // reach neither the loss nor the gradient.
     at::Tensor advantages = in.advantages.to(dtype);
-    if (advantages.dim() == 1) advantages = advantages.unsqueeze(1).expand_as(in.logprobs);
+    if (advantages.dim() == 1) advantages = advantages.unsqueeze(1).expand_as(logprobs);
     advantages = advantages.masked_fill(pad, 0);
     const at::Tensor old_logprobs = in.old_logprobs.detach().to(dtype);
     const at::Tensor log_ratio =
-        (in.logprobs - old_logprobs).masked_fill(pad, 0).clamp(-kLogRatioBound, kLogRatioBound);
+        (logprobs - old_logprobs).masked_fill(pad, 0).clamp(-kLogRatioBound, kLogRatioBound);
     const at::Tensor ratio = log_ratio.exp();
 
     const at::Tensor pg_unclipped = -advantages * ratio;
@@ -269,7 +271,7 @@ absl::StatusOr<PolicyLossResult> ComputePolicyLoss(const PolicyLossInputs& in,
     if (in.ref_logprobs.defined()) {
       const at::Tensor ref_logprobs = in.ref_logprobs.detach().to(dtype);
       kl_tokens =
-          KlFromLogRatio((in.logprobs - ref_logprobs).masked_fill(pad, 0), options.kl_estimator);
+          KlFromLogRatio((logprobs - ref_logprobs).masked_fill(pad, 0), options.kl_estimator);
     }
     at::Tensor token_loss = pg;
     if (options.kl_coef > 0.0) token_loss = pg + options.kl_coef * kl_tokens;

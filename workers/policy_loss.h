@@ -64,7 +64,7 @@ struct PolicyLossOptions {
 };
 
 struct PolicyLossInputs {
-  at::Tensor logprobs;       // [B, T] float (f32/f64), log π_θ of each token; requires grad
+  at::Tensor logprobs;       // [B, T] floating, log π_θ of each token; requires grad
   at::Tensor old_logprobs;   // [B, T] log π_old (the policy that sampled); no grad flows into it
   at::Tensor advantages;     // [B] (one per sequence, as in GRPO) or [B, T] (per token)
   at::Tensor response_mask;  // [B, T] bool or 0/1: 1 = response token that counts
@@ -73,7 +73,8 @@ struct PolicyLossInputs {
 };
 
 struct PolicyLossResult {
-  // [] scalar in logprobs' dtype: aggregate over tokens of -(clipped surrogate) + β·KL.
+  // [] scalar, f64 for f64 logprobs and f32 otherwise (bf16/f16 inputs are computed in f32):
+  // aggregate over tokens of -(clipped surrogate) + β·KL.
   // Differentiable with respect to logprobs (and nothing else).
   at::Tensor loss;
   // Diagnostics (no gradient):

@@ -499,6 +499,24 @@ TEST(PolicyLossTest, BadInputsNameTheArgument) {
   }
 }
 
+TEST(PolicyLossTest, HalfPrecisionLogProbsAreComputedInFloat) {
+  // Case 1 in bf16 log-probs with f32 old log-probs: loss is f32, close to the f64 value 13/30,
+  // and the gradient reaches the bf16 leaf.
+  Case1 c;
+  at::Tensor logprobs = c.logprobs.detach().to(torch::kBFloat16).requires_grad_();
+  PolicyLossInputs in = c.Inputs();
+  in.logprobs = logprobs;
+  in.old_logprobs = logprobs.detach().to(torch::kFloat) - c.ratios.log().to(torch::kFloat);
+  auto result = ComputePolicyLoss(in, PolicyLossOptions{});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->loss.scalar_type(), torch::kFloat);
+  EXPECT_NEAR(result->loss.item<double>(), 13.0 / 30.0, 1e-5);
+  result->loss.backward();
+  ASSERT_TRUE(logprobs.grad().defined());
+  EXPECT_EQ(logprobs.grad().scalar_type(), torch::kBFloat16);
+  EXPECT_NEAR(logprobs.grad()[1][1].item<double>(), 2.2 / 4, 1e-2);
+}
+
 TEST(PolicyLossTest, ParsesNames) {
   EXPECT_EQ(*ParseLossAggregation("seq-mean-token-mean"), LossAggregation::kSeqMeanTokenMean);
   EXPECT_EQ(*ParseLossAggregation("token-mean"), LossAggregation::kTokenMean);
