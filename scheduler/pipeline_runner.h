@@ -1,0 +1,53 @@
+// Runs a pipeline's stage DAG to the end on one worker group: creates or reopens the run
+// directory, journals every stage transition, skips stages that already succeeded (resume),
+// retries a failing stage from its newest checkpoint, and writes RUN_DIR/report.json with every
+// eval's numbers. Stages run one at a time in topological order on the given WorkerClient.
+#ifndef R1_SCHEDULER_PIPELINE_RUNNER_H_
+#define R1_SCHEDULER_PIPELINE_RUNNER_H_
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "pipeline/config.h"
+#include "stages/stage.h"
+#include "stages/worker_client.h"
+
+namespace r1 {
+
+struct PipelineRunOptions {
+  std::string run_dir;  // overrides the config's run directory when non-empty
+  bool resume = false;  // continue an existing run directory (its run.yaml must match)
+  // Called with one line of human-readable progress at a time (stage starts, steps, results).
+  std::function<void(const std::string& line)> log;
+  // Called after every step of a running stage (for the status RPC); may be empty.
+  std::function<void(const std::string& stage, const StageProgress&)> on_progress;
+};
+
+// One eval stage's headline numbers, for the final table.
+struct EvalRow {
+  std::string stage;
+  std::string model;  // the evaluated stage ("stage:sft") or path
+  std::map<std::string, double> values;  // pass@1, maj@k, format_rate, response_length_mean, ...
+};
+
+struct PipelineReport {
+  std::string run_dir;
+  std::map<std::string, StageResult> results;  // every stage that succeeded (this run or before)
+  std::vector<EvalRow> evals;                  // in topological order
+};
+
+// Runs every stage of `config`. FailedPrecondition when a stage failed all its attempts (the
+// message names the stage and the last error); errors of the run directory or journal as they
+// come. Thread-safety: one Run at a time per worker.
+absl::StatusOr<PipelineReport> RunPipeline(const PipelineConfig& config, WorkerClient* worker,
+                                           const PipelineRunOptions& options);
+
+// The eval table as fixed-width text (one row per eval stage).
+std::string FormatEvalTable(const std::vector<EvalRow>& evals);
+
+}  // namespace r1
+
+#endif  // R1_SCHEDULER_PIPELINE_RUNNER_H_

@@ -1,0 +1,353 @@
+// The GRPO stage loop (see grpo_stage.h).
+#include "stages/grpo_stage.h"
+
+#include <algorithm>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "base/file_util.h"
+#include "base/status_macros.h"
+#include "pipeline/metrics.h"
+#include "stages/advantages.h"
+#include "stages/rewards/reward.h"
+#include "stages/stage_util.h"
+
+namespace r1 {
+namespace {
+
+// The policy-loss names of workers/policy_loss.h for the config's aggregation names.
+std::string LossAggregationFor(const std::string& config_name) {
+  if (config_name == "token_mean") return "token-mean";
+  if (config_name == "constant") return "seq-mean-token-sum-norm";
+  return "seq-mean-token-mean";
+}
+
+// One prompt of a step with its G rollouts.
+struct Group {
+  const Example* example = nullptr;
+  TokenSeq prompt;
+  std::vector<Rollout> rollouts;
+};
+
+// The reward mix of the stage: rule rewards computed here, reward-model rewards on the worker.
+class StageRewards {
+ public:
+  static absl::StatusOr<std::unique_ptr<StageRewards>> Create(const StageContext& context) {
+    auto out = std::make_unique<StageRewards>();
+    std::vector<RewardSpec> rule_specs;
+    const auto& specs = context.stage->grpo.rewards;
+    for (size_t i = 0; i < specs.size(); ++i) {
+      if (specs[i].name == "reward_model") {
+        auto dir = context.reward_model_dirs.find(i);
+        if (dir == context.reward_model_dirs.end()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("stage ", context.stage->name, ": rewards[", i, "] has no model"));
+        }
+        const std::string slot = absl::StrCat("reward", i);
+        R1_RETURN_IF_ERROR(context.worker->LoadModel(slot, dir->second, nullptr, ""));
+        out->models_.push_back({slot, absl::StrCat("reward_model", i), specs[i].weight,
+                                specs[i].scope == "answer"});
+      } else {
+        rule_specs.push_back(RewardSpec{specs[i].name, specs[i].weight, specs[i].params});
+      }
+    }
+    if (!rule_specs.empty()) {
+      static const RewardRegistry* registry = new RewardRegistry(BuiltinRewardRegistry());
+      auto composite = CompositeReward::Create(rule_specs, *registry);
+      if (!composite.ok()) {
+        return Annotate(composite.status(), absl::StrCat("stage ", context.stage->name, ": "));
+      }
+      out->rules_ = std::make_unique<CompositeReward>(*std::move(composite));
+    }
+    return out;
+  }
+
+  // Fills totals[i] and parts[name][i] for every rollout of `groups`, in order.
+  absl::Status Score(WorkerClient* worker, const std::vector<Group>& groups,
+                     std::vector<double>* totals,
+                     std::map<std::string, std::vector<double>>* parts) const {
+    totals->clear();
+    for (const Group& g : groups) {
+      for (const Rollout& r : g.rollouts) {
+        double total = 0.0;
+        if (rules_ != nullptr) {
+          RewardInput input;
+          input.prompt = g.example->prompt;
+          input.response = r.text;
+          input.reference = g.example->reference;
+          input.response_length_tokens = static_cast<int64_t>(r.response.size());
+          R1_ASSIGN_OR_RETURN(RewardBreakdown b, rules_->Compute(input));
+          total += b.total;
+          for (const auto& [name, value] : b.parts) (*parts)[name].push_back(value);
+        }
+        totals->push_back(total);
+      }
+    }
+    for (const ModelReward& m : models_) {
+      std::vector<TokenSeq> prompts;
+      std::vector<std::string> texts;
+      for (const Group& g : groups) {
+        for (const Rollout& r : g.rollouts) {
+          prompts.push_back(g.prompt);
+          texts.push_back(m.answer_only ? AnswerScope(r.text) : r.text);
+        }
+      }
+      R1_ASSIGN_OR_RETURN(std::vector<TokenSeq> responses, worker->Tokenize(texts));
+      R1_ASSIGN_OR_RETURN(std::vector<float> scores, worker->Score(m.slot, prompts, responses));
+      auto& part = (*parts)[m.name];
+      for (size_t i = 0; i < scores.size(); ++i) {
+        (*totals)[i] += m.weight * scores[i];
+        part.push_back(scores[i]);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  struct ModelReward {
+    std::string slot, name;
+    double weight;
+    bool answer_only;
+  };
+  std::unique_ptr<CompositeReward> rules_;
+  std::vector<ModelReward> models_;
+};
+
+double Mean(const std::vector<double>& v) {
+  if (v.empty()) return 0.0;
+  double s = 0.0;
+  for (double x : v) s += x;
+  return s / static_cast<double>(v.size());
+}
+
+}  // namespace
+
+std::string AnswerScope(const std::string& response) {
+  const size_t open = response.rfind("<answer>");
+  if (open != std::string::npos) {
+    const size_t begin = open + 8;
+    const size_t close = response.find("</answer>", begin);
+    return response.substr(begin, close == std::string::npos ? std::string::npos : close - begin);
+  }
+  const size_t think = response.rfind("</think>");
+  if (think != std::string::npos) return response.substr(think + 8);
+  return response;
+}
+
+absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
+  const StageConfig& stage = *context.stage;
+  const GrpoParams& p = stage.grpo;
+  const int64_t n = static_cast<int64_t>(context.examples.size());
+  if (n == 0) return absl::InvalidArgumentError(absl::StrCat("stage ", stage.name, ": no prompts"));
+  WorkerClient* worker = context.worker;
+  const OptimizerOptions optimizer = ToOptimizerOptions(p.optimizer, p.steps);
+  R1_ASSIGN_OR_RETURN(std::optional<ResumePoint> resume, FindResumePoint(context));
+  R1_RETURN_IF_ERROR(LoadTrainable(context, "policy", optimizer, resume));
+  if (p.kl_coef > 0.0) {
+    // The reference is the stage's starting model (refreshed below when configured).
+    const std::string ref_dir =
+        context.model_dir.empty() && resume.has_value() ? resume->dir : context.model_dir;
+    if (ref_dir.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("stage ", stage.name, ": kl_coef > 0 needs an input model as reference"));
+    }
+    R1_RETURN_IF_ERROR(worker->LoadModel("reference", ref_dir, nullptr, ""));
+  }
+  R1_ASSIGN_OR_RETURN(std::unique_ptr<StageRewards> rewards, StageRewards::Create(context));
+  R1_ASSIGN_OR_RETURN(AdvantageEstimator estimator, ParseAdvantageEstimator(p.advantage));
+  MetricsWriter metrics(context.run_dir->MetricsPath(stage.name));
+  SamplesWriter samples(context.run_dir->SamplesPath(stage.name));
+  DataCursor cursor(n, context.seed);
+  DataCursor refill_cursor(n, context.seed ^ 0xD1B54A32D192ED03ull);
+  std::vector<double> last_rewards;
+  StepMetrics last;
+
+  for (int64_t step = resume ? resume->step : 0; step < p.steps; ++step) {
+    const std::string where = absl::StrCat("stage ", stage.name, " step ", step, ": ");
+    StepMetrics m;
+    double t0 = NowSeconds();
+    // 1. Prompts and rollouts (dynamic sampling refills dropped groups, at most twice).
+    std::vector<Group> groups;
+    std::vector<double> totals;
+    std::map<std::string, std::vector<double>> parts;
+    AdvantageResult adv;
+    double generate_s = 0.0, reward_s = 0.0;
+    int64_t rollout_tokens = 0, dropped = 0, prompt_position = step * p.prompts_per_step;
+    for (int round = 0; round < 3; ++round) {
+      const int64_t want = p.prompts_per_step - static_cast<int64_t>(groups.size());
+      if (want <= 0) break;
+      std::vector<Group> fresh(static_cast<size_t>(want));
+      std::vector<std::string> texts;
+      for (int64_t i = 0; i < want; ++i) {
+        const int64_t index = round == 0 ? cursor.At(prompt_position + i)
+                                         : refill_cursor.At((step * 3 + round) * p.prompts_per_step + i);
+        fresh[static_cast<size_t>(i)].example = &context.examples[static_cast<size_t>(index)];
+        texts.push_back(RenderStagePrompt(context.examples[static_cast<size_t>(index)].prompt));
+      }
+      R1_ASSIGN_OR_RETURN(std::vector<TokenSeq> prompt_ids, worker->Tokenize(texts));
+      std::vector<RolloutRequest> requests;
+      for (int64_t i = 0; i < want; ++i) {
+        fresh[static_cast<size_t>(i)].prompt = prompt_ids[static_cast<size_t>(i)];
+        for (int64_t g = 0; g < p.group_size; ++g) {
+          RolloutRequest r;
+          r.prompt = prompt_ids[static_cast<size_t>(i)];
+          r.sampling.temperature = static_cast<float>(p.sampling.temperature);
+          r.sampling.top_p = static_cast<float>(p.sampling.top_p);
+          r.sampling.max_new_tokens = static_cast<int32_t>(p.sampling.max_new_tokens);
+          r.sampling.seed = RequestSeed(context.seed, step * 3 + round, i * p.group_size + g);
+          requests.push_back(std::move(r));
+        }
+      }
+      double t = NowSeconds();
+      auto rollouts = worker->Generate("policy", requests);
+      if (!rollouts.ok()) return Annotate(rollouts.status(), where);
+      generate_s += NowSeconds() - t;
+      for (int64_t i = 0; i < want; ++i) {
+        auto begin = rollouts->begin() + i * p.group_size;
+        fresh[static_cast<size_t>(i)].rollouts.assign(begin, begin + p.group_size);
+        for (auto it = begin; it != begin + p.group_size; ++it) {
+          rollout_tokens += static_cast<int64_t>(it->response.size());
+        }
+      }
+      for (auto& g : fresh) groups.push_back(std::move(g));
+      // 2. Rewards and group advantages over everything sampled so far.
+      t = NowSeconds();
+      parts.clear();
+      R1_RETURN_IF_ERROR(Annotate(rewards->Score(worker, groups, &totals, &parts), where));
+      AdvantageOptions options;
+      options.estimator = estimator;
+      options.group_size = p.group_size;
+      options.drop_uniform_groups = p.dynamic_sampling;
+      R1_ASSIGN_OR_RETURN(adv, ComputeGroupAdvantages(totals, options));
+      reward_s += NowSeconds() - t;
+      if (round == 0) dropped = static_cast<int64_t>(adv.uniform_groups.size());
+      if (!p.dynamic_sampling) break;
+      // Keep the groups with signal and sample replacements for the others.
+      std::vector<Group> kept;
+      for (int64_t g : adv.kept_groups) kept.push_back(std::move(groups[static_cast<size_t>(g)]));
+      groups = std::move(kept);
+      parts.clear();
+      R1_RETURN_IF_ERROR(Annotate(rewards->Score(worker, groups, &totals, &parts), where));
+      R1_ASSIGN_OR_RETURN(adv, ComputeGroupAdvantages(totals, options));
+    }
+    // Metrics of the groups trained on (with dynamic sampling: after the drop and refill).
+    m["reward_mean"] = Mean(totals);
+    for (const auto& [name, values] : parts) m[absl::StrCat("reward/", name)] = Mean(values);
+    if (parts.count("accuracy")) m["accuracy"] = Mean(parts["accuracy"]);
+    if (parts.count("format")) m["format_rate"] = Mean(parts["format"]);
+    m["uniform_groups"] = static_cast<double>(dropped);
+    m["groups"] = static_cast<double>(groups.size());
+
+    std::vector<TokenSeq> prompts, responses;
+    std::vector<float> advantages;
+    double length_sum = 0.0, length_max = 0.0;
+    for (size_t g = 0; g < groups.size(); ++g) {
+      for (size_t j = 0; j < groups[g].rollouts.size(); ++j) {
+        const Rollout& r = groups[g].rollouts[j];
+        const double len = static_cast<double>(r.response.size());
+        length_sum += len;
+        length_max = std::max(length_max, len);
+        if (r.response.empty()) continue;
+        prompts.push_back(groups[g].prompt);
+        responses.push_back(r.response);
+        advantages.push_back(static_cast<float>(adv.advantages[g * groups[g].rollouts.size() + j]));
+      }
+    }
+    const double num_rollouts = static_cast<double>(groups.size() * p.group_size);
+    m["response_length_mean"] = num_rollouts > 0 ? length_sum / num_rollouts : 0.0;
+    m["response_length_max"] = length_max;
+    m["generate_seconds"] = generate_s;
+    m["reward_seconds"] = reward_s;
+    m["rollout_tokens_per_s"] = generate_s > 0 ? static_cast<double>(rollout_tokens) / generate_s : 0;
+
+    if (!prompts.empty()) {
+      // 3. Old-policy and reference log-probs.
+      double t = NowSeconds();
+      auto old_lp = worker->Logprobs("policy", prompts, responses);
+      if (!old_lp.ok()) return Annotate(old_lp.status(), where);
+      std::vector<std::vector<float>> ref_lp;
+      if (p.kl_coef > 0.0) {
+        R1_ASSIGN_OR_RETURN(ref_lp, worker->Logprobs("reference", prompts, responses));
+      }
+      m["logprobs_seconds"] = NowSeconds() - t;
+      // 4. Policy updates over mini-batches.
+      t = NowSeconds();
+      const size_t total_seqs = prompts.size();
+      const size_t mini = p.mini_batch_size > 0 ? static_cast<size_t>(p.mini_batch_size) : total_seqs;
+      std::map<std::string, double> sums;
+      int updates = 0;
+      double train_tokens = 0.0;
+      for (int64_t epoch = 0; epoch < p.ppo_epochs; ++epoch) {
+        for (size_t begin = 0; begin < total_seqs; begin += mini) {
+          const size_t end = std::min(total_seqs, begin + mini);
+          TrainBatch batch;
+          batch.objective = TrainBatch::Objective::kPolicyGradient;
+          batch.step = step;
+          batch.prompts.assign(prompts.begin() + begin, prompts.begin() + end);
+          batch.responses.assign(responses.begin() + begin, responses.begin() + end);
+          batch.advantages.assign(advantages.begin() + begin, advantages.begin() + end);
+          batch.old_logprobs.assign(old_lp->begin() + begin, old_lp->begin() + end);
+          if (!ref_lp.empty()) batch.ref_logprobs.assign(ref_lp.begin() + begin, ref_lp.begin() + end);
+          batch.policy_loss.clip_low = p.clip_low;
+          batch.policy_loss.clip_high = p.clip_high;
+          batch.policy_loss.kl_coef = p.kl_coef;
+          batch.policy_loss.kl_estimator = p.kl_estimator;
+          batch.policy_loss.aggregation = LossAggregationFor(p.loss_aggregation);
+          auto step_metrics = worker->TrainStep("policy", batch);
+          if (!step_metrics.ok()) return Annotate(step_metrics.status(), where);
+          for (const auto& [k, v] : *step_metrics) sums[k] += v;
+          train_tokens += (*step_metrics)["tokens"];
+          ++updates;
+        }
+      }
+      for (const auto& [k, v] : sums) {
+        if (k != "tokens" && k != "seconds") m[k] = v / updates;
+      }
+      m["train_seconds"] = NowSeconds() - t;
+      m["train_tokens_per_s"] = m["train_seconds"] > 0 ? train_tokens / m["train_seconds"] : 0;
+      // 5. Weight sync to the rollout engine.
+      t = NowSeconds();
+      auto sync = worker->SyncWeights();
+      if (!sync.ok()) return Annotate(sync.status(), where);
+      m["sync_seconds"] = NowSeconds() - t;
+      m["sync_bytes"] = static_cast<double>(sync->bytes_moved);
+    }
+    m["step_seconds"] = NowSeconds() - t0;
+    last_rewards.push_back(m["reward_mean"]);
+    last = m;
+
+    if (p.log_every > 0 && ((step + 1) % p.log_every == 0 || step + 1 == p.steps)) {
+      R1_RETURN_IF_ERROR(metrics.Write(step + 1, m));
+      std::vector<RolloutSample> sample;
+      for (size_t g = 0; g < groups.size() && sample.size() < 4; ++g) {
+        const Rollout& r = groups[g].rollouts[0];
+        RolloutSample s{groups[g].example->prompt, r.text, totals[g * p.group_size], {}};
+        for (const auto& [name, values] : parts) s.reward_terms[name] = values[g * p.group_size];
+        sample.push_back(std::move(s));
+      }
+      R1_RETURN_IF_ERROR(samples.Write(step + 1, sample));
+    }
+    if (context.on_progress) context.on_progress(StageProgress{step + 1, p.steps, m});
+    if (p.reference_refresh_every > 0 && p.kl_coef > 0 && (step + 1) % p.reference_refresh_every == 0) {
+      const std::string ref_dir = JoinPath(context.run_dir->StageDir(stage.name), "reference");
+      R1_RETURN_IF_ERROR(worker->Save("policy", ref_dir, "", /*weights_only=*/true));
+      R1_RETURN_IF_ERROR(worker->LoadModel("reference", ref_dir, nullptr, ""));
+    }
+    if (p.checkpoint_every > 0 && (step + 1) % p.checkpoint_every == 0 && step + 1 < p.steps) {
+      R1_RETURN_IF_ERROR(SaveCheckpoint(context, "policy", step + 1));
+    }
+  }
+  StageResult result;
+  result.output = context.run_dir->OutputDir(stage.name);
+  R1_RETURN_IF_ERROR(worker->Save("policy", result.output, "", /*weights_only=*/true));
+  result.summary = last;
+  // Mean reward over the first and last quarter of the steps this run made (R1-Zero's curve).
+  const size_t q = std::max<size_t>(1, last_rewards.size() / 4);
+  result.summary["reward_first_quarter"] =
+      Mean(std::vector<double>(last_rewards.begin(), last_rewards.begin() + q));
+  result.summary["reward_last_quarter"] =
+      Mean(std::vector<double>(last_rewards.end() - q, last_rewards.end()));
+  return result;
+}
+
+}  // namespace r1

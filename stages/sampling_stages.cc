@@ -1,0 +1,265 @@
+// Eval and rejection-sampling stage loops (see sampling_stages.h).
+#include "stages/sampling_stages.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "base/file_util.h"
+#include "base/status_macros.h"
+#include "pipeline/jsonl.h"
+#include "pipeline/metrics.h"
+#include "stages/rewards/accuracy.h"
+#include "stages/rewards/format.h"
+#include "stages/rewards/language.h"
+#include "stages/rewards/math_answer.h"
+#include "stages/stage_util.h"
+
+namespace r1 {
+namespace {
+
+constexpr size_t kRequestsPerCall = 64;  // progress granularity of generation
+
+// Samples k responses for each prompt; out[i] holds prompt i's k rollouts.
+absl::StatusOr<std::vector<std::vector<Rollout>>> SampleK(const StageContext& context,
+                                                          const std::vector<std::string>& prompts,
+                                                          int64_t k, const SamplingConfig& s,
+                                                          int64_t* tokens) {
+  R1_ASSIGN_OR_RETURN(std::vector<TokenSeq> ids, context.worker->Tokenize(prompts));
+  std::vector<RolloutRequest> requests;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    for (int64_t j = 0; j < k; ++j) {
+      RolloutRequest r;
+      r.prompt = ids[i];
+      r.sampling.temperature = static_cast<float>(s.temperature);
+      r.sampling.top_p = static_cast<float>(s.top_p);
+      r.sampling.max_new_tokens = static_cast<int32_t>(s.max_new_tokens);
+      r.sampling.seed = RequestSeed(context.seed, 0, static_cast<int64_t>(i) * k + j);
+      requests.push_back(std::move(r));
+    }
+  }
+  std::vector<Rollout> all;
+  const int64_t total_calls = static_cast<int64_t>((requests.size() + kRequestsPerCall - 1) / kRequestsPerCall);
+  for (size_t begin = 0; begin < requests.size(); begin += kRequestsPerCall) {
+    std::vector<RolloutRequest> chunk(requests.begin() + begin,
+                                      requests.begin() + std::min(requests.size(), begin + kRequestsPerCall));
+    auto out = context.worker->Generate("policy", chunk);
+    if (!out.ok()) {
+      return Annotate(out.status(), absl::StrCat("stage ", context.stage->name, ": "));
+    }
+    for (auto& r : *out) {
+      *tokens += static_cast<int64_t>(r.response.size());
+      all.push_back(std::move(r));
+    }
+    if (context.on_progress) {
+      context.on_progress(StageProgress{static_cast<int64_t>(begin / kRequestsPerCall) + 1, total_calls, {}});
+    }
+  }
+  std::vector<std::vector<Rollout>> grouped(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    grouped[i].assign(std::make_move_iterator(all.begin() + static_cast<long>(i * k)),
+                      std::make_move_iterator(all.begin() + static_cast<long>((i + 1) * k)));
+  }
+  return grouped;
+}
+
+absl::Status RequireReferences(const StageContext& context) {
+  for (const Example& ex : context.examples) {
+    if (ex.reference.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("stage ", context.stage->name, ": example ",
+                                                     ex.id, " has no reference answer to grade"));
+    }
+  }
+  if (context.examples.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("stage ", context.stage->name, ": no prompts"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+double PassAt1(const std::vector<ProblemSamples>& problems) {
+  if (problems.empty()) return 0.0;
+  double sum = 0.0;
+  for (const auto& p : problems) {
+    if (p.correct.empty()) continue;
+    sum += static_cast<double>(std::count(p.correct.begin(), p.correct.end(), true)) /
+           static_cast<double>(p.correct.size());
+  }
+  return sum / static_cast<double>(problems.size());
+}
+
+double MajorityAtK(const std::vector<ProblemSamples>& problems) {
+  if (problems.empty()) return 0.0;
+  int64_t right = 0;
+  for (const auto& p : problems) {
+    std::map<std::string, int> votes;
+    for (const auto& answer : p.answers) {
+      if (!answer.empty()) ++votes[answer];
+    }
+    int best_votes = 0;
+    size_t best_index = 0;
+    for (size_t i = 0; i < p.answers.size(); ++i) {  // first seen wins ties
+      if (!p.answers[i].empty() && votes[p.answers[i]] > best_votes) {
+        best_votes = votes[p.answers[i]];
+        best_index = i;
+      }
+    }
+    if (best_votes > 0 && p.correct[best_index]) ++right;
+  }
+  return static_cast<double>(right) / static_cast<double>(problems.size());
+}
+
+absl::StatusOr<StageResult> RunEvalStage(const StageContext& context) {
+  const StageConfig& stage = *context.stage;
+  const EvalParams& p = stage.eval;
+  R1_RETURN_IF_ERROR(RequireReferences(context));
+  R1_RETURN_IF_ERROR(context.worker->LoadModel("policy", context.model_dir, nullptr, ""));
+  const size_t n = p.max_examples > 0
+                       ? std::min(context.examples.size(), static_cast<size_t>(p.max_examples))
+                       : context.examples.size();
+  std::vector<std::string> prompts;
+  for (size_t i = 0; i < n; ++i) prompts.push_back(RenderStagePrompt(context.examples[i].prompt));
+  int64_t tokens = 0;
+  const double start = NowSeconds();
+  R1_ASSIGN_OR_RETURN(auto rollouts, SampleK(context, prompts, p.samples_per_prompt, p.sampling, &tokens));
+  const double seconds = NowSeconds() - start;
+
+  std::vector<ProblemSamples> problems(n);
+  std::map<std::string, std::vector<ProblemSamples>> by_task;
+  double format_sum = 0.0, length_sum = 0.0;
+  std::vector<RolloutSample> samples;
+  for (size_t i = 0; i < n; ++i) {
+    const Example& ex = context.examples[i];
+    for (const Rollout& r : rollouts[i]) {
+      AccuracyGrade grade = GradeMathAnswer(r.text, ex.reference, AccuracyOptions{});
+      problems[i].correct.push_back(grade.correct);
+      problems[i].answers.push_back(grade.answer.text.empty() ? "" : NormalizeAnswer(grade.answer.text));
+      format_sum += MatchesThinkAnswerFormat(r.text) ? 1.0 : 0.0;
+      length_sum += static_cast<double>(r.response.size());
+    }
+    by_task[ex.task.empty() ? "all" : ex.task].push_back(problems[i]);
+    if (samples.size() < 8) {
+      samples.push_back({ex.prompt, rollouts[i][0].text, problems[i].correct[0] ? 1.0 : 0.0, {}});
+    }
+  }
+  const double num_samples = static_cast<double>(n * static_cast<size_t>(p.samples_per_prompt));
+  nlohmann::json report = {
+      {"stage", stage.name},
+      {"model", context.model_dir},
+      {"problems", n},
+      {"k", p.samples_per_prompt},
+      {"temperature", p.sampling.temperature},
+      {"pass@1", PassAt1(problems)},
+      {"maj@k", MajorityAtK(problems)},
+      {"format_rate", num_samples > 0 ? format_sum / num_samples : 0.0},
+      {"response_length_mean", num_samples > 0 ? length_sum / num_samples : 0.0},
+      {"rollout_tokens_per_s", seconds > 0 ? static_cast<double>(tokens) / seconds : 0.0},
+  };
+  nlohmann::json tasks = nlohmann::json::object();
+  for (const auto& [task, list] : by_task) {
+    tasks[task] = {{"problems", list.size()}, {"pass@1", PassAt1(list)}, {"maj@k", MajorityAtK(list)}};
+  }
+  report["tasks"] = tasks;
+
+  StageResult result;
+  const std::string out_dir = context.run_dir->OutputDir(stage.name);
+  R1_RETURN_IF_ERROR(MakeDirs(out_dir));
+  result.output = JoinPath(out_dir, "eval.json");
+  R1_RETURN_IF_ERROR(WriteFileAtomic(result.output, report.dump(2) + "\n"));
+  R1_RETURN_IF_ERROR(SamplesWriter(context.run_dir->SamplesPath(stage.name)).Write(0, samples));
+  for (const char* key : {"pass@1", "maj@k", "format_rate", "response_length_mean", "problems", "k"}) {
+    result.summary[key] = report[key].get<double>();
+  }
+  return result;
+}
+
+absl::StatusOr<StageResult> RunRejectionSamplingStage(const StageContext& context) {
+  const StageConfig& stage = *context.stage;
+  const RejectionSamplingParams& p = stage.rejection_sampling;
+  R1_RETURN_IF_ERROR(RequireReferences(context));
+  R1_RETURN_IF_ERROR(context.worker->LoadModel("policy", context.model_dir, nullptr, ""));
+  std::vector<std::string> prompts;
+  for (const Example& ex : context.examples) prompts.push_back(RenderStagePrompt(ex.prompt));
+  int64_t tokens = 0;
+  R1_ASSIGN_OR_RETURN(auto rollouts, SampleK(context, prompts, p.samples_per_prompt, p.sampling, &tokens));
+
+  std::map<std::string, double> counts;
+  for (const char* key : {"total", "kept", "rejected_incorrect", "rejected_format", "rejected_language",
+                          "rejected_length", "rejected_duplicate", "rejected_over_limit", "non_reasoning"}) {
+    counts[key] = 0;
+  }
+  LanguageOptions language;
+  std::vector<nlohmann::json> out;
+  for (size_t i = 0; i < context.examples.size(); ++i) {
+    const Example& ex = context.examples[i];
+    std::set<std::string> seen;
+    int64_t kept_here = 0;
+    for (const Rollout& r : rollouts[i]) {
+      counts["total"] += 1;
+      if (!GradeMathAnswer(r.text, ex.reference, AccuracyOptions{}).correct) {
+        counts["rejected_incorrect"] += 1;
+        continue;
+      }
+      if (p.filters.require_format && !MatchesThinkAnswerFormat(r.text)) {
+        counts["rejected_format"] += 1;
+        continue;
+      }
+      if (p.filters.language_threshold > 0.0) {
+        auto share = LanguageConsistency(r.text, ex.prompt, language);
+        if (!share.ok() || *share < p.filters.language_threshold) {
+          counts["rejected_language"] += 1;
+          continue;
+        }
+      }
+      if (p.filters.max_response_tokens > 0 &&
+          static_cast<int64_t>(r.response.size()) > p.filters.max_response_tokens) {
+        counts["rejected_length"] += 1;
+        continue;
+      }
+      if (p.dedupe && !seen.insert(r.text).second) {
+        counts["rejected_duplicate"] += 1;
+        continue;
+      }
+      if (kept_here >= p.max_kept_per_prompt) {
+        counts["rejected_over_limit"] += 1;
+        continue;
+      }
+      ++kept_here;
+      counts["kept"] += 1;
+      Example kept = ex;
+      kept.id = absl::StrCat(ex.id, "#", kept_here);
+      kept.solution = r.text;
+      kept.messages.clear();
+      out.push_back(ExampleToJson(kept));
+    }
+  }
+  // Non-reasoning data so that the SFT'd model keeps its general skills: ratio r of the output.
+  if (p.non_reasoning_ratio > 0.0 && !context.non_reasoning.empty()) {
+    const auto want = static_cast<int64_t>(
+        std::llround(counts["kept"] * p.non_reasoning_ratio / (1.0 - p.non_reasoning_ratio)));
+    const std::vector<int64_t> order =
+        ShuffledOrder(static_cast<int64_t>(context.non_reasoning.size()), context.seed);
+    for (int64_t j = 0; j < want && j < static_cast<int64_t>(order.size()); ++j) {
+      out.push_back(ExampleToJson(context.non_reasoning[static_cast<size_t>(order[static_cast<size_t>(j)])]));
+      counts["non_reasoning"] += 1;
+    }
+  }
+  if (out.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "stage ", stage.name, ": no sample passed the filters (", counts["total"],
+        " sampled, ", counts["rejected_incorrect"], " incorrect, ", counts["rejected_format"],
+        " badly formatted)"));
+  }
+  StageResult result;
+  const std::string out_dir = context.run_dir->OutputDir(stage.name);
+  R1_RETURN_IF_ERROR(MakeDirs(out_dir));
+  result.output = JoinPath(out_dir, "data.jsonl");
+  R1_RETURN_IF_ERROR(WriteJsonlAtomic(result.output, out));
+  R1_RETURN_IF_ERROR(MetricsWriter(context.run_dir->MetricsPath(stage.name)).Write(1, counts));
+  result.summary = counts;
+  return result;
+}
+
+}  // namespace r1

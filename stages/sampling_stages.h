@@ -1,0 +1,38 @@
+// Stage loops that sample from a frozen model: eval (pass@1 from k samples, maj@k, format rate,
+// response length -> eval.json) and rejection_sampling (keep correct, readable samples, mix in
+// non-reasoning data -> a JSONL dataset that an sft stage consumes).
+#ifndef R1_STAGES_SAMPLING_STAGES_H_
+#define R1_STAGES_SAMPLING_STAGES_H_
+
+#include <string>
+#include <vector>
+
+#include "stages/stage.h"
+
+namespace r1 {
+
+// Scores of one problem's k samples (the pure part of eval, tested by hand).
+struct ProblemSamples {
+  std::vector<bool> correct;         // per sample
+  std::vector<std::string> answers;  // normalised extracted answer per sample ("" = none)
+};
+
+// pass@1 estimated from k samples: mean over problems of (correct samples / k).
+double PassAt1(const std::vector<ProblemSamples>& problems);
+// maj@k: share of problems whose most frequent non-empty answer (ties: the one seen first) is
+// correct. A problem with no answer at all counts as wrong.
+double MajorityAtK(const std::vector<ProblemSamples>& problems);
+
+// Runs an eval stage: writes RUN_DIR/STAGE/output/eval.json and returns its numbers as summary
+// ("pass@1", "maj@k", "format_rate", "response_length_mean", "problems", "k").
+absl::StatusOr<StageResult> RunEvalStage(const StageContext& context);
+
+// Runs a rejection_sampling stage: writes RUN_DIR/STAGE/output/data.jsonl (prompt_answer format,
+// the kept response as "solution") and returns counts per reason as summary ("total", "kept",
+// "rejected_incorrect", "rejected_format", "rejected_language", "rejected_length",
+// "rejected_duplicate", "rejected_over_limit", "non_reasoning").
+absl::StatusOr<StageResult> RunRejectionSamplingStage(const StageContext& context);
+
+}  // namespace r1
+
+#endif  // R1_STAGES_SAMPLING_STAGES_H_

@@ -1,0 +1,45 @@
+// Stage dispatch and the helpers every loop shares (see stage.h).
+#include "stages/stage.h"
+
+#include "absl/strings/str_cat.h"
+#include "pipeline/templates.h"
+#include "stages/grpo_stage.h"
+#include "stages/sampling_stages.h"
+#include "stages/train_stages.h"
+
+namespace r1 {
+
+absl::StatusOr<StageResult> RunStage(const StageContext& context) {
+  if (context.config == nullptr || context.stage == nullptr || context.run_dir == nullptr ||
+      context.worker == nullptr) {
+    return absl::InvalidArgumentError("RunStage: incomplete context");
+  }
+  switch (context.stage->type) {
+    case StageType::kPretrain:
+    case StageType::kSft:
+    case StageType::kRewardModel:
+      return RunSupervisedStage(context);
+    case StageType::kGrpo:
+      return RunGrpoStage(context);
+    case StageType::kRejectionSampling:
+      return RunRejectionSamplingStage(context);
+    case StageType::kEval:
+      return RunEvalStage(context);
+  }
+  return absl::InvalidArgumentError(absl::StrCat("stage ", context.stage->name, ": unknown type"));
+}
+
+std::string RenderStagePrompt(const std::string& prompt) {
+  static const PromptTemplate* plain = new PromptTemplate(*PromptTemplate::ByName("plain"));
+  return plain->RenderPrompt(prompt);
+}
+
+uint64_t RequestSeed(uint64_t stage_seed, int64_t step, int64_t index) {
+  uint64_t z = stage_seed ^ (0x9E3779B97F4A7C15ull * static_cast<uint64_t>(step + 1)) ^
+               (0xC2B2AE3D27D4EB4Full * static_cast<uint64_t>(index + 1));
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+}  // namespace r1

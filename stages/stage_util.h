@@ -1,0 +1,64 @@
+// Helpers shared by the stage loops (not part of the stages' public interface): data order,
+// checkpoint resume, config -> worker option conversion, tokenizing examples.
+#ifndef R1_STAGES_STAGE_UTIL_H_
+#define R1_STAGES_STAGE_UTIL_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "pipeline/config.h"
+#include "stages/stage.h"
+#include "stages/worker_client.h"
+
+namespace r1 {
+
+// A permutation of [0, n) from `seed` (Fisher-Yates over splitmix64): the same on every machine.
+std::vector<int64_t> ShuffledOrder(int64_t n, uint64_t seed);
+
+// The data cursor: which example sits at global position `position` when the data set of size
+// `n` is walked in epochs, each epoch a fresh permutation from (seed, epoch). Pure, so a resumed
+// stage finds its place from the step number alone.
+class DataCursor {
+ public:
+  DataCursor(int64_t n, uint64_t seed) : n_(n), seed_(seed) {}
+  int64_t At(int64_t position);  // n must be > 0
+
+ private:
+  int64_t n_;
+  uint64_t seed_;
+  int64_t epoch_ = -1;
+  std::vector<int64_t> order_;
+};
+
+OptimizerOptions ToOptimizerOptions(const OptimizerConfig& config, int64_t total_steps);
+
+// The newest complete checkpoint of the stage and the step it holds (from its
+// trainer_state.json), or nullopt. DataLoss when the checkpoint's state file is unreadable.
+struct ResumePoint {
+  std::string dir;
+  int64_t step = 0;  // steps completed
+};
+absl::StatusOr<std::optional<ResumePoint>> FindResumePoint(const StageContext& context);
+
+// Writes the stage's checkpoint for `steps_done` completed steps.
+absl::Status SaveCheckpoint(const StageContext& context, const std::string& slot,
+                            int64_t steps_done);
+
+// Loads the stage's trainable model into `slot`: from `resume` when set, else from
+// context.model_dir, else (pretrain from an inline architecture) a fresh random model.
+absl::Status LoadTrainable(const StageContext& context, const std::string& slot,
+                           const OptimizerOptions& optimizer,
+                           const std::optional<ResumePoint>& resume);
+
+// `prefix` + the error's message, keeping its code.
+absl::Status Annotate(const absl::Status& status, const std::string& prefix);
+
+// Seconds since `start` (a steady_clock reading in seconds, see NowSeconds).
+double NowSeconds();
+
+}  // namespace r1
+
+#endif  // R1_STAGES_STAGE_UTIL_H_

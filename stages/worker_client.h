@@ -1,0 +1,148 @@
+// The stage loops' view of a worker group: the Worker service (proto/r1/v1/worker.proto) as a
+// plain C++ interface over domain structs. Implementations: an in-process worker (workers/
+// local_worker.h, colocated placement), a gRPC client (later), and fakes in tests. Stages never
+// see LibTorch, gRPC or MPI.
+#ifndef R1_STAGES_WORKER_CLIENT_H_
+#define R1_STAGES_WORKER_CLIENT_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace r1 {
+
+using TokenSeq = std::vector<int32_t>;
+
+// Sampling parameters of one request. Same request + same seed => same tokens, whatever else
+// shares the batch.
+struct Sampling {
+  float temperature = 1.0f;  // 0 = greedy
+  int32_t top_k = 0;         // 0 = off
+  float top_p = 1.0f;        // 1 = off
+  int32_t max_new_tokens = 64;
+  bool stop_at_eos = true;   // stop on the tokenizer's end-of-sequence id
+  uint64_t seed = 0;
+};
+
+struct RolloutRequest {
+  TokenSeq prompt;
+  Sampling sampling;
+};
+
+struct Rollout {
+  TokenSeq response;             // sampled ids, a final end-of-sequence id included (the policy
+                                 // must learn to stop, so trainers see it)
+  std::string text;              // decoded response without the end-of-sequence token (invalid
+                                 // UTF-8 replaced by U+FFFD)
+  std::vector<float> logprobs;   // one per response id, under the sampling policy
+  bool truncated = false;        // true when max_new_tokens was reached ("length")
+};
+
+// Optimizer settings for a trainable model.
+struct OptimizerOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.95;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+  double grad_clip = 1.0;       // max global grad norm; 0 = off
+  int64_t warmup_steps = 0;
+  int64_t total_steps = 0;      // for the schedule; 0 = constant after warmup
+  std::string schedule = "cosine";  // constant | cosine | linear
+  double min_lr_ratio = 0.0;    // floor of the linear/cosine decay, as a fraction of lr
+};
+
+// Policy-gradient loss settings (see workers/losses.h for the math).
+struct PolicyLossConfig {
+  double clip_low = 0.2;
+  double clip_high = 0.2;
+  double kl_coef = 0.0;
+  std::string kl_estimator = "k3";
+  std::string aggregation = "token-mean";  // seq-mean-token-mean | token-mean |
+                                           // seq-mean-token-sum-norm (workers/policy_loss.h)
+};
+
+// One optimisation step on a batch. Sequence i is prompts[i] followed by responses[i]; the loss
+// is on response tokens only.
+struct TrainBatch {
+  enum class Objective { kLanguageModel, kPolicyGradient, kRewardModel };
+  Objective objective = Objective::kLanguageModel;
+  int64_t step = 0;                               // global step (for the learning-rate schedule)
+  std::vector<TokenSeq> prompts;
+  std::vector<TokenSeq> responses;                // reward model: the chosen responses
+  std::vector<float> advantages;                  // policy gradient: one per sequence
+  std::vector<std::vector<float>> old_logprobs;   // policy gradient: one per response token
+  std::vector<std::vector<float>> ref_logprobs;   // policy gradient with kl_coef > 0
+  std::vector<TokenSeq> rejected;                 // reward model: rejected responses
+  PolicyLossConfig policy_loss;
+};
+
+// Named scalars of a step ("loss", "grad_norm", "lr", "clip_fraction", "kl", "entropy", ...).
+using StepMetrics = std::map<std::string, double>;
+
+struct SyncStats {
+  int64_t bytes_moved = 0;
+  double seconds = 0.0;
+};
+
+// Thread-safety: implementations need not be thread-safe; a stage loop calls one at a time.
+// Errors: Unavailable when the worker is gone (retry the stage from a checkpoint),
+// InvalidArgument for a malformed request, FailedPrecondition when no model is loaded.
+class WorkerClient {
+ public:
+  virtual ~WorkerClient() = default;
+
+  // Loads the Hugging Face directory `model_dir` into `slot` ("policy", "reference", "reward").
+  // With `optimizer`, the slot is trainable; `checkpoint_dir` (may be empty) restores weights,
+  // optimizer and RNG state written by SaveCheckpoint.
+  virtual absl::Status LoadModel(const std::string& slot, const std::string& model_dir,
+                                 const OptimizerOptions* optimizer,
+                                 const std::string& checkpoint_dir) = 0;
+
+  // Creates a model with random weights in `slot`: `hf_config_json` is a Hugging Face config.json
+  // (vocab_size 0 = the tokenizer's), `tokenizer` a LoadTokenizer spec ("byte", a path), `seed`
+  // fixes the weights. Trainable when `optimizer` is given. For pretraining a tiny base.
+  virtual absl::Status InitModel(const std::string& slot, const std::string& hf_config_json,
+                                 const std::string& tokenizer, uint64_t seed,
+                                 const OptimizerOptions* optimizer) = 0;
+
+  // Token ids of each text under the loaded model's tokenizer (special tokens matched).
+  virtual absl::StatusOr<std::vector<TokenSeq>> Tokenize(const std::vector<std::string>& texts) = 0;
+
+  // The end-of-sequence id of the loaded tokenizer.
+  virtual absl::StatusOr<int32_t> EosId() = 0;
+
+  // One Rollout per request, in order.
+  virtual absl::StatusOr<std::vector<Rollout>> Generate(
+      const std::string& slot, const std::vector<RolloutRequest>& requests) = 0;
+
+  // log p(responses[i][t] | prompts[i], responses[i][:t]) under `slot`, one row per pair.
+  virtual absl::StatusOr<std::vector<std::vector<float>>> Logprobs(
+      const std::string& slot, const std::vector<TokenSeq>& prompts,
+      const std::vector<TokenSeq>& responses) = 0;
+
+  // One optimizer step of the trainable "policy" (or "reward") slot.
+  virtual absl::StatusOr<StepMetrics> TrainStep(const std::string& slot,
+                                                const TrainBatch& batch) = 0;
+
+  // Reward-model scores of (prompt, response) pairs under `slot`.
+  virtual absl::StatusOr<std::vector<float>> Score(const std::string& slot,
+                                                   const std::vector<TokenSeq>& prompts,
+                                                   const std::vector<TokenSeq>& responses) = 0;
+
+  // Writes `slot` to `dir` atomically: weights in Hugging Face layout plus, unless `weights_only`,
+  // the optimizer and RNG state and `trainer_state_json` (the stage's own cursor).
+  virtual absl::Status Save(const std::string& slot, const std::string& dir,
+                            const std::string& trainer_state_json, bool weights_only) = 0;
+
+  // Makes the rollout copy of the policy equal to the trained one. Colocated: nothing moves.
+  virtual absl::StatusOr<SyncStats> SyncWeights() = 0;
+};
+
+}  // namespace r1
+
+#endif  // R1_STAGES_WORKER_CLIENT_H_

@@ -1,0 +1,254 @@
+// Stage control loops against the fake worker: SFT resume reproduces the uninterrupted batches,
+// GRPO's dynamic sampling trains only groups with signal, eval arithmetic, rejection filters.
+#include <unistd.h>
+
+#include <fstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "pipeline/config.h"
+#include "pipeline/metrics.h"
+#include "pipeline/run_dir.h"
+#include "stages/sampling_stages.h"
+#include "stages/stage.h"
+#include "stages/stage_util.h"
+#include "tests/stages/fake_worker.h"
+
+namespace r1 {
+namespace {
+
+std::string TempDir(const std::string& name) {
+  std::string dir = absl::StrCat(::testing::TempDir(), "/stage_loops_", ::getpid(), "_", name);
+  EXPECT_TRUE(RemoveAll(dir).ok());
+  EXPECT_TRUE(MakeDirs(dir).ok());
+  return dir;
+}
+
+// A prompt_answer JSONL file of `prompts` (reference "0", an R1-format solution).
+std::string WriteData(const std::string& dir, const std::vector<std::string>& prompts) {
+  std::string path = JoinPath(dir, "data.jsonl");
+  std::ofstream out(path);
+  for (const auto& p : prompts) {
+    out << nlohmann::json{{"prompt", p}, {"answer", "0"},
+                          {"solution", "<think>t</think><answer>0</answer>"}}.dump()
+        << "\n";
+  }
+  return path;
+}
+
+struct Fixture {
+  PipelineConfig config;
+  std::unique_ptr<RunDir> run_dir;
+  StageContext context;
+};
+
+// Parses `stage_yaml` (one stage named "s") around a dataset at `data` and prepares a context.
+std::unique_ptr<Fixture> Make(const std::string& dir, const std::string& data,
+                              const std::string& stage_yaml, FakeWorker* worker) {
+  auto f = std::make_unique<Fixture>();
+  std::string yaml = absl::StrCat("run: {name: t, seed: 7}\nmodel: {path: /models/base}\n",
+                                  "datasets:\n  d: {path: ", data, ", format: prompt_answer}\n",
+                                  "stages:\n", stage_yaml);
+  auto config = ParseConfig(yaml);
+  EXPECT_TRUE(config.ok()) << config.status();
+  f->config = *config;
+  auto run_dir = RunDir::Create(JoinPath(dir, "run"), ConfigToYaml(f->config));
+  EXPECT_TRUE(run_dir.ok()) << run_dir.status();
+  f->run_dir = std::make_unique<RunDir>(*run_dir);
+  f->context.config = &f->config;
+  f->context.stage = &f->config.stages[0];
+  f->context.run_dir = f->run_dir.get();
+  f->context.worker = worker;
+  f->context.model_dir = "/models/base";
+  f->context.seed = 99;
+  auto examples = ReadPromptAnswer(data);
+  EXPECT_TRUE(examples.ok()) << examples.status();
+  f->context.examples = *examples;
+  return f;
+}
+
+TEST(DataCursorTest, EveryEpochIsAPermutation) {
+  DataCursor cursor(5, 3);
+  for (int epoch = 0; epoch < 3; ++epoch) {
+    std::vector<int64_t> seen;
+    for (int i = 0; i < 5; ++i) seen.push_back(cursor.At(epoch * 5 + i));
+    EXPECT_THAT(seen, ::testing::UnorderedElementsAre(0, 1, 2, 3, 4));
+  }
+  DataCursor again(5, 3);
+  EXPECT_EQ(again.At(7), DataCursor(5, 3).At(7));  // a pure function of (position, seed)
+}
+
+TEST(EvalMathTest, PassAt1AndMajorityByHand) {
+  // Problem 1: 2 of 4 right; majority "5" (2 votes, seen first) is right.
+  // Problem 2: 1 of 4 right; majority "7" (3 votes) is wrong.
+  // Problem 3: 0 of 4, no answers at all.
+  std::vector<ProblemSamples> problems = {
+      {{true, false, true, false}, {"5", "6", "5", "6"}},
+      {{false, false, true, false}, {"7", "7", "3", "7"}},
+      {{false, false, false, false}, {"", "", "", ""}},
+  };
+  EXPECT_DOUBLE_EQ(PassAt1(problems), (0.5 + 0.25 + 0.0) / 3.0);
+  EXPECT_DOUBLE_EQ(MajorityAtK(problems), 1.0 / 3.0);
+  EXPECT_DOUBLE_EQ(PassAt1({}), 0.0);
+}
+
+TEST(SupervisedStageTest, ResumeAfterCrashReplaysTheSameBatches) {
+  const std::string stage = R"(  - name: s
+    type: sft
+    inputs: {model: base, datasets: [d]}
+    sft: {batch_size: 2, steps: 6, checkpoint_every: 2, log_every: 1}
+)";
+  std::string dir = TempDir("resume");
+  std::string data = WriteData(dir, {"a", "b", "c", "d", "e"});
+
+  FakeWorker plain;
+  auto full = Make(JoinPath(dir, "full"), data, stage, &plain);
+  ASSERT_TRUE(RunStage(full->context).ok());
+  ASSERT_EQ(plain.batches.size(), 6u);
+
+  FakeWorker crashing;
+  crashing.fail_at_step = 3;
+  auto broken = Make(JoinPath(dir, "broken"), data, stage, &crashing);
+  auto first = RunStage(broken->context);
+  ASSERT_FALSE(first.ok());
+  EXPECT_THAT(std::string(first.status().message()), ::testing::HasSubstr("step 3"));
+  ASSERT_EQ(crashing.batches.size(), 3u);  // steps 0, 1, 2
+  auto second = RunStage(broken->context);
+  ASSERT_TRUE(second.ok()) << second.status();
+  // The resumed attempt starts from the step-2 checkpoint and replays steps 2..5 exactly.
+  EXPECT_THAT(crashing.loads.back(), ::testing::HasSubstr("checkpoints/step-000002"));
+  ASSERT_EQ(crashing.batches.size(), 3u + 4u);
+  for (int i = 0; i < 4; ++i) {
+    const TrainBatch& resumed = crashing.batches[3 + i];
+    const TrainBatch& reference = plain.batches[2 + i];
+    EXPECT_EQ(resumed.step, reference.step);
+    EXPECT_EQ(resumed.prompts, reference.prompts);
+    EXPECT_EQ(resumed.responses, reference.responses);
+  }
+  // Responses end with the end-of-sequence id; the output was saved.
+  EXPECT_EQ(plain.batches[0].responses[0].back(), FakeWorker::kEos);
+  EXPECT_EQ(second->output, broken->run_dir->OutputDir("s"));
+}
+
+TEST(GrpoStageTest, DynamicSamplingTrainsOnlyGroupsWithSignal) {
+  const std::string stage = R"(  - name: s
+    type: grpo
+    inputs: {model: base, datasets: [d]}
+    grpo:
+      steps: 3
+      prompts_per_step: 2
+      group_size: 4
+      kl_coef: 0
+      dynamic_sampling: true
+      rewards: [{name: accuracy, weight: 1.0}]
+      checkpoint_every: 0
+)";
+  std::string dir = TempDir("grpo");
+  std::string data = WriteData(dir, {"easy one", "easy two", "hard one", "hard two"});
+  FakeWorker worker;
+  // Easy prompts are always answered right (a uniform group); hard ones half the time.
+  worker.respond = [](const std::string& prompt, uint64_t seed) {
+    bool right = prompt.find("easy") != std::string::npos || seed % 2 == 0;
+    return std::string(right ? "<think>t</think><answer>0</answer>"
+                             : "<think>t</think><answer>1</answer>");
+  };
+  auto f = Make(dir, data, stage, &worker);
+  auto result = RunStage(f->context);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_FALSE(worker.batches.empty());
+  for (const TrainBatch& batch : worker.batches) {
+    ASSERT_EQ(batch.objective, TrainBatch::Objective::kPolicyGradient);
+    ASSERT_EQ(batch.advantages.size() % 4, 0u);
+    for (size_t g = 0; g < batch.advantages.size(); g += 4) {
+      bool signal = false;
+      for (size_t j = 0; j < 4; ++j) signal |= batch.advantages[g + j] != 0.0f;
+      EXPECT_TRUE(signal) << "a group without signal was trained on";
+    }
+    EXPECT_EQ(batch.old_logprobs.size(), batch.responses.size());
+    EXPECT_TRUE(batch.ref_logprobs.empty());  // kl_coef 0: no reference model
+  }
+  auto lines = ReadJsonlRecords(f->run_dir->MetricsPath("s"));
+  ASSERT_TRUE(lines.ok());
+  ASSERT_EQ(lines->size(), 3u);
+  EXPECT_TRUE((*lines)[0].contains("reward_mean"));
+  EXPECT_TRUE((*lines)[0].contains("generate_seconds"));
+  EXPECT_GT((*lines)[0]["uniform_groups"].get<double>() + (*lines)[1]["uniform_groups"].get<double>() +
+                (*lines)[2]["uniform_groups"].get<double>(),
+            0.0);
+  for (const auto& load : worker.loads) EXPECT_THAT(load, ::testing::Not(::testing::HasSubstr("reference")));
+}
+
+TEST(EvalStageTest, WritesPassAt1MajorityAndFormatRate) {
+  const std::string stage = R"(  - name: s
+    type: eval
+    inputs: {model: base, datasets: [d]}
+    eval: {samples_per_prompt: 3}
+)";
+  std::string dir = TempDir("eval");
+  std::string data = WriteData(dir, {"right", "wrong"});
+  FakeWorker worker;
+  worker.respond = [](const std::string& prompt, uint64_t) {
+    return std::string(prompt.find("right") != std::string::npos
+                           ? "<think>t</think><answer>0</answer>"
+                           : "the answer is 3");
+  };
+  auto f = Make(dir, data, stage, &worker);
+  auto result = RunStage(f->context);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_DOUBLE_EQ(result->summary["pass@1"], 0.5);
+  EXPECT_DOUBLE_EQ(result->summary["maj@k"], 0.5);
+  EXPECT_DOUBLE_EQ(result->summary["format_rate"], 0.5);
+  EXPECT_EQ(worker.generated, 6);
+  auto text = ReadFile(result->output);
+  ASSERT_TRUE(text.ok());
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(*text)["pass@1"].get<double>(), 0.5);
+}
+
+TEST(RejectionSamplingStageTest, CountsEveryReasonAndKeepsAtMostMPerPrompt) {
+  const std::string stage = R"(  - name: s
+    type: rejection_sampling
+    inputs: {model: base, datasets: [d]}
+    rejection_sampling: {samples_per_prompt: 3, max_kept_per_prompt: 1, dedupe: true}
+)";
+  std::string dir = TempDir("rs");
+  std::string data = WriteData(dir, {"good", "bad", "sloppy", "varied"});
+  FakeWorker worker;
+  worker.respond = [](const std::string& prompt, uint64_t seed) {
+    if (prompt.find("good") != std::string::npos) return std::string("<think>t</think><answer>0</answer>");
+    if (prompt.find("bad") != std::string::npos) return std::string("<think>t</think><answer>9</answer>");
+    if (prompt.find("sloppy") != std::string::npos) return std::string("the answer is 0");
+    return absl::StrCat("<think>", seed, "</think><answer>0</answer>");  // distinct, correct
+  };
+  auto f = Make(dir, data, stage, &worker);
+  auto result = RunStage(f->context);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->summary["total"], 12);
+  EXPECT_EQ(result->summary["kept"], 2);                 // good, varied
+  EXPECT_EQ(result->summary["rejected_duplicate"], 2);   // good's two repeats
+  EXPECT_EQ(result->summary["rejected_incorrect"], 3);   // bad
+  EXPECT_EQ(result->summary["rejected_format"], 3);      // sloppy
+  EXPECT_EQ(result->summary["rejected_over_limit"], 2);  // varied beyond the first
+  auto kept = ReadPromptAnswer(result->output);
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  ASSERT_EQ(kept->size(), 2u);
+  EXPECT_EQ((*kept)[0].prompt, "good");
+  EXPECT_EQ((*kept)[0].solution, "<think>t</think><answer>0</answer>");
+}
+
+TEST(RejectionSamplingStageTest, NothingKeptIsAClearError) {
+  const std::string stage = R"(  - name: s
+    type: rejection_sampling
+    inputs: {model: base, datasets: [d]}
+)";
+  std::string dir = TempDir("rs_empty");
+  std::string data = WriteData(dir, {"x"});
+  FakeWorker worker;
+  worker.respond = [](const std::string&, uint64_t) { return std::string("no idea"); };
+  auto f = Make(dir, data, stage, &worker);
+  auto result = RunStage(f->context);
+  ASSERT_FALSE(result.ok());
+  EXPECT_THAT(std::string(result.status().message()), ::testing::HasSubstr("no sample passed"));
+}
+
+}  // namespace
+}  // namespace r1
