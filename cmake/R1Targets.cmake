@@ -1,15 +1,16 @@
 # Helpers that keep per-folder CMakeLists short.
 #
-# r1_torch_pch: one precompiled header of the LibTorch API, reused by every torch-heavy target
-# (REUSE_FROM needs identical flags, which linking r1_torch_pch's usage requirements guarantees).
-add_library(r1_torch_pch STATIC ${CMAKE_SOURCE_DIR}/cmake/torch_pch.cc)
-target_link_libraries(r1_torch_pch PUBLIC torch)
-target_precompile_headers(r1_torch_pch PRIVATE <torch/torch.h>)
-
-# r1_use_torch(TARGET): link LibTorch and reuse the shared precompiled header.
+# r1_use_torch(TARGET [NO_PCH]): link LibTorch; unless NO_PCH, precompile <torch/torch.h> for the
+# target. Each library gets its own PCH: a PCH shared through REUSE_FROM was silently rejected by
+# GCC ("not used because _REENTRANT is defined") whenever the user's flags differed (-pthread from
+# MPI, -fPIE in executables), so every torch .cc paid the full 20-30 s parse. Single-source
+# executables (tests, benchmarks) gain nothing from a PCH and pass NO_PCH.
 function(r1_use_torch target)
+  cmake_parse_arguments(ARG "NO_PCH" "" "" ${ARGN})
   target_link_libraries(${target} PRIVATE torch)
-  target_precompile_headers(${target} REUSE_FROM r1_torch_pch)
+  if(NOT ARG_NO_PCH)
+    target_precompile_headers(${target} PRIVATE <torch/torch.h>)
+  endif()
 endfunction()
 
 # r1_glob_sources(OUT DIR): the non-test .cc files directly in DIR.
@@ -32,7 +33,7 @@ function(r1_add_test src)
       R1_SOURCE_DIR="${CMAKE_SOURCE_DIR}" R1_SHARED_DATA_DIR="${CMAKE_SOURCE_DIR}/../shared/data"
       R1_BINARY_DIR="${CMAKE_BINARY_DIR}")
   if(ARG_TORCH)
-    r1_use_torch(${name})
+    r1_use_torch(${name} NO_PCH)
   endif()
   set(labels unit)
   if(ARG_LABELS)

@@ -1,1 +1,0 @@
-// Translation unit that owns the shared LibTorch precompiled header (see R1Targets.cmake).

@@ -1,0 +1,140 @@
+// The pipeline executor against the fake worker: DAG order, the journal, retry from a checkpoint
+// after a worker failure, resume skipping succeeded stages, report.json, and clear failures.
+#include "scheduler/pipeline_runner.h"
+
+#include <unistd.h>
+
+#include <fstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "pipeline/journal.h"
+#include "tests/stages/fake_worker.h"
+
+namespace r1 {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string TempDir(const std::string& name) {
+  std::string dir = absl::StrCat(::testing::TempDir(), "/runner_", ::getpid(), "_", name);
+  EXPECT_TRUE(RemoveAll(dir).ok());
+  EXPECT_TRUE(MakeDirs(dir).ok());
+  return dir;
+}
+
+PipelineConfig Config(const std::string& dir, int attempts) {
+  std::string data = JoinPath(dir, "data.jsonl");
+  std::ofstream out(data);
+  for (const char* p : {"a", "b", "c"}) {
+    out << nlohmann::json{{"prompt", p}, {"answer", "0"},
+                          {"solution", "<think>t</think><answer>0</answer>"}}.dump()
+        << "\n";
+  }
+  out.close();
+  std::string yaml = absl::StrCat(R"(run: {name: t, seed: 1}
+model: {path: /models/base}
+cluster: {max_stage_attempts: )", attempts, R"(}
+datasets:
+  d: {path: )", data, R"(, format: prompt_answer}
+stages:
+  - name: eval_sft
+    type: eval
+    depends_on: [sft]
+    inputs: {model: "stage:sft", datasets: [d]}
+    eval: {samples_per_prompt: 2}
+  - name: sft
+    type: sft
+    inputs: {model: base, datasets: [d]}
+    sft: {batch_size: 2, steps: 4, checkpoint_every: 2}
+)");
+  auto config = ParseConfig(yaml);
+  EXPECT_TRUE(config.ok()) << config.status();
+  return *config;
+}
+
+TEST(PipelineRunnerTest, RunsInDependencyOrderAndWritesTheReport) {
+  std::string dir = TempDir("order");
+  PipelineConfig config = Config(dir, 1);
+  FakeWorker worker;
+  std::vector<std::string> lines;
+  PipelineRunOptions options;
+  options.run_dir = JoinPath(dir, "run");
+  options.log = [&](const std::string& line) { lines.push_back(line); };
+  auto report = RunPipeline(config, &worker, options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->evals.size(), 1u);
+  EXPECT_EQ(report->evals[0].stage, "eval_sft");
+  EXPECT_EQ(report->evals[0].model, "stage:sft");
+  EXPECT_DOUBLE_EQ(report->evals[0].values["pass@1"], 1.0);  // the fake always answers "0"
+  EXPECT_EQ(worker.batches.size(), 4u);
+  // sft ran before eval_sft although the config lists eval_sft first.
+  EXPECT_EQ(worker.loads.front(), "policy<-/models/base");
+  EXPECT_THAT(worker.loads.back(), HasSubstr("run/sft/output"));
+  EXPECT_TRUE(PathExists(JoinPath(options.run_dir, "report.json")));
+  EXPECT_THAT(FormatEvalTable(report->evals), HasSubstr("eval_sft"));
+  auto replay = ReplayJournal(JoinPath(options.run_dir, "journal"));
+  ASSERT_TRUE(replay.ok());
+  EXPECT_EQ(replay->stages["sft"].state, StageState::kSucceeded);
+  EXPECT_EQ(replay->stages["eval_sft"].state, StageState::kSucceeded);
+
+  // Resume: everything succeeded, nothing runs again.
+  FakeWorker again;
+  options.resume = true;
+  auto resumed = RunPipeline(config, &again, options);
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  EXPECT_TRUE(again.batches.empty());
+  EXPECT_EQ(again.generated, 0);
+  EXPECT_EQ(resumed->evals.size(), 1u);
+}
+
+TEST(PipelineRunnerTest, RetriesAFailedStageFromItsCheckpoint) {
+  std::string dir = TempDir("retry");
+  PipelineConfig config = Config(dir, 2);
+  FakeWorker worker;
+  worker.fail_at_step = 3;  // the worker "dies" once, after the step-2 checkpoint
+  PipelineRunOptions options;
+  options.run_dir = JoinPath(dir, "run");
+  auto report = RunPipeline(config, &worker, options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(worker.batches.size(), 3u + 2u);  // steps 0-2, then 2-3 again from the checkpoint
+  EXPECT_EQ(worker.batches.back().step, 3);
+  auto replay = ReplayJournal(JoinPath(options.run_dir, "journal"));
+  ASSERT_TRUE(replay.ok());
+  EXPECT_EQ(replay->stages["sft"].attempt, 2);
+  EXPECT_EQ(replay->stages["sft"].state, StageState::kSucceeded);
+}
+
+TEST(PipelineRunnerTest, ExhaustedAttemptsFailTheRunNamingTheStage) {
+  std::string dir = TempDir("exhausted");
+  PipelineConfig config = Config(dir, 1);
+  FakeWorker worker;
+  worker.fail_at_step = 1;
+  PipelineRunOptions options;
+  options.run_dir = JoinPath(dir, "run");
+  auto report = RunPipeline(config, &worker, options);
+  ASSERT_FALSE(report.ok());
+  EXPECT_THAT(std::string(report.status().message()), HasSubstr("stage sft failed"));
+  EXPECT_THAT(std::string(report.status().message()), HasSubstr("worker died"));
+  EXPECT_EQ(worker.generated, 0);  // the eval after it never ran
+  auto replay = ReplayJournal(JoinPath(options.run_dir, "journal"));
+  ASSERT_TRUE(replay.ok());
+  EXPECT_EQ(replay->stages["sft"].state, StageState::kFailed);
+}
+
+TEST(PipelineRunnerTest, ResumeRefusesADifferentConfig) {
+  std::string dir = TempDir("mismatch");
+  PipelineConfig config = Config(dir, 1);
+  FakeWorker worker;
+  PipelineRunOptions options;
+  options.run_dir = JoinPath(dir, "run");
+  ASSERT_TRUE(RunPipeline(config, &worker, options).ok());
+  config.run.seed = 2;
+  options.resume = true;
+  auto report = RunPipeline(config, &worker, options);
+  ASSERT_FALSE(report.ok());
+  EXPECT_THAT(std::string(report.status().message()), HasSubstr("run.yaml"));
+}
+
+}  // namespace
+}  // namespace r1
