@@ -124,7 +124,7 @@ struct TrainParams {
 
 // One term of the scalar reward: reward = sum_i weight_i * reward_i.
 struct RewardConfig {
-  std::string name;                // accuracy | format | language_consistency | reward_model
+  std::string name;                // accuracy | format | language | overlong | reward_model
   double weight = 1.0;             // multiplier
   std::string scope = "response";  // what is scored: response (reasoning included) | answer
   std::string model;               // reward_model only: a path or "stage:<reward_model stage>"

@@ -245,7 +245,8 @@ void CheckTrain(const TrainParams& t, const Checker& c) {
   c.AtLeast("log_every", t.log_every, int64_t{1});
 }
 
-const std::vector<std::string> kRewards = {"accuracy", "format", "language_consistency",
+// Rule rewards by their stages/rewards registry names, plus the reward-model reward.
+const std::vector<std::string> kRewards = {"accuracy", "format", "language", "overlong",
                                            "reward_model"};
 
 void CheckGrpo(const GrpoParams& g, const Checker& c) {

@@ -314,7 +314,7 @@ TEST(ConfigTest, RewardModelRewards) {
                           "stages[2].grpo.rewards[3].scope: must be one of response, answer; got "
                           "\"thinking\"",
                           "stages[2].grpo.rewards[4].name: must be one of accuracy, format, "
-                          "language_consistency, reward_model; got \"vibes\"",
+                          "language, overlong, reward_model; got \"vibes\"",
                           "stages[2].grpo.rewards[0].model: required for the reward_model reward "
                           "(a path or \"stage:<reward_model stage>\")",
                           "stages[2].grpo.rewards[1].model: stage \"sft\" (sft) produces a model, "
