@@ -1,0 +1,127 @@
+// `r1 reward` as a user runs it: JSON lines in, one scored JSON line out per input; errors name
+// the input line or list the known rewards.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace {
+
+using ::testing::HasSubstr;
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Runs `r1 reward ARGS` with `input` on stdin (ARGS is shell-quoted by the caller).
+RunResult RunReward(const std::string& args, const std::string& input) {
+  const std::string dir = ::testing::TempDir() + "/r1_reward_test_" + std::to_string(getpid());
+  std::system(("mkdir -p " + dir).c_str());
+  { std::ofstream(dir + "/in.jsonl") << input; }
+  const std::string command = std::string(R1_BINARY_DIR) + "/cli/r1 reward " + args + " < " + dir +
+                              "/in.jsonl > " + dir + "/out 2> " + dir + "/err";
+  RunResult result;
+  int status = std::system(command.c_str());
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.out = Slurp(dir + "/out");
+  result.err = Slurp(dir + "/err");
+  return result;
+}
+
+std::vector<nlohmann::json> Lines(const std::string& out) {
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
+TEST(RewardCliTest, ScoresEachLine) {
+  const std::string input =
+      R"({"response": "<think>9 times 2</think><answer>$18</answer>", "reference": "9*2=18\n#### 18"})"
+      "\n\n"
+      R"({"response": "I guess \\boxed{17}", "reference": "18"})"
+      "\n";
+  RunResult r = RunReward("--reward accuracy,format --weights 1,0.5", input);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<nlohmann::json> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  EXPECT_DOUBLE_EQ(lines[0]["reward"].get<double>(), 1.5);
+  EXPECT_EQ(lines[0]["parts"]["accuracy"].get<double>(), 1.0);
+  EXPECT_EQ(lines[0]["parts"]["format"].get<double>(), 1.0);
+  EXPECT_EQ(lines[0]["extracted"], "$18");
+  EXPECT_DOUBLE_EQ(lines[1]["reward"].get<double>(), 0.0);
+  EXPECT_EQ(lines[1]["extracted"], "17");
+}
+
+TEST(RewardCliTest, LanguageAndOverlongParams) {
+  const std::string input =
+      R"({"response": "<think>one two 三</think>", "response_length_tokens": 90})"
+      "\n";
+  RunResult r = RunReward(
+      "--reward language,overlong --target-language latin "
+      "--params overlong.max_length=100,overlong.cache_length=20",
+      input);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<nlohmann::json> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_DOUBLE_EQ(lines[0]["parts"]["language"].get<double>(), 2.0 / 3.0);
+  EXPECT_DOUBLE_EQ(lines[0]["parts"]["overlong"].get<double>(), -0.5);
+  EXPECT_DOUBLE_EQ(lines[0]["reward"].get<double>(), 2.0 / 3.0 - 0.5);
+}
+
+TEST(RewardCliTest, BrokenJsonLineNamesTheLine) {
+  const std::string input = R"({"response": "5", "reference": "5"})"
+                            "\n"
+                            R"({"response": "5", "reference": )"
+                            "\n";
+  RunResult r = RunReward("--reward accuracy", input);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("line 2"));
+  EXPECT_EQ(Lines(r.out).size(), 1u);  // the good first line was still written
+}
+
+TEST(RewardCliTest, MissingResponseNamesTheLine) {
+  RunResult r = RunReward("--reward format", "{\"reference\": \"5\"}\n");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("line 1"));
+  EXPECT_THAT(r.err, HasSubstr("response"));
+}
+
+TEST(RewardCliTest, UnknownRewardListsKnownNames) {
+  RunResult r = RunReward("--reward accuracy,speed", "");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("\"speed\""));
+  EXPECT_THAT(r.err, HasSubstr("accuracy, format, language, overlong"));
+}
+
+TEST(RewardCliTest, UsageErrors) {
+  EXPECT_EQ(RunReward("", "").exit_code, 2);
+  EXPECT_EQ(RunReward("--reward accuracy --weights 1,2", "").exit_code, 2);
+  RunResult bad_param = RunReward("--reward format --params format.bogus=1", "");
+  EXPECT_EQ(bad_param.exit_code, 2);
+  EXPECT_THAT(bad_param.err, HasSubstr("bogus"));
+  RunResult help = RunReward("--help", "");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out, HasSubstr("usage: r1 reward"));
+}
+
+}  // namespace
