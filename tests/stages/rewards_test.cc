@@ -272,5 +272,15 @@ TEST(RewardModelScopeTest, FinalAnswerIsTextAfterThinking) {
             "<think>x</think> y");
 }
 
+TEST(AccuracyTest, CountdownReferencesGradeTheExpression) {
+  const char kRef[] = "target=83;numbers=3,5,25,4";
+  EXPECT_TRUE(GradeMathAnswer("<think>t</think><answer>(25-5)*4+3</answer>", kRef, {}).correct);
+  EXPECT_TRUE(GradeMathAnswer("<answer>(25-5)*4+3 = 83</answer>", kRef, {}).correct);
+  EXPECT_FALSE(GradeMathAnswer("<answer>(25-5)*4+2</answer>", kRef, {}).correct);  // 82
+  EXPECT_FALSE(GradeMathAnswer("<answer>80+3</answer>", kRef, {}).correct);        // 80 not given
+  EXPECT_FALSE(GradeMathAnswer("<answer>83</answer>", kRef, {}).correct);          // 83 not given
+  EXPECT_FALSE(GradeMathAnswer("no answer", kRef, {}).correct);
+}
+
 }  // namespace
 }  // namespace r1
