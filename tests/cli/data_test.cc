@@ -1,0 +1,136 @@
+// Runs the built `r1 data synth` / `r1 data check` as a user would: deterministic files, readable
+// back, errors naming the option or the file:line.
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "absl/strings/str_split.h"
+#include "base/file_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace r1 {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+class DataCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/r1_data_cli_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { ASSERT_TRUE(RemoveAll(dir_).ok()); }
+
+  // Runs `r1 data ARGS`.
+  RunResult Run(const std::string& args) {
+    RunResult r;
+    const std::string out = dir_ + "/stdout.txt", err = dir_ + "/stderr.txt";
+    const std::string cmd = std::string("OPENBLAS_NUM_THREADS=1 ") + R1_BINARY_DIR +
+                            "/cli/r1 data " + args + " > " + out + " 2> " + err;
+    const int status = std::system(cmd.c_str());
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = ReadFile(out).value_or("");
+    r.err = ReadFile(err).value_or("");
+    return r;
+  }
+
+  std::vector<nlohmann::json> Lines(const std::string& text) {
+    std::vector<nlohmann::json> out;
+    for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+      out.push_back(nlohmann::json::parse(line));
+    }
+    return out;
+  }
+
+  std::string dir_;
+};
+
+TEST_F(DataCliTest, SynthArithmeticIsDeterministicAndChecksBack) {
+  const std::string a = dir_ + "/a.jsonl", b = dir_ + "/b.jsonl";
+  RunResult r = Run("synth --task arithmetic --count 20 --seed 3 --out " + a);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("wrote 20 records"));
+  ASSERT_EQ(Run("synth --task arithmetic --count 20 --seed 3 --out " + b).exit_code, 0);
+  auto text_a = ReadFile(a), text_b = ReadFile(b);
+  ASSERT_TRUE(text_a.ok() && text_b.ok());
+  EXPECT_EQ(*text_a, *text_b);
+  std::vector<nlohmann::json> lines = Lines(*text_a);
+  ASSERT_EQ(lines.size(), 20u);
+  EXPECT_EQ(lines[0]["task"], "arithmetic");
+  EXPECT_EQ(lines[0]["id"], "arithmetic-3-0");
+  EXPECT_THAT(lines[0]["solution"].get<std::string>(), HasSubstr("</think><answer>"));
+
+  r = Run("check " + a + " --format prompt_answer");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("prompt_answer, 20 records"));
+}
+
+TEST_F(DataCliTest, SynthToStdoutForEveryTask) {
+  for (const std::string task : {"countdown", "simple", "preference"}) {
+    RunResult r = Run("synth --task " + task + " --count 5 --seed 1");
+    ASSERT_EQ(r.exit_code, 0) << task << ": " << r.err;
+    std::vector<nlohmann::json> lines = Lines(r.out);
+    ASSERT_EQ(lines.size(), 5u) << task;
+    if (task == "preference") {
+      EXPECT_TRUE(lines[0].contains("chosen"));
+      EXPECT_TRUE(lines[0].contains("rejected"));
+    } else {
+      EXPECT_TRUE(lines[0].contains("answer"));
+    }
+  }
+}
+
+TEST_F(DataCliTest, CheckReportsBadLineOrSkipsIt) {
+  const std::string path = dir_ + "/g.jsonl";
+  ASSERT_TRUE(WriteFileAtomic(path,
+                              "{\"question\":\"q\",\"answer\":\"#### 1,000\"}\n"
+                              "{\"question\":\"q\"}\n")
+                  .ok());
+  RunResult r = Run("check " + path + " --format gsm8k");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr(path + ":2: field \"answer\": missing"));
+  r = Run("check " + path + " --format gsm8k --skip-bad-lines --show 1");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"answer\":\"1000\""));
+  EXPECT_THAT(r.out, HasSubstr("1 records, 1 bad line skipped"));
+}
+
+TEST_F(DataCliTest, ChecksTheRealGsm8kFile) {
+  RunResult r =
+      Run(std::string("check ") + R1_SHARED_DATA_DIR + "/gsm8k/test.jsonl --format gsm8k");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("gsm8k, 1319 records"));
+}
+
+TEST_F(DataCliTest, BadOptionsAreNamed) {
+  RunResult r = Run("synth --task poetry");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("unknown task \"poetry\""));
+  r = Run("synth --task arithmetic --max-digits 12");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("max_digits = 12"));
+  r = Run("synth --task simple --tasks echo,sing");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("unknown simple task \"sing\""));
+  r = Run("synth --count 3");
+  EXPECT_EQ(r.exit_code, 2);
+  r = Run("check --format gsm9k x.jsonl");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("unknown dataset format \"gsm9k\""));
+  r = Run("synth --help");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr("usage: r1 data synth"));
+}
+
+}  // namespace
+}  // namespace r1
