@@ -246,12 +246,6 @@ absl::StatusOr<StageResult> RunRejectionSamplingStage(const StageContext& contex
       counts["non_reasoning"] += 1;
     }
   }
-  if (out.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "stage ", stage.name, ": no sample passed the filters (", counts["total"],
-        " sampled, ", counts["rejected_incorrect"], " incorrect, ", counts["rejected_format"],
-        " badly formatted)"));
-  }
   StageResult result;
   const std::string out_dir = context.run_dir->OutputDir(stage.name);
   R1_RETURN_IF_ERROR(MakeDirs(out_dir));

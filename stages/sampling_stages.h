@@ -30,7 +30,9 @@ absl::StatusOr<StageResult> RunEvalStage(const StageContext& context);
 // Runs a rejection_sampling stage: writes RUN_DIR/STAGE/output/data.jsonl (prompt_answer format,
 // the kept response as "solution") and returns counts per reason as summary ("total", "kept",
 // "rejected_incorrect", "rejected_format", "rejected_language", "rejected_length",
-// "rejected_duplicate", "rejected_over_limit", "non_reasoning").
+// "rejected_duplicate", "rejected_over_limit", "non_reasoning"). Keeping nothing is not an error
+// here (the dataset is empty and the counts say why); an sft stage fed by it fails for lack of
+// data.
 absl::StatusOr<StageResult> RunRejectionSamplingStage(const StageContext& context);
 
 }  // namespace r1

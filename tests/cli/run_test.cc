@@ -1,0 +1,145 @@
+// `r1 run` end to end with real models: a shortened R1 pipeline using every stage type (pretrain,
+// sft, grpo with rule rewards, rejection sampling, reward model, grpo with a reward model, eval)
+// must succeed, write the report and journal, and a second `--resume` must do nothing.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <string>
+
+#include "base/file_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+
+namespace r1 {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Result {
+  int exit_code = -1;
+  std::string output;
+};
+
+Result RunR1(const std::string& args) {
+  std::string command =
+      std::string("OPENBLAS_NUM_THREADS=1 R1_THREADS=1 " R1_BINARY_DIR "/cli/r1 ") + args + " 2>&1";
+  Result result;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  std::array<char, 4096> buffer;
+  size_t n;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) {
+    result.output.append(buffer.data(), n);
+  }
+  int status = ::pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+const char kMiniR1[] = R"(run: {name: mini, seed: 5}
+model:
+  architecture: {hidden_size: 32, num_layers: 1, num_heads: 2, num_kv_heads: 1,
+                 intermediate_size: 64, max_position_embeddings: 256}
+  tokenizer: byte
+cluster: {max_stage_attempts: 1}
+datasets:
+  corpus: {synthetic: {kind: arithmetic, count: 64, seed: 1, options: {max_digits: 1}}}
+  prompts: {synthetic: {kind: arithmetic, count: 16, seed: 2, options: {max_digits: 1}}}
+  chat: {synthetic: {kind: non_reasoning, count: 16, seed: 3}}
+  pairs: {synthetic: {kind: preference, count: 16, seed: 4}}
+  held_out: {synthetic: {kind: arithmetic, count: 4, seed: 9, options: {max_digits: 1}}}
+stages:
+  - name: pretrain
+    type: pretrain
+    inputs: {datasets: [corpus]}
+    pretrain: {optimizer: {lr: 3.0e-3}, batch_size: 8, steps: 30, checkpoint_every: 10}
+  - name: grpo
+    type: grpo
+    depends_on: [pretrain]
+    inputs: {model: "stage:pretrain", datasets: [prompts]}
+    grpo:
+      optimizer: {lr: 1.0e-3}
+      steps: 2
+      prompts_per_step: 2
+      group_size: 4
+      max_new_tokens: 24
+      kl_coef: 0.01
+      rewards: [{name: accuracy}, {name: format, weight: 0.5}]
+  - name: rs
+    type: rejection_sampling
+    depends_on: [pretrain]
+    inputs: {model: "stage:pretrain", datasets: [prompts]}
+    rejection_sampling:
+      samples_per_prompt: 2
+      max_new_tokens: 24
+      filters: {require_format: false}
+  - name: sft
+    type: sft
+    depends_on: [pretrain]
+    inputs: {model: "stage:pretrain", datasets: [chat]}
+    sft: {batch_size: 4, steps: 3}
+  - name: rm
+    type: reward_model
+    depends_on: [pretrain]
+    inputs: {model: "stage:pretrain", datasets: [pairs]}
+    reward_model: {batch_size: 4, steps: 3}
+  - name: grpo_all
+    type: grpo
+    depends_on: [sft, rm]
+    inputs: {model: "stage:sft", datasets: [prompts, chat]}
+    grpo:
+      steps: 1
+      prompts_per_step: 2
+      group_size: 2
+      max_new_tokens: 16
+      kl_coef: 0
+      rewards: [{name: format}, {name: reward_model, scope: answer, model: "stage:rm"}]
+  - name: eval
+    type: eval
+    depends_on: [grpo_all]
+    inputs: {model: "stage:grpo_all", datasets: [held_out]}
+    eval: {samples_per_prompt: 2, max_new_tokens: 24}
+)";
+
+TEST(RunCliTest, EveryStageTypeRunsAndResumeSkipsThem) {
+  std::string dir = JoinPath(::testing::TempDir(), "run_test_" + std::to_string(::getpid()));
+  ASSERT_TRUE(RemoveAll(dir).ok());
+  ASSERT_TRUE(MakeDirs(dir).ok());
+  std::string config = JoinPath(dir, "mini.yaml");
+  ASSERT_TRUE(WriteFileAtomic(config, kMiniR1).ok());
+  std::string run_dir = JoinPath(dir, "run");
+
+  Result r = RunR1("run " + config + " --run-dir " + run_dir);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("[grpo] succeeded"));
+  EXPECT_THAT(r.output, HasSubstr("pass@1"));
+  for (const char* stage : {"pretrain", "grpo", "rs", "sft", "rm", "grpo_all"}) {
+    EXPECT_TRUE(PathExists(JoinPath(run_dir, std::string(stage) + "/output"))) << stage;
+  }
+  EXPECT_TRUE(PathExists(JoinPath(run_dir, "pretrain/output/model.safetensors")));
+  EXPECT_TRUE(PathExists(JoinPath(run_dir, "pretrain/checkpoints/step-000010/optimizer.pt")));
+  EXPECT_TRUE(PathExists(JoinPath(run_dir, "rs/output/data.jsonl")));
+  EXPECT_TRUE(PathExists(JoinPath(run_dir, "grpo/samples.jsonl")));
+  auto report = ReadFile(JoinPath(run_dir, "report.json"));
+  ASSERT_TRUE(report.ok());
+  nlohmann::json j = nlohmann::json::parse(*report);
+  ASSERT_EQ(j["evals"].size(), 1u);
+  EXPECT_EQ(j["evals"][0]["stage"], "eval");
+  EXPECT_TRUE(j["evals"][0]["values"].contains("pass@1"));
+
+  Result again = RunR1("run --resume " + run_dir);
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_THAT(again.output, HasSubstr("[pretrain] already succeeded; skipped"));
+  EXPECT_THAT(again.output, ::testing::Not(HasSubstr("started")));
+
+  Result bad = RunR1("run " + JoinPath(dir, "missing.yaml"));
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.output, HasSubstr("missing.yaml"));
+  ASSERT_TRUE(RemoveAll(dir).ok());
+}
+
+}  // namespace
+}  // namespace r1
