@@ -343,7 +343,13 @@ absl::StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::FromJson(
     json parsed;
     RawModel raw;
     TokenizerJsonSax sax(&parsed, &raw.vocab, &raw.merges);
-    if (!json::sax_parse(tokenizer_json, &sax) || !sax.error().empty()) {
+    bool parsed_ok = false;
+    try {
+      parsed_ok = json::sax_parse(tokenizer_json, &sax);
+    } catch (const json::exception& e) {
+      return absl::InvalidArgumentError(absl::StrCat(source, ": invalid JSON: ", e.what()));
+    }
+    if (!parsed_ok || !sax.error().empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat(source, ": ", sax.error().empty() ? "invalid JSON" : sax.error()));
     }
@@ -355,7 +361,7 @@ absl::StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::FromJson(
       R1_ASSIGN_OR_RETURN(config, ParseJson(*tokenizer_config_json, config_source));
       if (!config->is_object()) return Bad(config_source, "top level", "expected an object");
     }
-    R1_RETURN_IF_ERROR(tok->Parse(parsed, raw, config ? &*config : nullptr, source));
+    R1_RETURN_IF_ERROR(tok->Parse(parsed, &raw, config ? &*config : nullptr, source));
   }
   tok->tokenizer_json_ = std::move(tokenizer_json);
   tok->tokenizer_config_json_ = std::move(tokenizer_config_json);
@@ -375,7 +381,7 @@ absl::StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::Load(
   return FromJson(std::move(text), std::move(config), tokenizer_json_path);
 }
 
-absl::Status BpeTokenizer::Parse(const json& tok, RawModel& raw, const json* config,
+absl::Status BpeTokenizer::Parse(const json& tok, RawModel* raw, const json* config,
                                  const std::string& source) {
   if (!tok.is_object()) return Bad(source, "top level", "expected a JSON object");
   if (const json* n = Find(tok, "normalizer")) {
@@ -413,12 +419,12 @@ absl::Status BpeTokenizer::Parse(const json& tok, RawModel& raw, const json* con
 
   // Vocabulary: token strings are written in the ByteLevel alphabet; store raw bytes.
   const ByteLevelMap byte_level;
-  if (!raw.has_vocab) return Bad(source, "model.vocab", "missing or not an object");
+  if (!raw->has_vocab) return Bad(source, "model.vocab", "missing or not an object");
   std::vector<std::pair<int32_t, std::string>> entries;
-  entries.reserve(raw.vocab.size());
-  bytes_to_id_.reserve(raw.vocab.size() * 2);
+  entries.reserve(raw->vocab.size());
+  bytes_to_id_.reserve(raw->vocab.size() * 2);
   int64_t max_id = -1;
-  for (auto& [token, id64] : raw.vocab) {
+  for (auto& [token, id64] : raw->vocab) {
     const int32_t id = static_cast<int32_t>(id64);  // the SAX parser checked the range
     absl::StatusOr<std::string> bytes = byte_level.Decode(token);
     if (!bytes.ok()) return Bad(source, "model.vocab", bytes.status().message());
@@ -426,7 +432,7 @@ absl::Status BpeTokenizer::Parse(const json& tok, RawModel& raw, const json* con
     entries.emplace_back(id, std::move(*bytes));
     max_id = std::max<int64_t>(max_id, id);
   }
-  raw.vocab = {};
+  raw->vocab = {};
   for (int b = 0; b < 256; ++b) {
     auto it = bytes_to_id_.find(std::string(1, static_cast<char>(b)));
     if (it == bytes_to_id_.end()) {
@@ -476,10 +482,11 @@ absl::Status BpeTokenizer::Parse(const json& tok, RawModel& raw, const json* con
   }
 
   // Merges, by rank: "a b" strings or ["a", "b"] pairs.
-  if (!raw.has_merges) return Bad(source, "model.merges", "missing or not an array");
-  merges_.reserve(raw.merges.size() * 2);
-  for (size_t i = 0; i < raw.merges.size(); ++i) {
-    const std::string parts[2] = {std::move(raw.merges[i].first), std::move(raw.merges[i].second)};
+  if (!raw->has_merges) return Bad(source, "model.merges", "missing or not an array");
+  merges_.reserve(raw->merges.size() * 2);
+  for (size_t i = 0; i < raw->merges.size(); ++i) {
+    const std::string parts[2] = {std::move(raw->merges[i].first),
+                                  std::move(raw->merges[i].second)};
     int32_t ids[2];
     std::string merged;
     for (int k = 0; k < 2; ++k) {

@@ -76,8 +76,8 @@ class BpeTokenizer : public Tokenizer {
 
   BpeTokenizer() = default;
   // Fills the tables from parsed tokenizer.json `tok` (without model.vocab and model.merges,
-  // which come in `raw`) and tokenizer_config.json `config` (null if none).
-  absl::Status Parse(const nlohmann::json& tok, RawModel& raw, const nlohmann::json* config,
+  // which come in `raw` and are moved from) and tokenizer_config.json `config` (null if none).
+  absl::Status Parse(const nlohmann::json& tok, RawModel* raw, const nlohmann::json* config,
                      const std::string& source);
   // Appends the ids of `text` (no added tokens in it) after normalization and splitting.
   absl::Status EncodeOrdinary(absl::string_view text, std::vector<int32_t>* ids) const;
