@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -141,6 +142,24 @@ TEST_F(QwenTest, LongInputsEncode) {
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(*back, text);
   EXPECT_LT(ids->size(), text.size() / 3);
+}
+
+TEST_F(QwenTest, ConcurrentEncodesAgree) {
+  const std::string text = "Hello, y'all! How are you \xF0\x9F\x98\x81 ?<think>1314151</think>";
+  const std::vector<int32_t> expected = Enc(text);
+  std::vector<std::vector<int32_t>> got(4);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        auto ids = tok().Encode(text);
+        if (!ids.ok() || *ids != expected) return;
+      }
+      got[t] = expected;
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  for (const auto& g : got) EXPECT_EQ(g, expected);
 }
 
 TEST_F(QwenTest, InvalidUtf8IsRejectedWithOffset) {
