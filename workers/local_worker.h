@@ -15,9 +15,11 @@
 namespace r1 {
 
 struct LocalWorkerOptions {
-  // Generate each request alone: tokens are bit-identical whatever else is in the batch (slower).
-  // Batched generation is identical up to float rounding of padded matmuls.
-  bool per_request_generation = true;
+  // Generate each request alone: tokens are bit-identical whatever else is in the batch, at a
+  // large cost in speed. Batched generation (the default) draws each request's randomness from
+  // its own seed, so tokens agree across batch compositions up to float rounding of padded
+  // matmuls; a resumed stage replays the same batches, so resume stays exact either way.
+  bool per_request_generation = false;
   // Sequences per forward/backward inside one TrainStep (gradients accumulate); 0 = all at once.
   int64_t micro_batch_size = 0;
 };
