@@ -82,8 +82,8 @@ int RunRun(const std::vector<std::string>& argv) {
   const int32_t used_threads = ConfigureThreads(static_cast<int32_t>(*threads));
   options.log = PrintLine;
   PrintLine(absl::StrCat("r1 run: ", source, ", ", config->stages.size(), " stages, run dir ",
-                         options.run_dir.empty() ? ResolvedRunDir(*config) : options.run_dir,
-                         ", ", used_threads, " threads"));
+                         options.run_dir.empty() ? ResolvedRunDir(*config) : options.run_dir, ", ",
+                         used_threads, " threads"));
   LocalWorker worker;
   absl::StatusOr<PipelineReport> report = RunPipeline(*config, &worker, options);
   if (!report.ok()) {

@@ -53,7 +53,8 @@ class OptionReader {
 
  private:
   void Fail(const std::string& key, const std::string& why) {
-    if (status_.ok()) status_ = absl::InvalidArgumentError(absl::StrCat(path_, ".", key, ": ", why));
+    if (status_.ok())
+      status_ = absl::InvalidArgumentError(absl::StrCat(path_, ".", key, ": ", why));
   }
   const nlohmann::json& options_;
   std::string path_;

@@ -77,7 +77,8 @@ class Executor {
       evals.push_back({{"stage", row.stage}, {"model", row.model}, {"values", row.values}});
     }
     nlohmann::json out = {{"run_dir", run_dir_.root()}, {"evals", evals}};
-    R1_RETURN_IF_ERROR(WriteFileAtomic(JoinPath(run_dir_.root(), "report.json"), out.dump(2) + "\n"));
+    R1_RETURN_IF_ERROR(
+        WriteFileAtomic(JoinPath(run_dir_.root(), "report.json"), out.dump(2) + "\n"));
     return report;
   }
 
@@ -133,10 +134,12 @@ class Executor {
       LoadedDataset data;
       bool non_reasoning = false;
       if (ref.kind == DatasetRef::Kind::kStage) {
-        R1_ASSIGN_OR_RETURN(data, LoadStageDataset(JoinPath(run_dir_.OutputDir(ref.value), "data.jsonl")));
+        R1_ASSIGN_OR_RETURN(
+            data, LoadStageDataset(JoinPath(run_dir_.OutputDir(ref.value), "data.jsonl")));
       } else {
         const DatasetConfig* d = config_.FindDataset(ref.value);
-        if (d == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown dataset ", ref.value));
+        if (d == nullptr)
+          return absl::InvalidArgumentError(absl::StrCat("unknown dataset ", ref.value));
         R1_ASSIGN_OR_RETURN(data, LoadDataset(*d));
         non_reasoning = IsNonReasoning(*d);
       }
@@ -165,10 +168,12 @@ class Executor {
       for (const char* key : {"loss", "reward_mean", "accuracy", "format_rate",
                               "response_length_mean", "grad_norm"}) {
         auto v = p.metrics.find(key);
-        if (v != p.metrics.end()) absl::StrAppend(&line, " ", key, "=", absl::StrFormat("%.4g", v->second));
+        if (v != p.metrics.end())
+          absl::StrAppend(&line, " ", key, "=", absl::StrFormat("%.4g", v->second));
       }
       if (p.step > 0 && p.total_steps > p.step) {
-        absl::StrAppend(&line, absl::StrFormat(" eta=%.0fs", now / p.step * (p.total_steps - p.step)));
+        absl::StrAppend(&line,
+                        absl::StrFormat(" eta=%.0fs", now / p.step * (p.total_steps - p.step)));
       }
       Log(line);
     };
@@ -223,10 +228,10 @@ std::string FormatEvalTable(const std::vector<EvalRow>& evals) {
     return it == row.values.end() ? 0.0 : it->second;
   };
   for (const EvalRow& row : evals) {
-    absl::StrAppend(&out, absl::StrFormat("%-26s %-28s %8.3f %8.3f %8.3f %8.1f\n", row.stage,
-                                          row.model, get(row, "pass@1"), get(row, "maj@k"),
-                                          get(row, "format_rate"),
-                                          get(row, "response_length_mean")));
+    absl::StrAppend(&out,
+                    absl::StrFormat("%-26s %-28s %8.3f %8.3f %8.3f %8.1f\n", row.stage, row.model,
+                                    get(row, "pass@1"), get(row, "maj@k"), get(row, "format_rate"),
+                                    get(row, "response_length_mean")));
   }
   return out;
 }

@@ -29,7 +29,7 @@ struct PipelineRunOptions {
 // One eval stage's headline numbers, for the final table.
 struct EvalRow {
   std::string stage;
-  std::string model;  // the evaluated stage ("stage:sft") or path
+  std::string model;                     // the evaluated stage ("stage:sft") or path
   std::map<std::string, double> values;  // pass@1, maj@k, format_rate, response_length_mean, ...
 };
 

@@ -45,8 +45,8 @@ class StageRewards {
         }
         const std::string slot = absl::StrCat("reward", i);
         R1_RETURN_IF_ERROR(context.worker->LoadModel(slot, dir->second, nullptr, ""));
-        out->models_.push_back({slot, absl::StrCat("reward_model", i), specs[i].weight,
-                                specs[i].scope == "answer"});
+        out->models_.push_back(
+            {slot, absl::StrCat("reward_model", i), specs[i].weight, specs[i].scope == "answer"});
       } else {
         rule_specs.push_back(RewardSpec{specs[i].name, specs[i].weight, specs[i].params});
       }
@@ -179,8 +179,9 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
       std::vector<Group> fresh(static_cast<size_t>(want));
       std::vector<std::string> texts;
       for (int64_t i = 0; i < want; ++i) {
-        const int64_t index = round == 0 ? cursor.At(prompt_position + i)
-                                         : refill_cursor.At((step * 3 + round) * p.prompts_per_step + i);
+        const int64_t index = round == 0
+                                  ? cursor.At(prompt_position + i)
+                                  : refill_cursor.At((step * 3 + round) * p.prompts_per_step + i);
         fresh[static_cast<size_t>(i)].example = &context.examples[static_cast<size_t>(index)];
         texts.push_back(RenderStagePrompt(context.examples[static_cast<size_t>(index)].prompt));
       }
@@ -258,7 +259,8 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
     m["response_length_max"] = length_max;
     m["generate_seconds"] = generate_s;
     m["reward_seconds"] = reward_s;
-    m["rollout_tokens_per_s"] = generate_s > 0 ? static_cast<double>(rollout_tokens) / generate_s : 0;
+    m["rollout_tokens_per_s"] =
+        generate_s > 0 ? static_cast<double>(rollout_tokens) / generate_s : 0;
 
     if (!prompts.empty()) {
       // 3. Old-policy and reference log-probs.
@@ -273,7 +275,8 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
       // 4. Policy updates over mini-batches.
       t = NowSeconds();
       const size_t total_seqs = prompts.size();
-      const size_t mini = p.mini_batch_size > 0 ? static_cast<size_t>(p.mini_batch_size) : total_seqs;
+      const size_t mini =
+          p.mini_batch_size > 0 ? static_cast<size_t>(p.mini_batch_size) : total_seqs;
       std::map<std::string, double> sums;
       int updates = 0;
       double train_tokens = 0.0;
@@ -287,7 +290,8 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
           batch.responses.assign(responses.begin() + begin, responses.begin() + end);
           batch.advantages.assign(advantages.begin() + begin, advantages.begin() + end);
           batch.old_logprobs.assign(old_lp->begin() + begin, old_lp->begin() + end);
-          if (!ref_lp.empty()) batch.ref_logprobs.assign(ref_lp.begin() + begin, ref_lp.begin() + end);
+          if (!ref_lp.empty())
+            batch.ref_logprobs.assign(ref_lp.begin() + begin, ref_lp.begin() + end);
           batch.policy_loss.clip_low = p.clip_low;
           batch.policy_loss.clip_high = p.clip_high;
           batch.policy_loss.kl_coef = p.kl_coef;
@@ -328,7 +332,8 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
       R1_RETURN_IF_ERROR(samples.Write(step + 1, sample));
     }
     if (context.on_progress) context.on_progress(StageProgress{step + 1, p.steps, m});
-    if (p.reference_refresh_every > 0 && p.kl_coef > 0 && (step + 1) % p.reference_refresh_every == 0) {
+    if (p.reference_refresh_every > 0 && p.kl_coef > 0 &&
+        (step + 1) % p.reference_refresh_every == 0) {
       const std::string ref_dir = JoinPath(context.run_dir->StageDir(stage.name), "reference");
       R1_RETURN_IF_ERROR(worker->Save("policy", ref_dir, "", /*weights_only=*/true));
       R1_RETURN_IF_ERROR(worker->LoadModel("reference", ref_dir, nullptr, ""));

@@ -40,10 +40,12 @@ absl::StatusOr<std::vector<std::vector<Rollout>>> SampleK(const StageContext& co
     }
   }
   std::vector<Rollout> all;
-  const int64_t total_calls = static_cast<int64_t>((requests.size() + kRequestsPerCall - 1) / kRequestsPerCall);
+  const int64_t total_calls =
+      static_cast<int64_t>((requests.size() + kRequestsPerCall - 1) / kRequestsPerCall);
   for (size_t begin = 0; begin < requests.size(); begin += kRequestsPerCall) {
-    std::vector<RolloutRequest> chunk(requests.begin() + begin,
-                                      requests.begin() + std::min(requests.size(), begin + kRequestsPerCall));
+    std::vector<RolloutRequest> chunk(
+        requests.begin() + begin,
+        requests.begin() + std::min(requests.size(), begin + kRequestsPerCall));
     auto out = context.worker->Generate("policy", chunk);
     if (!out.ok()) {
       return Annotate(out.status(), absl::StrCat("stage ", context.stage->name, ": "));
@@ -53,7 +55,8 @@ absl::StatusOr<std::vector<std::vector<Rollout>>> SampleK(const StageContext& co
       all.push_back(std::move(r));
     }
     if (context.on_progress) {
-      context.on_progress(StageProgress{static_cast<int64_t>(begin / kRequestsPerCall) + 1, total_calls, {}});
+      context.on_progress(
+          StageProgress{static_cast<int64_t>(begin / kRequestsPerCall) + 1, total_calls, {}});
     }
   }
   std::vector<std::vector<Rollout>> grouped(ids.size());
@@ -123,7 +126,8 @@ absl::StatusOr<StageResult> RunEvalStage(const StageContext& context) {
   for (size_t i = 0; i < n; ++i) prompts.push_back(RenderStagePrompt(context.examples[i].prompt));
   int64_t tokens = 0;
   const double start = NowSeconds();
-  R1_ASSIGN_OR_RETURN(auto rollouts, SampleK(context, prompts, p.samples_per_prompt, p.sampling, &tokens));
+  R1_ASSIGN_OR_RETURN(auto rollouts,
+                      SampleK(context, prompts, p.samples_per_prompt, p.sampling, &tokens));
   const double seconds = NowSeconds() - start;
 
   std::vector<ProblemSamples> problems(n);
@@ -135,7 +139,8 @@ absl::StatusOr<StageResult> RunEvalStage(const StageContext& context) {
     for (const Rollout& r : rollouts[i]) {
       AccuracyGrade grade = GradeMathAnswer(r.text, ex.reference, AccuracyOptions{});
       problems[i].correct.push_back(grade.correct);
-      problems[i].answers.push_back(grade.answer.text.empty() ? "" : NormalizeAnswer(grade.answer.text));
+      problems[i].answers.push_back(grade.answer.text.empty() ? ""
+                                                              : NormalizeAnswer(grade.answer.text));
       format_sum += MatchesThinkAnswerFormat(r.text) ? 1.0 : 0.0;
       length_sum += static_cast<double>(r.response.size());
     }
@@ -159,7 +164,8 @@ absl::StatusOr<StageResult> RunEvalStage(const StageContext& context) {
   };
   nlohmann::json tasks = nlohmann::json::object();
   for (const auto& [task, list] : by_task) {
-    tasks[task] = {{"problems", list.size()}, {"pass@1", PassAt1(list)}, {"maj@k", MajorityAtK(list)}};
+    tasks[task] = {
+        {"problems", list.size()}, {"pass@1", PassAt1(list)}, {"maj@k", MajorityAtK(list)}};
   }
   report["tasks"] = tasks;
 
@@ -169,7 +175,8 @@ absl::StatusOr<StageResult> RunEvalStage(const StageContext& context) {
   result.output = JoinPath(out_dir, "eval.json");
   R1_RETURN_IF_ERROR(WriteFileAtomic(result.output, report.dump(2) + "\n"));
   R1_RETURN_IF_ERROR(SamplesWriter(context.run_dir->SamplesPath(stage.name)).Write(0, samples));
-  for (const char* key : {"pass@1", "maj@k", "format_rate", "response_length_mean", "problems", "k"}) {
+  for (const char* key :
+       {"pass@1", "maj@k", "format_rate", "response_length_mean", "problems", "k"}) {
     result.summary[key] = report[key].get<double>();
   }
   return result;
@@ -183,11 +190,13 @@ absl::StatusOr<StageResult> RunRejectionSamplingStage(const StageContext& contex
   std::vector<std::string> prompts;
   for (const Example& ex : context.examples) prompts.push_back(RenderStagePrompt(ex.prompt));
   int64_t tokens = 0;
-  R1_ASSIGN_OR_RETURN(auto rollouts, SampleK(context, prompts, p.samples_per_prompt, p.sampling, &tokens));
+  R1_ASSIGN_OR_RETURN(auto rollouts,
+                      SampleK(context, prompts, p.samples_per_prompt, p.sampling, &tokens));
 
   std::map<std::string, double> counts;
-  for (const char* key : {"total", "kept", "rejected_incorrect", "rejected_format", "rejected_language",
-                          "rejected_length", "rejected_duplicate", "rejected_over_limit", "non_reasoning"}) {
+  for (const char* key :
+       {"total", "kept", "rejected_incorrect", "rejected_format", "rejected_language",
+        "rejected_length", "rejected_duplicate", "rejected_over_limit", "non_reasoning"}) {
     counts[key] = 0;
   }
   LanguageOptions language;
@@ -242,7 +251,8 @@ absl::StatusOr<StageResult> RunRejectionSamplingStage(const StageContext& contex
     const std::vector<int64_t> order =
         ShuffledOrder(static_cast<int64_t>(context.non_reasoning.size()), context.seed);
     for (int64_t j = 0; j < want && j < static_cast<int64_t>(order.size()); ++j) {
-      out.push_back(ExampleToJson(context.non_reasoning[static_cast<size_t>(order[static_cast<size_t>(j)])]));
+      out.push_back(
+          ExampleToJson(context.non_reasoning[static_cast<size_t>(order[static_cast<size_t>(j)])]));
       counts["non_reasoning"] += 1;
     }
   }

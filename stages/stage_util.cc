@@ -85,7 +85,8 @@ absl::StatusOr<std::optional<ResumePoint>> FindResumePoint(const StageContext& c
   std::string state_path = JoinPath(point.dir, "trainer_state.json");
   auto text = ReadFile(state_path);
   if (!text.ok()) {
-    return absl::DataLossError(absl::StrCat("checkpoint ", point.dir, ": ", text.status().message()));
+    return absl::DataLossError(
+        absl::StrCat("checkpoint ", point.dir, ": ", text.status().message()));
   }
   nlohmann::json state = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (state.is_discarded() || !state.is_object() || !state.contains("step") ||
@@ -102,8 +103,8 @@ absl::Status SaveCheckpoint(const StageContext& context, const std::string& slot
   const std::string& stage = context.stage->name;
   R1_RETURN_IF_ERROR(MakeDirs(context.run_dir->CheckpointsDir(stage)));
   nlohmann::json state = {{"stage", stage}, {"step", steps_done}, {"seed", context.seed}};
-  return context.worker->Save(slot, context.run_dir->CheckpointDir(stage, steps_done),
-                              state.dump(), /*weights_only=*/false);
+  return context.worker->Save(slot, context.run_dir->CheckpointDir(stage, steps_done), state.dump(),
+                              /*weights_only=*/false);
 }
 
 absl::Status LoadTrainable(const StageContext& context, const std::string& slot,
@@ -112,12 +113,12 @@ absl::Status LoadTrainable(const StageContext& context, const std::string& slot,
   const BaseModelConfig& base = context.config->model;
   if (context.model_dir.empty()) {
     if (!base.architecture.has_value()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("stage ", context.stage->name, ": no input model and no model.architecture"));
+      return absl::InvalidArgumentError(absl::StrCat("stage ", context.stage->name,
+                                                     ": no input model and no model.architecture"));
     }
-    R1_RETURN_IF_ERROR(context.worker->InitModel(
-        slot, ArchitectureToHfConfig(*base.architecture, base.dtype), base.tokenizer,
-        context.seed, &optimizer));
+    R1_RETURN_IF_ERROR(
+        context.worker->InitModel(slot, ArchitectureToHfConfig(*base.architecture, base.dtype),
+                                  base.tokenizer, context.seed, &optimizer));
     if (!resume.has_value()) return absl::OkStatus();
     // The fresh model supplied the tokenizer spec; the checkpoint holds everything else.
     return context.worker->LoadModel(slot, resume->dir, &optimizer, resume->dir);
@@ -132,8 +133,7 @@ absl::Status Annotate(const absl::Status& status, const std::string& prefix) {
 }
 
 double NowSeconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace r1

@@ -1,6 +1,8 @@
 // Supervised stage loops: pretrain (causal LM on text), sft (loss on responses only; cold-start
 // SFT, SFT after rejection sampling and distillation are all this loop with other inputs) and
 // reward_model (Bradley-Terry on preference pairs).
+#include "stages/train_stages.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -8,7 +10,6 @@
 #include "base/status_macros.h"
 #include "pipeline/metrics.h"
 #include "stages/stage_util.h"
-#include "stages/train_stages.h"
 
 namespace r1 {
 namespace {
@@ -46,7 +47,8 @@ absl::Status ExampleTexts(StageType type, const Example& ex, std::string* prompt
     *prompt = rendered;
     *response = ex.solution;
   }
-  if (response->empty()) return absl::InvalidArgumentError(absl::StrCat("example ", ex.id, " is empty"));
+  if (response->empty())
+    return absl::InvalidArgumentError(absl::StrCat("example ", ex.id, " is empty"));
   return absl::OkStatus();
 }
 
@@ -90,8 +92,8 @@ absl::StatusOr<StageResult> RunSupervisedStage(const StageContext& context) {
         rejected.push_back(pair.rejected);
       } else {
         std::string p, r;
-        R1_RETURN_IF_ERROR(ExampleTexts(stage.type, context.examples[static_cast<size_t>(index)],
-                                        &p, &r));
+        R1_RETURN_IF_ERROR(
+            ExampleTexts(stage.type, context.examples[static_cast<size_t>(index)], &p, &r));
         prompts.push_back(std::move(p));
         responses.push_back(std::move(r));
       }
@@ -120,7 +122,8 @@ absl::StatusOr<StageResult> RunSupervisedStage(const StageContext& context) {
     }
     auto step_metrics = context.worker->TrainStep(slot, batch);
     if (!step_metrics.ok()) {
-      return Annotate(step_metrics.status(), absl::StrCat("stage ", stage.name, " step ", step, ": "));
+      return Annotate(step_metrics.status(),
+                      absl::StrCat("stage ", stage.name, " step ", step, ": "));
     }
     last = *step_metrics;
     const double seconds = NowSeconds() - start;

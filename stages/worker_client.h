@@ -24,7 +24,7 @@ struct Sampling {
   int32_t top_k = 0;         // 0 = off
   float top_p = 1.0f;        // 1 = off
   int32_t max_new_tokens = 64;
-  bool stop_at_eos = true;   // stop on the tokenizer's end-of-sequence id
+  bool stop_at_eos = true;  // stop on the tokenizer's end-of-sequence id
   uint64_t seed = 0;
 };
 
@@ -34,12 +34,12 @@ struct RolloutRequest {
 };
 
 struct Rollout {
-  TokenSeq response;             // sampled ids, a final end-of-sequence id included (the policy
-                                 // must learn to stop, so trainers see it)
-  std::string text;              // decoded response without the end-of-sequence token (invalid
-                                 // UTF-8 replaced by U+FFFD)
-  std::vector<float> logprobs;   // one per response id, under the sampling policy
-  bool truncated = false;        // true when max_new_tokens was reached ("length")
+  TokenSeq response;            // sampled ids, a final end-of-sequence id included (the policy
+                                // must learn to stop, so trainers see it)
+  std::string text;             // decoded response without the end-of-sequence token (invalid
+                                // UTF-8 replaced by U+FFFD)
+  std::vector<float> logprobs;  // one per response id, under the sampling policy
+  bool truncated = false;       // true when max_new_tokens was reached ("length")
 };
 
 // Optimizer settings for a trainable model.
@@ -49,11 +49,11 @@ struct OptimizerOptions {
   double beta2 = 0.95;
   double eps = 1e-8;
   double weight_decay = 0.0;
-  double grad_clip = 1.0;       // max global grad norm; 0 = off
+  double grad_clip = 1.0;  // max global grad norm; 0 = off
   int64_t warmup_steps = 0;
-  int64_t total_steps = 0;      // for the schedule; 0 = constant after warmup
+  int64_t total_steps = 0;          // for the schedule; 0 = constant after warmup
   std::string schedule = "cosine";  // constant | cosine | linear
-  double min_lr_ratio = 0.0;    // floor of the linear/cosine decay, as a fraction of lr
+  double min_lr_ratio = 0.0;        // floor of the linear/cosine decay, as a fraction of lr
 };
 
 // Policy-gradient loss settings (see workers/losses.h for the math).
@@ -71,13 +71,13 @@ struct PolicyLossConfig {
 struct TrainBatch {
   enum class Objective { kLanguageModel, kPolicyGradient, kRewardModel };
   Objective objective = Objective::kLanguageModel;
-  int64_t step = 0;                               // global step (for the learning-rate schedule)
+  int64_t step = 0;  // global step (for the learning-rate schedule)
   std::vector<TokenSeq> prompts;
-  std::vector<TokenSeq> responses;                // reward model: the chosen responses
-  std::vector<float> advantages;                  // policy gradient: one per sequence
-  std::vector<std::vector<float>> old_logprobs;   // policy gradient: one per response token
-  std::vector<std::vector<float>> ref_logprobs;   // policy gradient with kl_coef > 0
-  std::vector<TokenSeq> rejected;                 // reward model: rejected responses
+  std::vector<TokenSeq> responses;               // reward model: the chosen responses
+  std::vector<float> advantages;                 // policy gradient: one per sequence
+  std::vector<std::vector<float>> old_logprobs;  // policy gradient: one per response token
+  std::vector<std::vector<float>> ref_logprobs;  // policy gradient with kl_coef > 0
+  std::vector<TokenSeq> rejected;                // reward model: rejected responses
   PolicyLossConfig policy_loss;
 };
 

@@ -67,8 +67,8 @@ absl::StatusOr<SequenceBatch> BuildSequenceBatch(const std::vector<TokenSeq>& pr
                                                  const std::vector<TokenSeq>& responses,
                                                  int64_t vocab_size) {
   if (prompts.size() != responses.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(prompts.size(), " prompts but ",
-                                                   responses.size(), " responses"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(prompts.size(), " prompts but ", responses.size(), " responses"));
   }
   const int64_t batch = static_cast<int64_t>(prompts.size());
   if (batch == 0) return absl::InvalidArgumentError("empty batch");
@@ -108,7 +108,7 @@ at::Tensor ScoreSequences(LocalWorker::Slot& slot, const SequenceBatch& batch) {
   at::Tensor hidden = slot.model->Hidden(batch.input_ids, batch.attention_mask, positions);
   at::Tensor rows = torch::arange(hidden.size(0), torch::kInt64);
   at::Tensor last = hidden.index({rows, batch.last_index});  // [B, C]
-  return last.matmul(slot.score_weight.t()).squeeze(-1);      // [B]
+  return last.matmul(slot.score_weight.t()).squeeze(-1);     // [B]
 }
 
 // [B, R] f32 from ragged rows, zero-padded to `width` columns.
@@ -178,8 +178,8 @@ absl::Status LocalWorker::LoadModel(const std::string& slot_name, const std::str
   if (slot->score_weight.defined() &&
       (slot->score_weight.dim() != 2 || slot->score_weight.size(0) != 1 ||
        slot->score_weight.size(1) != config.hidden_size)) {
-    return absl::InvalidArgumentError(absl::StrCat(weights_dir, ": ", kScoreWeight,
-                                                   " must be [1, ", config.hidden_size, "]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(weights_dir, ": ", kScoreWeight, " must be [1, ", config.hidden_size, "]"));
   }
   return Install(std::move(slot), optimizer, checkpoint_dir);
 }
@@ -197,9 +197,9 @@ absl::Status LocalWorker::InitModel(const std::string& slot_name, const std::str
   if (json.value("vocab_size", 0) == 0) json["vocab_size"] = slot->tokenizer->vocab_size();
   R1_ASSIGN_OR_RETURN(slot->config, ParseModelConfig(json));
   if (slot->config.vocab_size < slot->tokenizer->vocab_size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("InitModel: vocab_size ", slot->config.vocab_size, " is smaller than the ",
-                     "tokenizer's ", slot->tokenizer->vocab_size()));
+    return absl::InvalidArgumentError(absl::StrCat("InitModel: vocab_size ",
+                                                   slot->config.vocab_size, " is smaller than the ",
+                                                   "tokenizer's ", slot->tokenizer->vocab_size()));
   }
   R1_ASSIGN_OR_RETURN(slot->model, NewCausalLm(slot->config, seed));
   if (slot_name == "reward") {
@@ -251,8 +251,7 @@ absl::StatusOr<std::vector<TokenSeq>> LocalWorker::Tokenize(const std::vector<st
   for (size_t i = 0; i < texts.size(); ++i) {
     auto ids = slot->tokenizer->Encode(texts[i]);
     if (!ids.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("text ", i, ": ", ids.status().message()));
+      return absl::InvalidArgumentError(absl::StrCat("text ", i, ": ", ids.status().message()));
     }
     out.push_back(*std::move(ids));
   }
@@ -329,8 +328,8 @@ absl::StatusOr<StepMetrics> LocalWorker::TrainStep(const std::string& slot_name,
   const size_t n = batch.prompts.size();
   if (n == 0) return absl::InvalidArgumentError("TrainStep: empty batch");
   if (batch.responses.size() != n) {
-    return absl::InvalidArgumentError(absl::StrCat("TrainStep: ", n, " prompts but ",
-                                                   batch.responses.size(), " responses"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("TrainStep: ", n, " prompts but ", batch.responses.size(), " responses"));
   }
   const auto start = std::chrono::steady_clock::now();
   const double lr = LearningRateAt(slot->optimizer_options, batch.step);
@@ -425,9 +424,9 @@ absl::StatusOr<StepMetrics> LocalWorker::TrainStep(const std::string& slot_name,
                             BuildSequenceBatch(batch.prompts, batch.responses, vocab));
         R1_ASSIGN_OR_RETURN(SequenceBatch rejected,
                             BuildSequenceBatch(batch.prompts, batch.rejected, vocab));
-        R1_ASSIGN_OR_RETURN(RewardModelLossResult result,
-                            BradleyTerryLoss(ScoreSequences(*slot, chosen),
-                                             ScoreSequences(*slot, rejected)));
+        R1_ASSIGN_OR_RETURN(
+            RewardModelLossResult result,
+            BradleyTerryLoss(ScoreSequences(*slot, chosen), ScoreSequences(*slot, rejected)));
         result.loss.backward();
         metrics["loss"] = result.loss.item<double>();
         metrics["accuracy"] = result.accuracy;
@@ -487,8 +486,7 @@ absl::Status LocalWorker::Save(const std::string& slot_name, const std::string& 
       if (slot->optimizer != nullptr) {
         torch::save(*slot->optimizer, JoinPath(staging, kOptimizerFile));
       }
-      R1_RETURN_IF_ERROR(
-          WriteFileAtomic(JoinPath(staging, kTrainerStateFile), trainer_state_json));
+      R1_RETURN_IF_ERROR(WriteFileAtomic(JoinPath(staging, kTrainerStateFile), trainer_state_json));
     }
     return absl::OkStatus();
   });

@@ -12,11 +12,12 @@ double LearningRateAt(const OptimizerOptions& options, int64_t step) {
   }
   if (options.total_steps <= 0 || options.schedule == "constant") return options.lr;
   const int64_t span = std::max<int64_t>(1, options.total_steps - options.warmup_steps);
-  const double p =
-      std::clamp(static_cast<double>(step - options.warmup_steps) / static_cast<double>(span), 0.0, 1.0);
+  const double p = std::clamp(
+      static_cast<double>(step - options.warmup_steps) / static_cast<double>(span), 0.0, 1.0);
   const double floor = options.lr * options.min_lr_ratio;
   if (options.schedule == "linear") return floor + (options.lr - floor) * (1.0 - p);
-  if (options.schedule == "cosine") return floor + (options.lr - floor) * (1.0 + std::cos(M_PI * p)) / 2.0;
+  if (options.schedule == "cosine")
+    return floor + (options.lr - floor) * (1.0 + std::cos(M_PI * p)) / 2.0;
   return options.lr;
 }
 

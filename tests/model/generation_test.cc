@@ -1,11 +1,10 @@
 // Tests of the sampling math (hand-computed, llama.cpp style) and of batched generation: greedy
 // equals argmax decoding, stop/length handling, log-probs, and per-request reproducibility
 // whatever else is in the batch.
-#include "model/generate.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "model/generate.h"
 #include "model/logprobs.h"
 #include "model/pretrained.h"
 #include "model/sampler.h"

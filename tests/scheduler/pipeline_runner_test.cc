@@ -27,16 +27,20 @@ PipelineConfig Config(const std::string& dir, int attempts) {
   std::string data = JoinPath(dir, "data.jsonl");
   std::ofstream out(data);
   for (const char* p : {"a", "b", "c"}) {
-    out << nlohmann::json{{"prompt", p}, {"answer", "0"},
-                          {"solution", "<think>t</think><answer>0</answer>"}}.dump()
+    out << nlohmann::json{{"prompt", p},
+                          {"answer", "0"},
+                          {"solution", "<think>t</think><answer>0</answer>"}}
+               .dump()
         << "\n";
   }
   out.close();
   std::string yaml = absl::StrCat(R"(run: {name: t, seed: 1}
 model: {path: /models/base}
-cluster: {max_stage_attempts: )", attempts, R"(}
+cluster: {max_stage_attempts: )",
+                                  attempts, R"(}
 datasets:
-  d: {path: )", data, R"(, format: prompt_answer}
+  d: {path: )",
+                                  data, R"(, format: prompt_answer}
 stages:
   - name: eval_sft
     type: eval

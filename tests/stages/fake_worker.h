@@ -20,14 +20,16 @@ class FakeWorker : public WorkerClient {
 
   // Text of the rollout for (decoded prompt, seed); default: a correct R1-format answer "0".
   std::function<std::string(const std::string& prompt, uint64_t seed)> respond =
-      [](const std::string&, uint64_t) { return std::string("<think>t</think><answer>0</answer>"); };
+      [](const std::string&, uint64_t) {
+        return std::string("<think>t</think><answer>0</answer>");
+      };
   // TrainStep fails (Unavailable) at this global step once, to simulate a crash; -1 = never.
   int64_t fail_at_step = -1;
 
-  std::vector<TrainBatch> batches;        // every TrainStep's batch, in order
-  std::vector<std::string> loads;         // "slot<-dir" (or "slot<-init"), in order
-  std::vector<std::string> saves;         // directories saved, in order
-  int64_t generated = 0;                  // rollouts produced
+  std::vector<TrainBatch> batches;  // every TrainStep's batch, in order
+  std::vector<std::string> loads;   // "slot<-dir" (or "slot<-init"), in order
+  std::vector<std::string> saves;   // directories saved, in order
+  int64_t generated = 0;            // rollouts produced
 
   absl::Status LoadModel(const std::string& slot, const std::string& model_dir,
                          const OptimizerOptions*, const std::string& checkpoint_dir) override {
@@ -45,8 +47,8 @@ class FakeWorker : public WorkerClient {
     return out;
   }
   absl::StatusOr<int32_t> EosId() override { return kEos; }
-  absl::StatusOr<std::vector<Rollout>> Generate(const std::string&,
-                                                const std::vector<RolloutRequest>& requests) override {
+  absl::StatusOr<std::vector<Rollout>> Generate(
+      const std::string&, const std::vector<RolloutRequest>& requests) override {
     std::vector<Rollout> out;
     for (const auto& r : requests) {
       Rollout g;

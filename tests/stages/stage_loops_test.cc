@@ -29,8 +29,10 @@ std::string WriteData(const std::string& dir, const std::vector<std::string>& pr
   std::string path = JoinPath(dir, "data.jsonl");
   std::ofstream out(path);
   for (const auto& p : prompts) {
-    out << nlohmann::json{{"prompt", p}, {"answer", "0"},
-                          {"solution", "<think>t</think><answer>0</answer>"}}.dump()
+    out << nlohmann::json{{"prompt", p},
+                          {"answer", "0"},
+                          {"solution", "<think>t</think><answer>0</answer>"}}
+               .dump()
         << "\n";
   }
   return path;
@@ -172,10 +174,12 @@ TEST(GrpoStageTest, DynamicSamplingTrainsOnlyGroupsWithSignal) {
   ASSERT_EQ(lines->size(), 3u);
   EXPECT_TRUE((*lines)[0].contains("reward_mean"));
   EXPECT_TRUE((*lines)[0].contains("generate_seconds"));
-  EXPECT_GT((*lines)[0]["uniform_groups"].get<double>() + (*lines)[1]["uniform_groups"].get<double>() +
+  EXPECT_GT((*lines)[0]["uniform_groups"].get<double>() +
+                (*lines)[1]["uniform_groups"].get<double>() +
                 (*lines)[2]["uniform_groups"].get<double>(),
             0.0);
-  for (const auto& load : worker.loads) EXPECT_THAT(load, ::testing::Not(::testing::HasSubstr("reference")));
+  for (const auto& load : worker.loads)
+    EXPECT_THAT(load, ::testing::Not(::testing::HasSubstr("reference")));
 }
 
 TEST(EvalStageTest, WritesPassAt1MajorityAndFormatRate) {
@@ -214,8 +218,10 @@ TEST(RejectionSamplingStageTest, CountsEveryReasonAndKeepsAtMostMPerPrompt) {
   std::string data = WriteData(dir, {"good", "bad", "sloppy", "varied"});
   FakeWorker worker;
   worker.respond = [](const std::string& prompt, uint64_t seed) {
-    if (prompt.find("good") != std::string::npos) return std::string("<think>t</think><answer>0</answer>");
-    if (prompt.find("bad") != std::string::npos) return std::string("<think>t</think><answer>9</answer>");
+    if (prompt.find("good") != std::string::npos)
+      return std::string("<think>t</think><answer>0</answer>");
+    if (prompt.find("bad") != std::string::npos)
+      return std::string("<think>t</think><answer>9</answer>");
     if (prompt.find("sloppy") != std::string::npos) return std::string("the answer is 0");
     return absl::StrCat("<think>", seed, "</think><answer>0</answer>");  // distinct, correct
   };

@@ -5,9 +5,9 @@
 
 #include <unistd.h>
 
+#include "base/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "base/file_util.h"
 #include "model/hf_dir.h"
 #include "model/threads.h"
 
@@ -37,8 +37,8 @@ TrainBatch LmBatch(LocalWorker& worker, int64_t step) {
   TrainBatch batch;
   batch.step = step;
   auto prompts = worker.Tokenize({"User: 12+7\nAssistant: ", "User: 3*4\nAssistant: "});
-  auto responses = worker.Tokenize({"<think>2+7=9</think><answer>19</answer>",
-                                    "<think>3*4=12</think><answer>12</answer>"});
+  auto responses = worker.Tokenize(
+      {"<think>2+7=9</think><answer>19</answer>", "<think>3*4=12</think><answer>12</answer>"});
   EXPECT_TRUE(prompts.ok() && responses.ok());
   batch.prompts = *prompts;
   batch.responses = *responses;
@@ -71,7 +71,8 @@ TEST_F(LocalWorkerTest, ResumedTrainingEndsBitIdentical) {
   // Uninterrupted: 6 steps.
   LocalWorker straight;
   ASSERT_TRUE(straight.InitModel("policy", kTinyConfig, "byte", 7, &adam).ok());
-  for (int64_t s = 0; s < 6; ++s) ASSERT_TRUE(straight.TrainStep("policy", LmBatch(straight, s)).ok());
+  for (int64_t s = 0; s < 6; ++s)
+    ASSERT_TRUE(straight.TrainStep("policy", LmBatch(straight, s)).ok());
   ASSERT_TRUE(straight.Save("policy", JoinPath(dir, "straight"), "{}", true).ok());
   // Interrupted: 3 steps, checkpoint, a fresh worker loads it and does the other 3.
   {
