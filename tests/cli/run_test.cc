@@ -1,6 +1,7 @@
 // `r1 run` end to end with real models: a shortened R1 pipeline using every stage type (pretrain,
 // sft, grpo with rule rewards, rejection sampling, reward model, grpo with a reward model, eval)
-// must succeed, write the report and journal, and a second `--resume` must do nothing.
+// must succeed, write the report and journal, `r1 status` must show it, and a second `--resume`
+// must do nothing.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -129,6 +130,19 @@ TEST(RunCliTest, EveryStageTypeRunsAndResumeSkipsThem) {
   ASSERT_EQ(j["evals"].size(), 1u);
   EXPECT_EQ(j["evals"][0]["stage"], "eval");
   EXPECT_TRUE(j["evals"][0]["values"].contains("pass@1"));
+
+  Result status = RunR1("status --run-dir " + run_dir + " --json");
+  ASSERT_EQ(status.exit_code, 0) << status.output;
+  nlohmann::json snap = nlohmann::json::parse(status.output);
+  EXPECT_TRUE(snap["succeeded"].get<bool>());
+  ASSERT_EQ(snap["stages"].size(), 7u);
+  EXPECT_EQ(snap["stages"][0]["name"], "pretrain");  // DAG order
+  EXPECT_EQ(snap["stages"][0]["step"], 30);
+  EXPECT_EQ(snap["stages"][0]["total_steps"], 30);
+  for (const auto& stage : snap["stages"]) EXPECT_EQ(stage["state"], "succeeded") << stage.dump();
+  Result table = RunR1("status --run-dir " + run_dir);
+  EXPECT_THAT(table.output, HasSubstr("grpo_all"));
+  EXPECT_EQ(RunR1("status --run-dir " + JoinPath(dir, "nope")).exit_code, 1);
 
   Result again = RunR1("run --resume " + run_dir);
   ASSERT_EQ(again.exit_code, 0) << again.output;
