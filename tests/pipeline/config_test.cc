@@ -458,6 +458,21 @@ TEST(ConfigTest, QwenExampleIsValid) {
   EXPECT_TRUE(PathExists(train->path)) << train->path;  // resolved against configs/
 }
 
+TEST(ConfigTest, R1ZeroAndDistillExamplesAreValid) {
+  absl::StatusOr<PipelineConfig> zero = LoadConfig(JoinPath(R1_SOURCE_DIR, "configs/r1-zero.yaml"));
+  ASSERT_TRUE(zero.ok()) << zero.status();
+  for (const StageConfig& stage : zero->stages) {
+    EXPECT_NE(stage.type, StageType::kSft) << "R1-Zero has no supervised fine-tuning";
+  }
+  absl::StatusOr<PipelineConfig> distill =
+      LoadConfig(JoinPath(R1_SOURCE_DIR, "configs/distill.yaml"));
+  ASSERT_TRUE(distill.ok()) << distill.status();
+  const StageConfig* teacher = distill->FindStage("teacher_samples");
+  ASSERT_NE(teacher, nullptr);
+  EXPECT_EQ(teacher->inputs.model.kind, ModelRef::Kind::kPath);  // another run's output
+  EXPECT_EQ(distill->FindStage("student")->inputs.datasets[0].ToString(), "stage:teacher_samples");
+}
+
 TEST(ConfigTest, ResolvedYamlRoundTrips) {
   absl::StatusOr<PipelineConfig> c = ParseConfig(DefaultConfigYaml());
   ASSERT_TRUE(c.ok()) << c.status();
