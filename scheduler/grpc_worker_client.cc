@@ -1,0 +1,166 @@
+// WorkerClient over gRPC (see grpc_worker_client.h).
+#include "scheduler/grpc_worker_client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "stages/worker_proto.h"
+
+namespace r1 {
+
+GrpcWorkerClient::GrpcWorkerClient(std::shared_ptr<grpc::Channel> channel,
+                                   GrpcWorkerClientOptions options)
+    : stub_(v1::Worker::NewStub(std::move(channel))), options_(std::move(options)) {}
+
+std::unique_ptr<grpc::ClientContext> GrpcWorkerClient::NewContext() const {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->AddMetadata(kTokenMetadataKey, options_.token);
+  context->set_deadline(std::chrono::system_clock::now() + options_.deadline);
+  return context;
+}
+
+absl::Status GrpcWorkerClient::LoadModel(const std::string& slot, const std::string& model_dir,
+                                         const OptimizerOptions* optimizer,
+                                         const std::string& checkpoint_dir) {
+  v1::LoadModelRequest request;
+  request.mutable_model()->set_slot(slot);
+  request.mutable_model()->set_path(model_dir);
+  request.set_trainable(optimizer != nullptr);
+  if (optimizer != nullptr) ToProto(*optimizer, request.mutable_optimizer());
+  request.set_checkpoint_dir(checkpoint_dir);
+  v1::LoadModelResponse response;
+  return FromGrpcStatus(stub_->LoadModel(NewContext().get(), request, &response));
+}
+
+absl::Status GrpcWorkerClient::InitModel(const std::string& slot, const std::string& hf_config_json,
+                                         const std::string& tokenizer, uint64_t seed,
+                                         const OptimizerOptions* optimizer) {
+  v1::InitModelRequest request;
+  request.set_slot(slot);
+  request.set_config_json(hf_config_json);
+  request.set_tokenizer(tokenizer);
+  request.set_seed(seed);
+  request.set_trainable(optimizer != nullptr);
+  if (optimizer != nullptr) ToProto(*optimizer, request.mutable_optimizer());
+  v1::LoadModelResponse response;
+  return FromGrpcStatus(stub_->InitModel(NewContext().get(), request, &response));
+}
+
+absl::StatusOr<std::vector<TokenSeq>> GrpcWorkerClient::Tokenize(
+    const std::vector<std::string>& texts) {
+  v1::TokenizeRequest request;
+  for (const auto& t : texts) request.add_texts(t);
+  v1::TokenizeResponse response;
+  absl::Status s = FromGrpcStatus(stub_->Tokenize(NewContext().get(), request, &response));
+  if (!s.ok()) return s;
+  return FromProto(response.ids());
+}
+
+absl::StatusOr<int32_t> GrpcWorkerClient::EosId() {
+  v1::TokenizeRequest request;
+  v1::TokenizeResponse response;
+  absl::Status s = FromGrpcStatus(stub_->Tokenize(NewContext().get(), request, &response));
+  if (!s.ok()) return s;
+  return response.eos_id();
+}
+
+absl::StatusOr<std::vector<Rollout>> GrpcWorkerClient::Generate(
+    const std::string& slot, const std::vector<RolloutRequest>& requests) {
+  v1::GenerateRequest request;
+  request.set_slot(slot);
+  for (size_t i = 0; i < requests.size(); ++i) {
+    request.add_prompts()->mutable_ids()->Assign(requests[i].prompt.begin(),
+                                                 requests[i].prompt.end());
+    ToProto(requests[i].sampling, request.add_params());
+    request.add_request_ids(std::to_string(i));
+  }
+  auto context = NewContext();
+  auto reader = stub_->Generate(context.get(), request);
+  std::vector<Rollout> out(requests.size());
+  std::vector<bool> seen(requests.size(), false);
+  v1::Completion c;
+  while (reader->Read(&c)) {
+    size_t i = 0;
+    if (!absl::SimpleAtoi(c.request_id(), &i) || i >= out.size() || seen[i]) {
+      context->TryCancel();
+      reader->Finish().ok();
+      return absl::DataLossError(
+          absl::StrCat("Generate: unexpected completion id \"", c.request_id(), "\""));
+    }
+    seen[i] = true;
+    out[i].response.assign(c.response().ids().begin(), c.response().ids().end());
+    out[i].logprobs.assign(c.logprobs().begin(), c.logprobs().end());
+    out[i].truncated = c.finish_reason() == "length";
+    out[i].text = c.text();
+  }
+  absl::Status s = FromGrpcStatus(reader->Finish());
+  if (!s.ok()) return s;
+  for (size_t i = 0; i < seen.size(); ++i) {
+    if (!seen[i]) return absl::DataLossError(absl::StrCat("Generate: no completion for ", i));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::vector<float>>> GrpcWorkerClient::Logprobs(
+    const std::string& slot, const std::vector<TokenSeq>& prompts,
+    const std::vector<TokenSeq>& responses) {
+  v1::LogprobsRequest request;
+  request.set_slot(slot);
+  ToProto(prompts, request.mutable_prompts());
+  ToProto(responses, request.mutable_responses());
+  v1::LogprobsResponse response;
+  absl::Status s = FromGrpcStatus(stub_->ComputeLogprobs(NewContext().get(), request, &response));
+  if (!s.ok()) return s;
+  return FromProto(response.logprobs());
+}
+
+absl::StatusOr<StepMetrics> GrpcWorkerClient::TrainStep(const std::string& slot,
+                                                        const TrainBatch& batch) {
+  v1::TrainStepRequest request;
+  ToProto(slot, batch, &request);
+  v1::TrainStepResponse response;
+  absl::Status s = FromGrpcStatus(stub_->TrainStep(NewContext().get(), request, &response));
+  if (!s.ok()) return s;
+  return FromProto(response.metrics());
+}
+
+absl::StatusOr<std::vector<float>> GrpcWorkerClient::Score(const std::string& slot,
+                                                           const std::vector<TokenSeq>& prompts,
+                                                           const std::vector<TokenSeq>& responses) {
+  v1::ScoreRequest request;
+  request.set_slot(slot);
+  ToProto(prompts, request.mutable_prompts());
+  ToProto(responses, request.mutable_responses());
+  v1::ScoreResponse response;
+  absl::Status s = FromGrpcStatus(stub_->ScoreRewards(NewContext().get(), request, &response));
+  if (!s.ok()) return s;
+  return std::vector<float>(response.scores().begin(), response.scores().end());
+}
+
+absl::Status GrpcWorkerClient::Save(const std::string& slot, const std::string& dir,
+                                    const std::string& trainer_state_json, bool weights_only) {
+  v1::SaveCheckpointRequest request;
+  request.set_slot(slot);
+  request.set_dir(dir);
+  request.set_trainer_state_json(trainer_state_json);
+  request.set_weights_only(weights_only);
+  v1::SaveCheckpointResponse response;
+  return FromGrpcStatus(stub_->SaveCheckpoint(NewContext().get(), request, &response));
+}
+
+absl::StatusOr<SyncStats> GrpcWorkerClient::SyncWeights() {
+  v1::SyncWeightsRequest request;
+  v1::SyncWeightsResponse response;
+  absl::Status s = FromGrpcStatus(stub_->SyncWeights(NewContext().get(), request, &response));
+  if (!s.ok()) return s;
+  return SyncStats{response.bytes_moved(), response.seconds()};
+}
+
+absl::Status GrpcWorkerClient::Shutdown() {
+  v1::ShutdownRequest request;
+  v1::ShutdownResponse response;
+  return FromGrpcStatus(stub_->Shutdown(NewContext().get(), request, &response));
+}
+
+}  // namespace r1

@@ -1,0 +1,166 @@
+// Worker message conversions (see worker_proto.h).
+#include "stages/worker_proto.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace r1 {
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  // absl and gRPC share the canonical code numbering.
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+absl::Status FromGrpcStatus(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+void ToProto(const std::vector<TokenSeq>& seqs,
+             google::protobuf::RepeatedPtrField<v1::TokenIds>* out) {
+  for (const TokenSeq& s : seqs) out->Add()->mutable_ids()->Assign(s.begin(), s.end());
+}
+
+std::vector<TokenSeq> FromProto(const google::protobuf::RepeatedPtrField<v1::TokenIds>& ids) {
+  std::vector<TokenSeq> out;
+  out.reserve(ids.size());
+  for (const auto& s : ids) out.emplace_back(s.ids().begin(), s.ids().end());
+  return out;
+}
+
+void ToProto(const std::vector<std::vector<float>>& rows,
+             google::protobuf::RepeatedPtrField<v1::FloatRow>* out) {
+  for (const auto& r : rows) out->Add()->mutable_values()->Assign(r.begin(), r.end());
+}
+
+std::vector<std::vector<float>> FromProto(
+    const google::protobuf::RepeatedPtrField<v1::FloatRow>& rows) {
+  std::vector<std::vector<float>> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows) out.emplace_back(r.values().begin(), r.values().end());
+  return out;
+}
+
+void ToProto(const Sampling& s, v1::SamplingParams* out) {
+  out->set_temperature(s.temperature);
+  out->set_top_k(s.top_k);
+  out->set_top_p(s.top_p);
+  out->set_max_new_tokens(s.max_new_tokens);
+  out->set_stop_at_eos(s.stop_at_eos);
+  out->set_seed(s.seed);
+}
+
+Sampling FromProto(const v1::SamplingParams& p) {
+  Sampling s;
+  s.temperature = p.temperature();
+  s.top_k = p.top_k();
+  s.top_p = p.top_p();
+  s.max_new_tokens = p.max_new_tokens();
+  s.stop_at_eos = p.stop_at_eos();
+  s.seed = p.seed();
+  return s;
+}
+
+void ToProto(const OptimizerOptions& o, v1::OptimizerConfig* out) {
+  out->set_lr(o.lr);
+  out->set_beta1(o.beta1);
+  out->set_beta2(o.beta2);
+  out->set_eps(o.eps);
+  out->set_weight_decay(o.weight_decay);
+  out->set_grad_clip(o.grad_clip);
+  out->set_warmup_steps(o.warmup_steps);
+  out->set_total_steps(o.total_steps);
+  out->set_schedule(o.schedule);
+  out->set_min_lr_ratio(o.min_lr_ratio);
+}
+
+OptimizerOptions FromProto(const v1::OptimizerConfig& c) {
+  OptimizerOptions o;
+  o.lr = c.lr();
+  o.beta1 = c.beta1();
+  o.beta2 = c.beta2();
+  o.eps = c.eps();
+  o.weight_decay = c.weight_decay();
+  o.grad_clip = c.grad_clip();
+  o.warmup_steps = c.warmup_steps();
+  o.total_steps = c.total_steps();
+  o.schedule = c.schedule();
+  o.min_lr_ratio = c.min_lr_ratio();
+  return o;
+}
+
+namespace {
+
+const char* ObjectiveName(TrainBatch::Objective objective) {
+  switch (objective) {
+    case TrainBatch::Objective::kLanguageModel:
+      return "lm";
+    case TrainBatch::Objective::kPolicyGradient:
+      return "grpo";
+    case TrainBatch::Objective::kRewardModel:
+      return "reward_model";
+  }
+  return "";
+}
+
+}  // namespace
+
+void ToProto(const std::string& slot, const TrainBatch& b, v1::TrainStepRequest* out) {
+  out->set_slot(slot);
+  out->set_objective(ObjectiveName(b.objective));
+  out->set_step(b.step);
+  ToProto(b.prompts, out->mutable_prompts());
+  ToProto(b.responses, out->mutable_responses());
+  out->mutable_advantages()->Assign(b.advantages.begin(), b.advantages.end());
+  ToProto(b.old_logprobs, out->mutable_old_logprobs());
+  ToProto(b.ref_logprobs, out->mutable_ref_logprobs());
+  ToProto(b.rejected, out->mutable_rejected());
+  v1::PolicyLossConfig* loss = out->mutable_policy_loss();
+  loss->set_clip_low(b.policy_loss.clip_low);
+  loss->set_clip_high(b.policy_loss.clip_high);
+  loss->set_kl_coef(b.policy_loss.kl_coef);
+  loss->set_kl_estimator(b.policy_loss.kl_estimator);
+  loss->set_aggregation(b.policy_loss.aggregation);
+}
+
+absl::Status FromProto(const v1::TrainStepRequest& r, TrainBatch* b) {
+  if (r.objective() == "lm") {
+    b->objective = TrainBatch::Objective::kLanguageModel;
+  } else if (r.objective() == "grpo") {
+    b->objective = TrainBatch::Objective::kPolicyGradient;
+  } else if (r.objective() == "reward_model") {
+    b->objective = TrainBatch::Objective::kRewardModel;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("TrainStep: unknown objective \"", r.objective(),
+                                                   "\" (lm, grpo, reward_model)"));
+  }
+  b->step = r.step();
+  b->prompts = FromProto(r.prompts());
+  b->responses = FromProto(r.responses());
+  b->advantages.assign(r.advantages().begin(), r.advantages().end());
+  b->old_logprobs = FromProto(r.old_logprobs());
+  b->ref_logprobs = FromProto(r.ref_logprobs());
+  b->rejected = FromProto(r.rejected());
+  b->policy_loss.clip_low = r.policy_loss().clip_low();
+  b->policy_loss.clip_high = r.policy_loss().clip_high();
+  b->policy_loss.kl_coef = r.policy_loss().kl_coef();
+  b->policy_loss.kl_estimator = r.policy_loss().kl_estimator();
+  b->policy_loss.aggregation = r.policy_loss().aggregation();
+  return absl::OkStatus();
+}
+
+void ToProto(const StepMetrics& metrics, google::protobuf::RepeatedPtrField<v1::Metric>* out) {
+  for (const auto& [name, value] : metrics) {
+    v1::Metric* m = out->Add();
+    m->set_name(name);
+    m->set_value(value);
+  }
+}
+
+StepMetrics FromProto(const google::protobuf::RepeatedPtrField<v1::Metric>& metrics) {
+  StepMetrics out;
+  for (const auto& m : metrics) out[m.name()] = m.value();
+  return out;
+}
+
+}  // namespace r1

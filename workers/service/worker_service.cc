@@ -1,0 +1,166 @@
+// The gRPC Worker service (see worker_service.h).
+#include "workers/service/worker_service.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+
+#include "stages/worker_proto.h"
+
+namespace r1 {
+
+WorkerService::WorkerService(WorkerClient* backend, std::string token)
+    : backend_(backend), token_(std::move(token)) {}
+
+grpc::Status WorkerService::CheckToken(const grpc::ServerContext* context) const {
+  const auto& metadata = context->client_metadata();
+  auto it = metadata.find(kTokenMetadataKey);
+  if (it == metadata.end() || std::string(it->second.data(), it->second.size()) != token_) {
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                        "missing or wrong run token (metadata \"r1-token\")");
+  }
+  return grpc::Status::OK;
+}
+
+#define R1_CHECK_TOKEN()                             \
+  do {                                               \
+    grpc::Status token_status = CheckToken(context); \
+    if (!token_status.ok()) return token_status;     \
+  } while (0)
+
+grpc::Status WorkerService::LoadModel(grpc::ServerContext* context,
+                                      const v1::LoadModelRequest* request, v1::LoadModelResponse*) {
+  R1_CHECK_TOKEN();
+  std::lock_guard<std::mutex> lock(mu_);
+  OptimizerOptions optimizer = FromProto(request->optimizer());
+  return ToGrpcStatus(backend_->LoadModel(request->model().slot(), request->model().path(),
+                                          request->trainable() ? &optimizer : nullptr,
+                                          request->checkpoint_dir()));
+}
+
+grpc::Status WorkerService::InitModel(grpc::ServerContext* context,
+                                      const v1::InitModelRequest* request, v1::LoadModelResponse*) {
+  R1_CHECK_TOKEN();
+  std::lock_guard<std::mutex> lock(mu_);
+  OptimizerOptions optimizer = FromProto(request->optimizer());
+  return ToGrpcStatus(backend_->InitModel(request->slot(), request->config_json(),
+                                          request->tokenizer(), request->seed(),
+                                          request->trainable() ? &optimizer : nullptr));
+}
+
+grpc::Status WorkerService::Tokenize(grpc::ServerContext* context,
+                                     const v1::TokenizeRequest* request,
+                                     v1::TokenizeResponse* response) {
+  R1_CHECK_TOKEN();
+  std::lock_guard<std::mutex> lock(mu_);
+  auto ids = backend_->Tokenize({request->texts().begin(), request->texts().end()});
+  if (!ids.ok()) return ToGrpcStatus(ids.status());
+  auto eos = backend_->EosId();
+  if (!eos.ok()) return ToGrpcStatus(eos.status());
+  ToProto(*ids, response->mutable_ids());
+  response->set_eos_id(*eos);
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkerService::Generate(grpc::ServerContext* context,
+                                     const v1::GenerateRequest* request,
+                                     grpc::ServerWriter<v1::Completion>* writer) {
+  R1_CHECK_TOKEN();
+  if (request->params_size() != request->prompts_size()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "Generate: one SamplingParams per prompt is required");
+  }
+  std::vector<RolloutRequest> requests(static_cast<size_t>(request->prompts_size()));
+  for (int i = 0; i < request->prompts_size(); ++i) {
+    requests[i].prompt.assign(request->prompts(i).ids().begin(), request->prompts(i).ids().end());
+    requests[i].sampling = FromProto(request->params(i));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  auto rollouts = backend_->Generate(request->slot(), requests);
+  if (!rollouts.ok()) return ToGrpcStatus(rollouts.status());
+  for (size_t i = 0; i < rollouts->size(); ++i) {
+    const Rollout& r = (*rollouts)[i];
+    v1::Completion c;
+    if (static_cast<int>(i) < request->request_ids_size()) {
+      c.set_request_id(request->request_ids(static_cast<int>(i)));
+    }
+    c.mutable_response()->mutable_ids()->Assign(r.response.begin(), r.response.end());
+    c.mutable_logprobs()->Assign(r.logprobs.begin(), r.logprobs.end());
+    c.set_finish_reason(r.truncated ? "length" : "stop");
+    c.set_text(r.text);
+    if (!writer->Write(c)) {
+      return grpc::Status(grpc::StatusCode::CANCELLED, "Generate: the client went away");
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkerService::ComputeLogprobs(grpc::ServerContext* context,
+                                            const v1::LogprobsRequest* request,
+                                            v1::LogprobsResponse* response) {
+  R1_CHECK_TOKEN();
+  std::lock_guard<std::mutex> lock(mu_);
+  auto rows = backend_->Logprobs(request->slot(), FromProto(request->prompts()),
+                                 FromProto(request->responses()));
+  if (!rows.ok()) return ToGrpcStatus(rows.status());
+  ToProto(*rows, response->mutable_logprobs());
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkerService::TrainStep(grpc::ServerContext* context,
+                                      const v1::TrainStepRequest* request,
+                                      v1::TrainStepResponse* response) {
+  R1_CHECK_TOKEN();
+  TrainBatch batch;
+  absl::Status parsed = FromProto(*request, &batch);
+  if (!parsed.ok()) return ToGrpcStatus(parsed);
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto start = std::chrono::steady_clock::now();
+  auto metrics = backend_->TrainStep(request->slot(), batch);
+  if (!metrics.ok()) return ToGrpcStatus(metrics.status());
+  ToProto(*metrics, response->mutable_metrics());
+  response->set_seconds(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkerService::SaveCheckpoint(grpc::ServerContext* context,
+                                           const v1::SaveCheckpointRequest* request,
+                                           v1::SaveCheckpointResponse*) {
+  R1_CHECK_TOKEN();
+  std::lock_guard<std::mutex> lock(mu_);
+  return ToGrpcStatus(backend_->Save(request->slot(), request->dir(), request->trainer_state_json(),
+                                     request->weights_only()));
+}
+
+grpc::Status WorkerService::SyncWeights(grpc::ServerContext* context, const v1::SyncWeightsRequest*,
+                                        v1::SyncWeightsResponse* response) {
+  R1_CHECK_TOKEN();
+  std::lock_guard<std::mutex> lock(mu_);
+  auto stats = backend_->SyncWeights();
+  if (!stats.ok()) return ToGrpcStatus(stats.status());
+  response->set_bytes_moved(stats->bytes_moved);
+  response->set_seconds(stats->seconds);
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkerService::ScoreRewards(grpc::ServerContext* context,
+                                         const v1::ScoreRequest* request,
+                                         v1::ScoreResponse* response) {
+  R1_CHECK_TOKEN();
+  std::lock_guard<std::mutex> lock(mu_);
+  auto scores = backend_->Score(request->slot(), FromProto(request->prompts()),
+                                FromProto(request->responses()));
+  if (!scores.ok()) return ToGrpcStatus(scores.status());
+  response->mutable_scores()->Assign(scores->begin(), scores->end());
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkerService::Shutdown(grpc::ServerContext* context, const v1::ShutdownRequest*,
+                                     v1::ShutdownResponse*) {
+  R1_CHECK_TOKEN();
+  shutdown_.store(true);
+  return grpc::Status::OK;
+}
+
+}  // namespace r1
