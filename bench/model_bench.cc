@@ -3,6 +3,8 @@
 // tokens/s at batch 1, 16 and 64. Not a test: prints a table.
 //
 // usage: model_bench [--config CONFIG.json] [--threads N] [--seq T] [--batch B] [--new-tokens N]
+#include <torch/torch.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>

@@ -3,6 +3,7 @@
 // whatever else is in the batch.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 
 #include "model/generate.h"
 #include "model/logprobs.h"

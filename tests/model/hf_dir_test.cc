@@ -3,6 +3,7 @@
 #include "model/hf_dir.h"
 
 #include <stdlib.h>
+#include <torch/torch.h>
 
 #include <filesystem>
 #include <string>

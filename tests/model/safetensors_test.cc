@@ -3,6 +3,7 @@
 #include "model/safetensors.h"
 
 #include <stdlib.h>
+#include <torch/torch.h>
 #include <unistd.h>
 
 #include <cstring>
