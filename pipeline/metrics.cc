@@ -86,4 +86,20 @@ absl::StatusOr<std::vector<nlohmann::json>> ReadJsonlRecords(const std::string& 
   return records;
 }
 
+absl::StatusOr<int64_t> TruncateJsonlAfterStep(const std::string& path, int64_t step) {
+  if (!PathExists(path)) return 0;
+  R1_ASSIGN_OR_RETURN(std::vector<nlohmann::json> records, ReadJsonlRecords(path));
+  std::string kept;
+  int64_t dropped = 0;
+  for (const nlohmann::json& r : records) {
+    if (r.contains("step") && r["step"].is_number_integer() && r["step"].get<int64_t>() > step) {
+      ++dropped;
+      continue;
+    }
+    absl::StrAppend(&kept, r.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "\n");
+  }
+  R1_RETURN_IF_ERROR(WriteFileAtomic(path, kept));
+  return dropped;
+}
+
 }  // namespace r1

@@ -68,6 +68,11 @@ class SamplesWriter {
 // InvalidArgument naming the file and line.
 absl::StatusOr<std::vector<nlohmann::json>> ReadJsonlRecords(const std::string& path);
 
+// Rewrites `path` (atomically) keeping only the records whose "step" is <= `step`, and drops a
+// torn tail. For a stage resumed from the checkpoint of `step`: the steps after it will be logged
+// again, so their old lines go. A missing file is fine. Returns how many records were dropped.
+absl::StatusOr<int64_t> TruncateJsonlAfterStep(const std::string& path, int64_t step);
+
 }  // namespace r1
 
 #endif  // R1_PIPELINE_METRICS_H_

@@ -142,6 +142,7 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
   WorkerClient* worker = context.worker;
   const OptimizerOptions optimizer = ToOptimizerOptions(p.optimizer, p.steps);
   R1_ASSIGN_OR_RETURN(std::optional<ResumePoint> resume, FindResumePoint(context));
+  R1_RETURN_IF_ERROR(DropLogsAfter(context, resume ? resume->step : 0));
   R1_RETURN_IF_ERROR(LoadTrainable(context, "policy", optimizer, resume));
   if (p.kl_coef > 0.0) {
     // The reference is the stage's starting model (refreshed below when configured).

@@ -7,6 +7,7 @@
 #include "base/file_util.h"
 #include "base/status_macros.h"
 #include "nlohmann/json.hpp"
+#include "pipeline/metrics.h"
 
 namespace r1 {
 namespace {
@@ -96,6 +97,15 @@ absl::StatusOr<std::optional<ResumePoint>> FindResumePoint(const StageContext& c
   }
   point.step = state["step"].get<int64_t>();
   return std::optional<ResumePoint>(point);
+}
+
+absl::Status DropLogsAfter(const StageContext& context, int64_t steps_done) {
+  for (const std::string& path : {context.run_dir->MetricsPath(context.stage->name),
+                                  context.run_dir->SamplesPath(context.stage->name)}) {
+    R1_ASSIGN_OR_RETURN(int64_t dropped, TruncateJsonlAfterStep(path, steps_done));
+    (void)dropped;
+  }
+  return absl::OkStatus();
 }
 
 absl::Status SaveCheckpoint(const StageContext& context, const std::string& slot,

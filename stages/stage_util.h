@@ -43,6 +43,10 @@ struct ResumePoint {
 };
 absl::StatusOr<std::optional<ResumePoint>> FindResumePoint(const StageContext& context);
 
+// Drops the lines of metrics.jsonl and samples.jsonl logged after `steps_done` completed steps
+// (by an attempt that died before its next checkpoint), since those steps run again.
+absl::Status DropLogsAfter(const StageContext& context, int64_t steps_done);
+
 // Writes the stage's checkpoint for `steps_done` completed steps.
 absl::Status SaveCheckpoint(const StageContext& context, const std::string& slot,
                             int64_t steps_done);

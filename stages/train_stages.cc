@@ -72,6 +72,7 @@ absl::StatusOr<StageResult> RunSupervisedStage(const StageContext& context) {
   const OptimizerOptions optimizer = ToOptimizerOptions(params.optimizer, total);
 
   R1_ASSIGN_OR_RETURN(std::optional<ResumePoint> resume, FindResumePoint(context));
+  R1_RETURN_IF_ERROR(DropLogsAfter(context, resume ? resume->step : 0));
   R1_RETURN_IF_ERROR(LoadTrainable(context, slot, optimizer, resume));
   R1_ASSIGN_OR_RETURN(int32_t eos, context.worker->EosId());
   MetricsWriter metrics(context.run_dir->MetricsPath(stage.name));

@@ -130,6 +130,11 @@ TEST(SupervisedStageTest, ResumeAfterCrashReplaysTheSameBatches) {
   // Responses end with the end-of-sequence id; the output was saved.
   EXPECT_EQ(plain.batches[0].responses[0].back(), FakeWorker::kEos);
   EXPECT_EQ(second->output, broken->run_dir->OutputDir("s"));
+  // Steps 1..6 are each logged once, although step 3 ran in both attempts.
+  auto lines = ReadJsonlRecords(broken->run_dir->MetricsPath("s"));
+  ASSERT_TRUE(lines.ok()) << lines.status();
+  ASSERT_EQ(lines->size(), 6u);
+  for (int i = 0; i < 6; ++i) EXPECT_EQ((*lines)[i]["step"], i + 1);
 }
 
 TEST(GrpoStageTest, DynamicSamplingTrainsOnlyGroupsWithSignal) {
