@@ -483,7 +483,7 @@ TEST(ConfigTest, ResolvedYamlRoundTrips) {
   EXPECT_EQ(ResolvedRunDir(*again), "runs/tiny-r1");
   EXPECT_DOUBLE_EQ(again->stages[4].grpo.clip_high, 0.28);
   EXPECT_EQ(again->stages[10].grpo.rewards[2].model, "stage:reward_model");
-  EXPECT_EQ(again->FindDataset("reasoning_prompts")->synthetic->options["max_operands"], 3);
+  EXPECT_EQ(again->FindDataset("reasoning_prompts")->synthetic->options["max_digits"], 2);
   // Quoted values that look like numbers stay strings through the round trip.
   absl::StatusOr<PipelineConfig> q = ParseConfig(absl::StrCat(kHeader, R"(
 run: {name: "007"}
