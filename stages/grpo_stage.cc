@@ -27,7 +27,24 @@ struct Group {
   const Example* example = nullptr;
   TokenSeq prompt;
   std::vector<Rollout> rollouts;
+  // Filled by StageRewards::Score, one value per rollout; empty until scored.
+  std::vector<double> rewards;                       // weighted total
+  std::map<std::string, std::vector<double>> parts;  // unweighted, by reward name
 };
+
+// The flat [groups * G] rewards and parts of `groups`, in order (the advantages' layout).
+void Flatten(const std::vector<Group>& groups, std::vector<double>* totals,
+             std::map<std::string, std::vector<double>>* parts) {
+  totals->clear();
+  parts->clear();
+  for (const Group& g : groups) {
+    totals->insert(totals->end(), g.rewards.begin(), g.rewards.end());
+    for (const auto& [name, values] : g.parts) {
+      auto& out = (*parts)[name];
+      out.insert(out.end(), values.begin(), values.end());
+    }
+  }
+}
 
 // The reward mix of the stage: rule rewards computed here, reward-model rewards on the worker.
 class StageRewards {
@@ -62,42 +79,45 @@ class StageRewards {
     return out;
   }
 
-  // Fills totals[i] and parts[name][i] for every rollout of `groups`, in order.
-  absl::Status Score(WorkerClient* worker, const std::vector<Group>& groups,
-                     std::vector<double>* totals,
-                     std::map<std::string, std::vector<double>>* parts) const {
-    totals->clear();
-    for (const Group& g : groups) {
-      for (const Rollout& r : g.rollouts) {
-        double total = 0.0;
-        if (rules_ != nullptr) {
-          RewardInput input;
-          input.prompt = g.example->prompt;
-          input.response = r.text;
-          input.reference = g.example->reference;
-          input.response_length_tokens = static_cast<int64_t>(r.response.size());
-          R1_ASSIGN_OR_RETURN(RewardBreakdown b, rules_->Compute(input));
-          total += b.total;
-          for (const auto& [name, value] : b.parts) (*parts)[name].push_back(value);
-        }
-        totals->push_back(total);
+  // Scores the rollouts of every group not scored yet (each is scored once, however many
+  // dynamic-sampling rounds it survives).
+  absl::Status Score(WorkerClient* worker, std::vector<Group>* groups) const {
+    std::vector<Group*> todo;
+    for (Group& g : *groups) {
+      if (g.rewards.empty()) todo.push_back(&g);
+    }
+    for (Group* g : todo) {
+      g->rewards.assign(g->rollouts.size(), 0.0);
+      for (size_t j = 0; j < g->rollouts.size() && rules_ != nullptr; ++j) {
+        const Rollout& r = g->rollouts[j];
+        RewardInput input;
+        input.prompt = g->example->prompt;
+        input.response = r.text;
+        input.reference = g->example->reference;
+        input.response_length_tokens = static_cast<int64_t>(r.response.size());
+        R1_ASSIGN_OR_RETURN(RewardBreakdown b, rules_->Compute(input));
+        g->rewards[j] += b.total;
+        for (const auto& [name, value] : b.parts) g->parts[name].push_back(value);
       }
     }
     for (const ModelReward& m : models_) {
+      if (todo.empty()) break;
       std::vector<TokenSeq> prompts;
       std::vector<std::string> texts;
-      for (const Group& g : groups) {
-        for (const Rollout& r : g.rollouts) {
-          prompts.push_back(g.prompt);
+      for (const Group* g : todo) {
+        for (const Rollout& r : g->rollouts) {
+          prompts.push_back(g->prompt);
           texts.push_back(m.answer_only ? AnswerScope(r.text) : r.text);
         }
       }
       R1_ASSIGN_OR_RETURN(std::vector<TokenSeq> responses, worker->Tokenize(texts));
       R1_ASSIGN_OR_RETURN(std::vector<float> scores, worker->Score(m.slot, prompts, responses));
-      auto& part = (*parts)[m.name];
-      for (size_t i = 0; i < scores.size(); ++i) {
-        (*totals)[i] += m.weight * scores[i];
-        part.push_back(scores[i]);
+      size_t i = 0;
+      for (Group* g : todo) {
+        for (size_t j = 0; j < g->rollouts.size(); ++j, ++i) {
+          g->rewards[j] += m.weight * scores[i];
+          g->parts[m.name].push_back(scores[i]);
+        }
       }
     }
     return absl::OkStatus();
@@ -214,8 +234,8 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
       for (auto& g : fresh) groups.push_back(std::move(g));
       // 2. Rewards and group advantages over everything sampled so far.
       t = NowSeconds();
-      parts.clear();
-      R1_RETURN_IF_ERROR(Annotate(rewards->Score(worker, groups, &totals, &parts), where));
+      R1_RETURN_IF_ERROR(Annotate(rewards->Score(worker, &groups), where));
+      Flatten(groups, &totals, &parts);
       AdvantageOptions options;
       options.estimator = estimator;
       options.group_size = p.group_size;
@@ -228,8 +248,7 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
       std::vector<Group> kept;
       for (int64_t g : adv.kept_groups) kept.push_back(std::move(groups[static_cast<size_t>(g)]));
       groups = std::move(kept);
-      parts.clear();
-      R1_RETURN_IF_ERROR(Annotate(rewards->Score(worker, groups, &totals, &parts), where));
+      Flatten(groups, &totals, &parts);
       R1_ASSIGN_OR_RETURN(adv, ComputeGroupAdvantages(totals, options));
     }
     // Metrics of the groups trained on (with dynamic sampling: after the drop and refill).
