@@ -10,6 +10,7 @@
 #include "pipeline/metrics.h"
 #include "stages/advantages.h"
 #include "stages/rewards/reward.h"
+#include "stages/rewards/reward_model.h"
 #include "stages/stage_util.h"
 
 namespace r1 {
@@ -62,8 +63,9 @@ class StageRewards {
         }
         const std::string slot = absl::StrCat("reward", i);
         R1_RETURN_IF_ERROR(context.worker->LoadModel(slot, dir->second, nullptr, ""));
-        out->models_.push_back(
-            {slot, absl::StrCat("reward_model", i), specs[i].weight, specs[i].scope == "answer"});
+        out->models_.push_back({slot, absl::StrCat("reward_model", i), specs[i].weight,
+                                specs[i].scope == "answer" ? RewardModelScope::kFinalAnswer
+                                                           : RewardModelScope::kWholeResponse});
       } else {
         rule_specs.push_back(RewardSpec{specs[i].name, specs[i].weight, specs[i].params});
       }
@@ -107,7 +109,7 @@ class StageRewards {
       for (const Group* g : todo) {
         for (const Rollout& r : g->rollouts) {
           prompts.push_back(g->prompt);
-          texts.push_back(m.answer_only ? AnswerScope(r.text) : r.text);
+          texts.emplace_back(ScopedResponse(m.scope, r.text));
         }
       }
       R1_ASSIGN_OR_RETURN(std::vector<TokenSeq> responses, worker->Tokenize(texts));
@@ -127,7 +129,7 @@ class StageRewards {
   struct ModelReward {
     std::string slot, name;
     double weight;
-    bool answer_only;
+    RewardModelScope scope;
   };
   std::unique_ptr<CompositeReward> rules_;
   std::vector<ModelReward> models_;
@@ -141,18 +143,6 @@ double Mean(const std::vector<double>& v) {
 }
 
 }  // namespace
-
-std::string AnswerScope(const std::string& response) {
-  const size_t open = response.rfind("<answer>");
-  if (open != std::string::npos) {
-    const size_t begin = open + 8;
-    const size_t close = response.find("</answer>", begin);
-    return response.substr(begin, close == std::string::npos ? std::string::npos : close - begin);
-  }
-  const size_t think = response.rfind("</think>");
-  if (think != std::string::npos) return response.substr(think + 8);
-  return response;
-}
 
 absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
   const StageConfig& stage = *context.stage;

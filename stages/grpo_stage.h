@@ -16,10 +16,6 @@ namespace r1 {
 // logprobs / train / sync seconds.
 absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context);
 
-// The text a reward with scope "answer" sees: the content of the last <answer>...</answer>, or
-// the text after </think> when there is no answer tag, or the whole response.
-std::string AnswerScope(const std::string& response);
-
 }  // namespace r1
 
 #endif  // R1_STAGES_GRPO_STAGE_H_
