@@ -1,0 +1,130 @@
+// The scheduler's table of workers (see worker_registry.h).
+#include "scheduler/worker_registry.h"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace r1 {
+
+WorkerRegistry::WorkerRegistry(WorkerRegistryOptions options) : options_(std::move(options)) {}
+
+absl::Time WorkerRegistry::Now() const { return options_.clock ? options_.clock() : absl::Now(); }
+
+absl::StatusOr<WorkerInfo> WorkerRegistry::Register(WorkerInfo info) {
+  if (info.address.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "worker registration without an address (host \"", info.host, "\", pid ", info.pid, ")"));
+  }
+  if (options_.assign_roles) {
+    absl::StatusOr<std::vector<std::string>> roles = options_.assign_roles(info);
+    if (!roles.ok()) return roles.status();
+    info.roles = *std::move(roles);
+  } else {
+    info.roles = info.offered_roles;
+  }
+  if (info.roles.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "worker at ", info.address, " has no roles (offered ", info.offered_roles.size(), ")"));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  info.id = absl::StrCat("w", next_id_++);
+  info.registered_at = info.last_heartbeat = Now();
+  info.alive = true;
+  workers_.push_back(info);
+  changed_.notify_all();
+  return info;
+}
+
+absl::Status WorkerRegistry::Heartbeat(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (WorkerInfo& w : workers_) {
+    if (w.id != id) continue;
+    if (!w.alive) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("worker ", id, " (", w.address, ") was declared dead; register again"));
+    }
+    w.last_heartbeat = Now();
+    return absl::OkStatus();
+  }
+  return absl::NotFoundError(absl::StrCat("unknown worker id \"", id, "\""));
+}
+
+bool WorkerRegistry::IsRegistered(const std::string& id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const WorkerInfo& w : workers_) {
+    if (w.id == id) return true;
+  }
+  return false;
+}
+
+std::vector<WorkerInfo> WorkerRegistry::Snapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return workers_;
+}
+
+std::vector<WorkerInfo> WorkerRegistry::SweepDead() {
+  std::lock_guard<std::mutex> lock(mu_);
+  const absl::Time now = Now();
+  std::vector<WorkerInfo> dead;
+  for (WorkerInfo& w : workers_) {
+    if (w.alive && now - w.last_heartbeat >= options_.dead_timeout) {
+      w.alive = false;
+      dead.push_back(w);
+    }
+  }
+  return dead;
+}
+
+void WorkerRegistry::MarkDead(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (WorkerInfo& w : workers_) {
+    if (w.id == id) w.alive = false;
+  }
+}
+
+std::vector<WorkerInfo> WorkerRegistry::LiveLocked() const {
+  std::vector<WorkerInfo> live;
+  for (const WorkerInfo& w : workers_) {
+    if (w.alive) live.push_back(w);
+  }
+  return live;
+}
+
+absl::StatusOr<std::vector<WorkerInfo>> WorkerRegistry::WaitForWorkers(int count,
+                                                                       absl::Duration timeout) {
+  const auto deadline = std::chrono::steady_clock::now() +
+                        absl::ToChronoNanoseconds(std::max(timeout, absl::ZeroDuration()));
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    std::vector<WorkerInfo> live = LiveLocked();
+    if (static_cast<int>(live.size()) >= count) return live;
+    if (changed_.wait_until(lock, deadline) == std::cv_status::timeout) {
+      live = LiveLocked();
+      if (static_cast<int>(live.size()) >= count) return live;
+      return absl::DeadlineExceededError(absl::StrCat("only ", live.size(), " of ", count,
+                                                      " workers registered within ",
+                                                      absl::FormatDuration(timeout)));
+    }
+  }
+}
+
+void WorkerRegistry::Clear() {
+  std::lock_guard<std::mutex> lock(mu_);
+  workers_.clear();
+  changed_.notify_all();
+}
+
+void WorkerRegistry::set_keep_running(bool keep) {
+  std::lock_guard<std::mutex> lock(mu_);
+  keep_running_ = keep;
+}
+
+bool WorkerRegistry::keep_running() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return keep_running_;
+}
+
+}  // namespace r1
