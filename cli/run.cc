@@ -1,8 +1,7 @@
 // `r1 run [CONFIG]`: the main job. Runs every stage of a pipeline (the embedded tiny-r1 pipeline
-// without CONFIG) to the end, printing progress, and ends with the table of every eval. Today the
-// stages run on an in-process worker (colocated placement on this machine).
+// without CONFIG) to the end on the workers the config's cluster section asks for (launched
+// here in local mode), printing progress, and ends with the table of every eval.
 #include <cstdio>
-#include <ctime>
 #include <string>
 #include <vector>
 
@@ -10,10 +9,8 @@
 #include "base/file_util.h"
 #include "cli/args.h"
 #include "cli/command.h"
-#include "model/threads.h"
+#include "cli/pipeline_command.h"
 #include "pipeline/config.h"
-#include "scheduler/pipeline_runner.h"
-#include "workers/local_worker.h"
 
 namespace r1::cli {
 namespace {
@@ -28,17 +25,17 @@ directory, and prints a table of every eval stage at the end (also in RUN_DIR/re
   --run-dir DIR   the run directory (default: the config's run.run_dir, else runs/<run.name>)
   --resume DIR    continue the run in DIR: succeeded stages are skipped, the running one restarts
                   from its newest complete checkpoint (the config is DIR/run.yaml)
-  --threads N     LibTorch intra-op threads (default: R1_THREADS, else every core)
+  --threads N     LibTorch intra-op threads of each worker (default: R1_THREADS, else every
+                  core)
+
+Workers: with cluster.launcher mpirun (the default) or srun, `r1 run` starts the scheduler
+service on cluster.scheduler_address, writes RUN_DIR/token (mode 0600) and
+RUN_DIR/scheduler.addr, and launches cluster.trainer_ranks (+ cluster.rollout_workers when
+disaggregated) `r1 worker` processes as one job (their output: RUN_DIR/workers.log). A worker
+that dies is relaunched and its stage retried from the newest checkpoint. launcher in_process
+runs everything inside this process. `r1 status --run-dir DIR` watches the run.
 
 Exit status: 0 when every stage succeeded, 1 when one failed or the config is invalid, 2 usage.)";
-
-void PrintLine(const std::string& line) {
-  std::time_t now = std::time(nullptr);
-  char stamp[16];
-  std::strftime(stamp, sizeof(stamp), "%H:%M:%S", std::localtime(&now));
-  std::printf("%s %s\n", stamp, line.c_str());
-  std::fflush(stdout);
-}
 
 int RunRun(const std::vector<std::string>& argv) {
   ArgSpec spec;
@@ -57,42 +54,30 @@ int RunRun(const std::vector<std::string>& argv) {
     std::fprintf(stderr, "r1 run: %s\n", std::string(threads.status().message()).c_str());
     return 2;
   }
-  PipelineRunOptions options;
+  PipelineCommandOptions options;
+  options.command = "r1 run";
+  options.threads = static_cast<int32_t>(*threads);
   absl::StatusOr<PipelineConfig> config;
-  std::string source;
   if (args->Has("resume")) {
     options.resume = true;
     options.run_dir = *args->Get("resume");
-    source = JoinPath(options.run_dir, "run.yaml");
-    config = LoadConfig(source);
+    options.source = JoinPath(options.run_dir, "run.yaml");
+    config = LoadConfig(options.source);
   } else if (!args->positional().empty()) {
-    source = args->positional()[0];
-    config = LoadConfig(source);
+    options.source = args->positional()[0];
+    config = LoadConfig(options.source);
     options.run_dir = args->GetOr("run-dir", "");
   } else {
-    source = "(built-in tiny-r1)";
-    config = ParseConfig(DefaultConfigYaml(), ConfigParseOptions{"", source});
+    options.source = "(built-in tiny-r1)";
+    config = ParseConfig(DefaultConfigYaml(), ConfigParseOptions{"", options.source});
     options.run_dir = args->GetOr("run-dir", "");
   }
   if (!config.ok()) {
-    std::fprintf(stderr, "r1 run: %s: %s\n", source.c_str(),
+    std::fprintf(stderr, "r1 run: %s: %s\n", options.source.c_str(),
                  std::string(config.status().message()).c_str());
     return 1;
   }
-  const int32_t used_threads = ConfigureThreads(static_cast<int32_t>(*threads));
-  options.log = PrintLine;
-  PrintLine(absl::StrCat("r1 run: ", source, ", ", config->stages.size(), " stages, run dir ",
-                         options.run_dir.empty() ? ResolvedRunDir(*config) : options.run_dir, ", ",
-                         used_threads, " threads"));
-  LocalWorker worker;
-  absl::StatusOr<PipelineReport> report = RunPipeline(*config, &worker, options);
-  if (!report.ok()) {
-    std::fprintf(stderr, "r1 run: %s\n", std::string(report.status().message()).c_str());
-    return 1;
-  }
-  std::printf("\n%s\nrun directory: %s (report.json, journal, per-stage metrics and samples)\n",
-              FormatEvalTable(report->evals).c_str(), report->run_dir.c_str());
-  return 0;
+  return ExecutePipeline(*config, options);
 }
 
 R1_REGISTER_COMMAND(Command{"run", "run a pipeline to the end (default: the built-in tiny-r1)",

@@ -57,7 +57,10 @@ struct BaseModelConfig {
 
 struct ClusterConfig {
   std::string mode = "local";       // local: `r1 run` launches workers | external: they join
-  std::string launcher = "mpirun";  // mpirun | srun | k8s (how workers are started)
+  // How workers are started: mpirun | srun (local mode: `r1 run` spawns that one command),
+  // k8s (external mode: an MPIJob), in_process (no worker processes: one colocated worker inside
+  // `r1 run`, for debugging and single-process use).
+  std::string launcher = "mpirun";
   std::string scheduler_address = "127.0.0.1:0";  // scheduler listen HOST:PORT (0: any port)
   std::string placement = "colocated";            // colocated (hybrid) | disaggregated
   int32_t trainer_ranks = 1;                      // trainer processes (data-parallel ranks)

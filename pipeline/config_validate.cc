@@ -145,7 +145,17 @@ void CheckAddress(const std::string& address, const Checker& c) {
 void CheckCluster(const ClusterConfig& k, Errors* errors) {
   Checker c(errors, "cluster");
   c.OneOf("mode", k.mode, {"local", "external"});
-  c.OneOf("launcher", k.launcher, {"mpirun", "srun", "k8s"});
+  c.OneOf("launcher", k.launcher, {"mpirun", "srun", "k8s", "in_process"});
+  if (k.launcher == "in_process" && k.mode == "external") {
+    c.Error("launcher", "\"in_process\" runs the stages inside `r1 run`: it needs mode \"local\"");
+  }
+  if (k.launcher == "in_process" && (k.trainer_ranks > 1 || k.placement == "disaggregated")) {
+    c.Error("launcher",
+            "\"in_process\" is one colocated worker: trainer_ranks 1, placement colocated");
+  }
+  if (k.launcher == "k8s" && k.mode == "local") {
+    c.Error("launcher", "\"k8s\" workers come from an MPIJob: it needs mode \"external\"");
+  }
   CheckAddress(k.scheduler_address, c);
   c.OneOf("placement", k.placement, {"colocated", "disaggregated"});
   c.AtLeast("trainer_ranks", int64_t{k.trainer_ranks}, int64_t{1});

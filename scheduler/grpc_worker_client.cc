@@ -13,11 +13,31 @@ GrpcWorkerClient::GrpcWorkerClient(std::shared_ptr<grpc::Channel> channel,
                                    GrpcWorkerClientOptions options)
     : stub_(v1::Worker::NewStub(std::move(channel))), options_(std::move(options)) {}
 
-std::unique_ptr<grpc::ClientContext> GrpcWorkerClient::NewContext() const {
-  auto context = std::make_unique<grpc::ClientContext>();
+std::shared_ptr<grpc::ClientContext> GrpcWorkerClient::NewContext(
+    std::optional<std::chrono::seconds> deadline) {
+  auto context = std::make_shared<grpc::ClientContext>();
   context->AddMetadata(kTokenMetadataKey, options_.token);
-  context->set_deadline(std::chrono::system_clock::now() + options_.deadline);
+  context->set_deadline(std::chrono::system_clock::now() + deadline.value_or(options_.deadline));
+  std::lock_guard<std::mutex> lock(mu_);
+  in_flight_ = context;
+  if (cancelled_) context->TryCancel();
   return context;
+}
+
+absl::Status GrpcWorkerClient::Finish(const grpc::Status& status) {
+  absl::Status s = FromGrpcStatus(status);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (cancelled_ && absl::IsCancelled(s)) {
+    // Not the run's cancel: the scheduler gave up on this worker. Retryable, like a lost worker.
+    return absl::UnavailableError("worker declared dead; call cancelled by the scheduler");
+  }
+  return s;
+}
+
+void GrpcWorkerClient::CancelAll() {
+  std::lock_guard<std::mutex> lock(mu_);
+  cancelled_ = true;
+  if (std::shared_ptr<grpc::ClientContext> context = in_flight_.lock()) context->TryCancel();
 }
 
 absl::Status GrpcWorkerClient::LoadModel(const std::string& slot, const std::string& model_dir,
@@ -30,7 +50,7 @@ absl::Status GrpcWorkerClient::LoadModel(const std::string& slot, const std::str
   if (optimizer != nullptr) ToProto(*optimizer, request.mutable_optimizer());
   request.set_checkpoint_dir(checkpoint_dir);
   v1::LoadModelResponse response;
-  return FromGrpcStatus(stub_->LoadModel(NewContext().get(), request, &response));
+  return Finish(stub_->LoadModel(NewContext().get(), request, &response));
 }
 
 absl::Status GrpcWorkerClient::InitModel(const std::string& slot, const std::string& hf_config_json,
@@ -44,7 +64,7 @@ absl::Status GrpcWorkerClient::InitModel(const std::string& slot, const std::str
   request.set_trainable(optimizer != nullptr);
   if (optimizer != nullptr) ToProto(*optimizer, request.mutable_optimizer());
   v1::LoadModelResponse response;
-  return FromGrpcStatus(stub_->InitModel(NewContext().get(), request, &response));
+  return Finish(stub_->InitModel(NewContext().get(), request, &response));
 }
 
 absl::StatusOr<std::vector<TokenSeq>> GrpcWorkerClient::Tokenize(
@@ -52,7 +72,7 @@ absl::StatusOr<std::vector<TokenSeq>> GrpcWorkerClient::Tokenize(
   v1::TokenizeRequest request;
   for (const auto& t : texts) request.add_texts(t);
   v1::TokenizeResponse response;
-  absl::Status s = FromGrpcStatus(stub_->Tokenize(NewContext().get(), request, &response));
+  absl::Status s = Finish(stub_->Tokenize(NewContext().get(), request, &response));
   if (!s.ok()) return s;
   return FromProto(response.ids());
 }
@@ -60,7 +80,7 @@ absl::StatusOr<std::vector<TokenSeq>> GrpcWorkerClient::Tokenize(
 absl::StatusOr<int32_t> GrpcWorkerClient::EosId() {
   v1::TokenizeRequest request;
   v1::TokenizeResponse response;
-  absl::Status s = FromGrpcStatus(stub_->Tokenize(NewContext().get(), request, &response));
+  absl::Status s = Finish(stub_->Tokenize(NewContext().get(), request, &response));
   if (!s.ok()) return s;
   return response.eos_id();
 }
@@ -94,7 +114,7 @@ absl::StatusOr<std::vector<Rollout>> GrpcWorkerClient::Generate(
     out[i].truncated = c.finish_reason() == "length";
     out[i].text = c.text();
   }
-  absl::Status s = FromGrpcStatus(reader->Finish());
+  absl::Status s = Finish(reader->Finish());
   if (!s.ok()) return s;
   for (size_t i = 0; i < seen.size(); ++i) {
     if (!seen[i]) return absl::DataLossError(absl::StrCat("Generate: no completion for ", i));
@@ -110,7 +130,7 @@ absl::StatusOr<std::vector<std::vector<float>>> GrpcWorkerClient::Logprobs(
   ToProto(prompts, request.mutable_prompts());
   ToProto(responses, request.mutable_responses());
   v1::LogprobsResponse response;
-  absl::Status s = FromGrpcStatus(stub_->ComputeLogprobs(NewContext().get(), request, &response));
+  absl::Status s = Finish(stub_->ComputeLogprobs(NewContext().get(), request, &response));
   if (!s.ok()) return s;
   return FromProto(response.logprobs());
 }
@@ -120,7 +140,7 @@ absl::StatusOr<StepMetrics> GrpcWorkerClient::TrainStep(const std::string& slot,
   v1::TrainStepRequest request;
   ToProto(slot, batch, &request);
   v1::TrainStepResponse response;
-  absl::Status s = FromGrpcStatus(stub_->TrainStep(NewContext().get(), request, &response));
+  absl::Status s = Finish(stub_->TrainStep(NewContext().get(), request, &response));
   if (!s.ok()) return s;
   return FromProto(response.metrics());
 }
@@ -133,7 +153,7 @@ absl::StatusOr<std::vector<float>> GrpcWorkerClient::Score(const std::string& sl
   ToProto(prompts, request.mutable_prompts());
   ToProto(responses, request.mutable_responses());
   v1::ScoreResponse response;
-  absl::Status s = FromGrpcStatus(stub_->ScoreRewards(NewContext().get(), request, &response));
+  absl::Status s = Finish(stub_->ScoreRewards(NewContext().get(), request, &response));
   if (!s.ok()) return s;
   return std::vector<float>(response.scores().begin(), response.scores().end());
 }
@@ -146,13 +166,13 @@ absl::Status GrpcWorkerClient::Save(const std::string& slot, const std::string& 
   request.set_trainer_state_json(trainer_state_json);
   request.set_weights_only(weights_only);
   v1::SaveCheckpointResponse response;
-  return FromGrpcStatus(stub_->SaveCheckpoint(NewContext().get(), request, &response));
+  return Finish(stub_->SaveCheckpoint(NewContext().get(), request, &response));
 }
 
 absl::StatusOr<SyncStats> GrpcWorkerClient::SyncWeights() {
   v1::SyncWeightsRequest request;
   v1::SyncWeightsResponse response;
-  absl::Status s = FromGrpcStatus(stub_->SyncWeights(NewContext().get(), request, &response));
+  absl::Status s = Finish(stub_->SyncWeights(NewContext().get(), request, &response));
   if (!s.ok()) return s;
   return SyncStats{response.bytes_moved(), response.seconds()};
 }
@@ -160,7 +180,19 @@ absl::StatusOr<SyncStats> GrpcWorkerClient::SyncWeights() {
 absl::Status GrpcWorkerClient::Shutdown() {
   v1::ShutdownRequest request;
   v1::ShutdownResponse response;
-  return FromGrpcStatus(stub_->Shutdown(NewContext().get(), request, &response));
+  return Finish(stub_->Shutdown(NewContext(std::chrono::seconds(10)).get(), request, &response));
+}
+
+absl::Status GrpcWorkerClient::Ping(std::chrono::seconds deadline) {
+  v1::TokenizeRequest request;
+  v1::TokenizeResponse response;
+  absl::Status s = Finish(stub_->Tokenize(NewContext(deadline).get(), request, &response));
+  // Any answer from the process (no model loaded yet, ...) proves it is alive.
+  if (absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s) || absl::IsCancelled(s) ||
+      absl::IsUnauthenticated(s)) {
+    return s;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace r1

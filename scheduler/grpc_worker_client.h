@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include "r1/v1/worker.grpc.pb.h"
@@ -20,7 +22,7 @@ struct GrpcWorkerClientOptions {
   std::chrono::seconds deadline{3600};
 };
 
-// Thread-safety: like every WorkerClient, one caller at a time.
+// Thread-safety: like every WorkerClient, one caller at a time (CancelAll aside).
 class GrpcWorkerClient : public WorkerClient {
  public:
   GrpcWorkerClient(std::shared_ptr<grpc::Channel> channel, GrpcWorkerClientOptions options);
@@ -49,12 +51,28 @@ class GrpcWorkerClient : public WorkerClient {
   // Asks the worker process to exit.
   absl::Status Shutdown();
 
+  // Whether the worker process answers within `deadline`: OK when it does (whatever it says),
+  // Unavailable / DeadlineExceeded / Cancelled when it does not.
+  absl::Status Ping(std::chrono::seconds deadline);
+
+  // Cancels the call in flight (it returns Cancelled) and makes every later call fail the same
+  // way: the scheduler gives up on this worker (declared dead). Thread-safe: may be called while
+  // another thread is inside a call.
+  void CancelAll();
+
  private:
-  // A context with the token and the deadline.
-  std::unique_ptr<grpc::ClientContext> NewContext() const;
+  // A context with the token and the deadline (options_.deadline unless given), remembered as
+  // the call in flight.
+  std::shared_ptr<grpc::ClientContext> NewContext(
+      std::optional<std::chrono::seconds> deadline = std::nullopt);
+  // The call's status; Cancelled after CancelAll() becomes Unavailable (a dead worker).
+  absl::Status Finish(const grpc::Status& status);
 
   std::unique_ptr<v1::Worker::Stub> stub_;
   GrpcWorkerClientOptions options_;
+  std::mutex mu_;
+  std::weak_ptr<grpc::ClientContext> in_flight_;  // guarded by mu_
+  bool cancelled_ = false;                        // guarded by mu_
 };
 
 }  // namespace r1

@@ -61,6 +61,7 @@ class Executor {
       auto it = stages.find(name);
       if (it != stages.end() && it->second.state == StageState::kSucceeded) {
         Log(absl::StrCat("[", name, "] already succeeded; skipped"));
+        Event(name, StageEvent::kSkipped, it->second.attempt, "", true);
         report.results[name] = StageResult{run_dir_.OutputDir(name), {}};
       } else {
         const int32_t previous = it == stages.end() ? 0 : it->second.attempt;
@@ -87,6 +88,11 @@ class Executor {
     if (options_.log) options_.log(line);
   }
 
+  void Event(const std::string& stage, StageEvent event, int32_t attempt, const std::string& error,
+             bool final) const {
+    if (options_.on_stage_event) options_.on_stage_event(stage, event, attempt, error, final);
+  }
+
   absl::StatusOr<StageResult> RunWithRetries(const StageConfig& stage, int32_t previous_attempts) {
     const int32_t max_attempts = std::max(1, config_.cluster.max_stage_attempts);
     absl::Status last;
@@ -95,8 +101,17 @@ class Executor {
       R1_RETURN_IF_ERROR(journal_->Append({stage.name, JournalEvent::kRunning, attempt}));
       Log(absl::StrCat("[", stage.name, "] ", StageTypeName(stage.type), " started (attempt ",
                        attempt, ")"));
+      Event(stage.name, StageEvent::kRunning, attempt, "", false);
       const auto start = std::chrono::steady_clock::now();
-      auto result = RunOnce(stage);
+      absl::StatusOr<StageResult> result = absl::UnknownError("no worker");
+      absl::StatusOr<WorkerClient*> worker = worker_;
+      if (options_.acquire_worker) worker = options_.acquire_worker();
+      if (!worker.ok()) {
+        result = absl::Status(worker.status().code(),
+                              absl::StrCat("workers: ", worker.status().message()));
+      } else {
+        result = RunOnce(stage, *worker);
+      }
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       if (result.ok()) {
@@ -109,6 +124,7 @@ class Executor {
           }
         }
         Log(absl::StrFormat("[%s] succeeded in %.1fs:%s", stage.name, seconds, summary));
+        Event(stage.name, StageEvent::kSucceeded, attempt, "", true);
         return result;
       }
       last = result.status();
@@ -116,18 +132,27 @@ class Executor {
       failed.error = std::string(last.message());
       R1_RETURN_IF_ERROR(journal_->Append(failed));
       Log(absl::StrCat("[", stage.name, "] attempt ", attempt, " failed: ", last.message()));
-      if (absl::IsInvalidArgument(last)) break;  // bad input: retrying cannot help
+      if (absl::IsCancelled(last)) {
+        Event(stage.name, StageEvent::kCancelled, attempt, std::string(last.message()), true);
+        return absl::CancelledError(absl::StrCat("stage ", stage.name, " cancelled (",
+                                                 last.message(),
+                                                 "); continue with r1 run --resume"));
+      }
+      // Bad input: retrying cannot help.
+      const bool final = absl::IsInvalidArgument(last) || n == max_attempts;
+      Event(stage.name, StageEvent::kFailed, attempt, std::string(last.message()), final);
+      if (final) break;
     }
     return absl::FailedPreconditionError(
         absl::StrCat("stage ", stage.name, " failed: ", last.message()));
   }
 
-  absl::StatusOr<StageResult> RunOnce(const StageConfig& stage) {
+  absl::StatusOr<StageResult> RunOnce(const StageConfig& stage, WorkerClient* worker) {
     StageContext context;
     context.config = &config_;
     context.stage = &stage;
     context.run_dir = &run_dir_;
-    context.worker = worker_;
+    context.worker = worker;
     context.seed = StageSeed(config_.run.seed, stage.name);
     context.model_dir = ModelDirOf(stage.inputs.model, config_, run_dir_);
     for (const DatasetRef& ref : stage.inputs.datasets) {
@@ -216,6 +241,7 @@ absl::StatusOr<PipelineReport> RunPipeline(const PipelineConfig& config, WorkerC
           absl::StrCat(root, "/run.yaml differs from the config being resumed"));
     }
   }
+  if (options.on_run_dir_ready) R1_RETURN_IF_ERROR(options.on_run_dir_ready(run_dir->root()));
   Executor executor(config, worker, options, *std::move(run_dir));
   return executor.Run();
 }

@@ -17,6 +17,9 @@
 
 namespace r1 {
 
+// What happened to a stage, for PipelineRunOptions::on_stage_event.
+enum class StageEvent { kSkipped, kRunning, kSucceeded, kFailed, kCancelled };
+
 struct PipelineRunOptions {
   std::string run_dir;  // overrides the config's run directory when non-empty
   bool resume = false;  // continue an existing run directory (its run.yaml must match)
@@ -24,6 +27,18 @@ struct PipelineRunOptions {
   std::function<void(const std::string& line)> log;
   // Called after every step of a running stage (for the status RPC); may be empty.
   std::function<void(const std::string& stage, const StageProgress&)> on_progress;
+  // Called on every stage transition (for the status RPC); may be empty. `error` is set for
+  // kFailed; `final` says whether no further attempt follows.
+  std::function<void(const std::string& stage, StageEvent event, int32_t attempt,
+                     const std::string& error, bool final)>
+      on_stage_event;
+  // Called once the run directory exists (created or reopened), before any stage; an error
+  // ends the run. May be empty.
+  std::function<absl::Status(const std::string& run_dir)> on_run_dir_ready;
+  // Called before every stage attempt: returns the worker group to run it on (e.g. after
+  // relaunching workers that died). Empty: the `worker` given to RunPipeline. An error fails the
+  // attempt like a stage error (it is retried).
+  std::function<absl::StatusOr<WorkerClient*>()> acquire_worker;
 };
 
 // One eval stage's headline numbers, for the final table.
@@ -40,8 +55,10 @@ struct PipelineReport {
 };
 
 // Runs every stage of `config`. FailedPrecondition when a stage failed all its attempts (the
-// message names the stage and the last error); errors of the run directory or journal as they
-// come. Thread-safety: one Run at a time per worker.
+// message names the stage and the last error); Cancelled when a stage attempt ended Cancelled
+// (the run was cancelled: not retried, its checkpoints kept for --resume); errors of the run
+// directory or journal as they come. InvalidArgument stage errors are not retried either.
+// Thread-safety: one Run at a time per worker.
 absl::StatusOr<PipelineReport> RunPipeline(const PipelineConfig& config, WorkerClient* worker,
                                            const PipelineRunOptions& options);
 

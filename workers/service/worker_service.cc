@@ -22,10 +22,14 @@ grpc::Status WorkerService::CheckToken(const grpc::ServerContext* context) const
   return grpc::Status::OK;
 }
 
-#define R1_CHECK_TOKEN()                             \
-  do {                                               \
-    grpc::Status token_status = CheckToken(context); \
-    if (!token_status.ok()) return token_status;     \
+// The token, then a backend (a worker still starting answers UNAVAILABLE).
+#define R1_CHECK_TOKEN()                                                                     \
+  do {                                                                                       \
+    grpc::Status token_status = CheckToken(context);                                         \
+    if (!token_status.ok()) return token_status;                                             \
+    if (backend() == nullptr) {                                                              \
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "worker is starting (no backend)"); \
+    }                                                                                        \
   } while (0)
 
 grpc::Status WorkerService::LoadModel(grpc::ServerContext* context,
@@ -33,9 +37,9 @@ grpc::Status WorkerService::LoadModel(grpc::ServerContext* context,
   R1_CHECK_TOKEN();
   std::lock_guard<std::mutex> lock(mu_);
   OptimizerOptions optimizer = FromProto(request->optimizer());
-  return ToGrpcStatus(backend_->LoadModel(request->model().slot(), request->model().path(),
-                                          request->trainable() ? &optimizer : nullptr,
-                                          request->checkpoint_dir()));
+  return ToGrpcStatus(backend()->LoadModel(request->model().slot(), request->model().path(),
+                                           request->trainable() ? &optimizer : nullptr,
+                                           request->checkpoint_dir()));
 }
 
 grpc::Status WorkerService::InitModel(grpc::ServerContext* context,
@@ -43,9 +47,9 @@ grpc::Status WorkerService::InitModel(grpc::ServerContext* context,
   R1_CHECK_TOKEN();
   std::lock_guard<std::mutex> lock(mu_);
   OptimizerOptions optimizer = FromProto(request->optimizer());
-  return ToGrpcStatus(backend_->InitModel(request->slot(), request->config_json(),
-                                          request->tokenizer(), request->seed(),
-                                          request->trainable() ? &optimizer : nullptr));
+  return ToGrpcStatus(backend()->InitModel(request->slot(), request->config_json(),
+                                           request->tokenizer(), request->seed(),
+                                           request->trainable() ? &optimizer : nullptr));
 }
 
 grpc::Status WorkerService::Tokenize(grpc::ServerContext* context,
@@ -53,9 +57,9 @@ grpc::Status WorkerService::Tokenize(grpc::ServerContext* context,
                                      v1::TokenizeResponse* response) {
   R1_CHECK_TOKEN();
   std::lock_guard<std::mutex> lock(mu_);
-  auto ids = backend_->Tokenize({request->texts().begin(), request->texts().end()});
+  auto ids = backend()->Tokenize({request->texts().begin(), request->texts().end()});
   if (!ids.ok()) return ToGrpcStatus(ids.status());
-  auto eos = backend_->EosId();
+  auto eos = backend()->EosId();
   if (!eos.ok()) return ToGrpcStatus(eos.status());
   ToProto(*ids, response->mutable_ids());
   response->set_eos_id(*eos);
@@ -76,7 +80,7 @@ grpc::Status WorkerService::Generate(grpc::ServerContext* context,
     requests[i].sampling = FromProto(request->params(i));
   }
   std::lock_guard<std::mutex> lock(mu_);
-  auto rollouts = backend_->Generate(request->slot(), requests);
+  auto rollouts = backend()->Generate(request->slot(), requests);
   if (!rollouts.ok()) return ToGrpcStatus(rollouts.status());
   for (size_t i = 0; i < rollouts->size(); ++i) {
     const Rollout& r = (*rollouts)[i];
@@ -100,8 +104,8 @@ grpc::Status WorkerService::ComputeLogprobs(grpc::ServerContext* context,
                                             v1::LogprobsResponse* response) {
   R1_CHECK_TOKEN();
   std::lock_guard<std::mutex> lock(mu_);
-  auto rows = backend_->Logprobs(request->slot(), FromProto(request->prompts()),
-                                 FromProto(request->responses()));
+  auto rows = backend()->Logprobs(request->slot(), FromProto(request->prompts()),
+                                  FromProto(request->responses()));
   if (!rows.ok()) return ToGrpcStatus(rows.status());
   ToProto(*rows, response->mutable_logprobs());
   return grpc::Status::OK;
@@ -116,7 +120,7 @@ grpc::Status WorkerService::TrainStep(grpc::ServerContext* context,
   if (!parsed.ok()) return ToGrpcStatus(parsed);
   std::lock_guard<std::mutex> lock(mu_);
   const auto start = std::chrono::steady_clock::now();
-  auto metrics = backend_->TrainStep(request->slot(), batch);
+  auto metrics = backend()->TrainStep(request->slot(), batch);
   if (!metrics.ok()) return ToGrpcStatus(metrics.status());
   ToProto(*metrics, response->mutable_metrics());
   response->set_seconds(
@@ -129,15 +133,15 @@ grpc::Status WorkerService::SaveCheckpoint(grpc::ServerContext* context,
                                            v1::SaveCheckpointResponse*) {
   R1_CHECK_TOKEN();
   std::lock_guard<std::mutex> lock(mu_);
-  return ToGrpcStatus(backend_->Save(request->slot(), request->dir(), request->trainer_state_json(),
-                                     request->weights_only()));
+  return ToGrpcStatus(backend()->Save(request->slot(), request->dir(),
+                                      request->trainer_state_json(), request->weights_only()));
 }
 
 grpc::Status WorkerService::SyncWeights(grpc::ServerContext* context, const v1::SyncWeightsRequest*,
                                         v1::SyncWeightsResponse* response) {
   R1_CHECK_TOKEN();
   std::lock_guard<std::mutex> lock(mu_);
-  auto stats = backend_->SyncWeights();
+  auto stats = backend()->SyncWeights();
   if (!stats.ok()) return ToGrpcStatus(stats.status());
   response->set_bytes_moved(stats->bytes_moved);
   response->set_seconds(stats->seconds);
@@ -149,8 +153,8 @@ grpc::Status WorkerService::ScoreRewards(grpc::ServerContext* context,
                                          v1::ScoreResponse* response) {
   R1_CHECK_TOKEN();
   std::lock_guard<std::mutex> lock(mu_);
-  auto scores = backend_->Score(request->slot(), FromProto(request->prompts()),
-                                FromProto(request->responses()));
+  auto scores = backend()->Score(request->slot(), FromProto(request->prompts()),
+                                 FromProto(request->responses()));
   if (!scores.ok()) return ToGrpcStatus(scores.status());
   response->mutable_scores()->Assign(scores->begin(), scores->end());
   return grpc::Status::OK;
@@ -158,7 +162,8 @@ grpc::Status WorkerService::ScoreRewards(grpc::ServerContext* context,
 
 grpc::Status WorkerService::Shutdown(grpc::ServerContext* context, const v1::ShutdownRequest*,
                                      v1::ShutdownResponse*) {
-  R1_CHECK_TOKEN();
+  grpc::Status token_status = CheckToken(context);
+  if (!token_status.ok()) return token_status;
   shutdown_.store(true);
   return grpc::Status::OK;
 }

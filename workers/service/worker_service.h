@@ -16,8 +16,12 @@ namespace r1 {
 
 class WorkerService final : public v1::Worker::Service {
  public:
-  // `backend` must outlive the service. `token` is the run's secret (non-empty).
+  // `backend` must outlive the service; it may be null until set_backend() (a worker that must
+  // bind its address before it can build its backend); calls meanwhile get UNAVAILABLE.
+  // `token` is the run's secret (non-empty).
   WorkerService(WorkerClient* backend, std::string token);
+
+  void set_backend(WorkerClient* backend) { backend_.store(backend); }
 
   // True once a Shutdown call was served; the owner then stops the server.
   bool shutdown_requested() const { return shutdown_.load(); }
@@ -48,7 +52,9 @@ class WorkerService final : public v1::Worker::Service {
   // UNAUTHENTICATED unless the call's metadata carries the token.
   grpc::Status CheckToken(const grpc::ServerContext* context) const;
 
-  WorkerClient* backend_;
+  WorkerClient* backend() const { return backend_.load(); }
+
+  std::atomic<WorkerClient*> backend_;
   std::string token_;
   std::mutex mu_;  // one call at a time into backend_
   std::atomic<bool> shutdown_{false};

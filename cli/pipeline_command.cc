@@ -1,0 +1,98 @@
+// Runs a pipeline for `r1 run` and `r1 scheduler` (see pipeline_command.h).
+#include "cli/pipeline_command.h"
+
+#include <cstdio>
+#include <ctime>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "model/threads.h"
+#include "scheduler/cluster.h"
+#include "scheduler/pipeline_runner.h"
+#include "workers/local_worker.h"
+
+namespace r1::cli {
+
+void PrintLine(const std::string& line) {
+  std::time_t now = std::time(nullptr);
+  char stamp[16];
+  std::strftime(stamp, sizeof(stamp), "%H:%M:%S", std::localtime(&now));
+  std::printf("%s %s\n", stamp, line.c_str());
+  std::fflush(stdout);
+}
+
+int ExecutePipeline(const PipelineConfig& config, const PipelineCommandOptions& options) {
+  const bool in_process = config.cluster.launcher == "in_process" && !options.external;
+  const bool external = options.external || config.cluster.mode == "external";
+  PipelineRunOptions run;
+  run.run_dir = options.run_dir.empty() ? ResolvedRunDir(config) : options.run_dir;
+  run.resume = options.resume;
+  run.log = PrintLine;
+
+  std::unique_ptr<LocalWorker> local;
+  std::unique_ptr<Cluster> cluster;
+  std::string placement;
+  if (in_process) {
+    const int32_t threads = ConfigureThreads(options.threads);
+    local = std::make_unique<LocalWorker>();
+    placement = absl::StrCat("an in-process worker, ", threads, " threads");
+  } else {
+    const int32_t workers = ExpectedWorkers(config.cluster);
+    placement = absl::StrCat(workers, " worker process", workers > 1 ? "es" : "", " (",
+                             config.cluster.placement, ", ",
+                             external ? "external" : config.cluster.launcher, ")");
+    // The cluster starts once the run directory exists: its token and address files go there.
+    run.on_run_dir_ready = [&](const std::string& root) -> absl::Status {
+      ClusterOptions cluster_options;
+      cluster_options.run_dir = root;
+      cluster_options.external = external;
+      cluster_options.listen = options.listen;
+      cluster_options.worker_threads = options.threads;
+      cluster_options.register_timeout = options.register_timeout;
+      cluster_options.log = PrintLine;
+      absl::StatusOr<std::unique_ptr<Cluster>> started = Cluster::Start(config, cluster_options);
+      if (!started.ok()) return started.status();
+      cluster = *std::move(started);
+      return absl::OkStatus();
+    };
+    run.acquire_worker = [&]() { return cluster->Acquire(); };
+    run.on_stage_event = [&](const std::string& stage, StageEvent event, int32_t attempt,
+                             const std::string& error, bool final) {
+      if (cluster == nullptr) return;
+      StatusBoard& board = cluster->board();
+      switch (event) {
+        case StageEvent::kSkipped:
+        case StageEvent::kSucceeded:
+          board.StageSucceeded(stage);
+          break;
+        case StageEvent::kRunning:
+          board.StageRunning(stage, attempt);
+          break;
+        case StageEvent::kFailed:
+          board.StageFailed(stage, error, final);
+          break;
+        case StageEvent::kCancelled:
+          board.StageCancelled(stage);
+          break;
+      }
+    };
+    run.on_progress = [&](const std::string& stage, const StageProgress& p) {
+      if (cluster != nullptr)
+        cluster->board().StageProgress(stage, p.step, p.total_steps, p.metrics);
+    };
+  }
+  PrintLine(absl::StrCat(options.command, ": ", options.source, ", ", config.stages.size(),
+                         " stages, run dir ", run.run_dir, ", on ", placement));
+  absl::StatusOr<PipelineReport> report = RunPipeline(config, local.get(), run);
+  if (cluster != nullptr) cluster->Finish(report.ok());
+  if (!report.ok()) {
+    std::fprintf(stderr, "%s: %s\n", options.command.c_str(),
+                 std::string(report.status().message()).c_str());
+    return 1;
+  }
+  std::printf("\n%s\nrun directory: %s (report.json, journal, per-stage metrics and samples)\n",
+              FormatEvalTable(report->evals).c_str(), report->run_dir.c_str());
+  return 0;
+}
+
+}  // namespace r1::cli

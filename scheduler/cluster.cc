@@ -1,0 +1,304 @@
+// The scheduler's side of a multi-process run (see cluster.h).
+#include "scheduler/cluster.h"
+
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "base/file_util.h"
+#include "base/status_macros.h"
+#include "pipeline/dag.h"
+#include "scheduler/launcher.h"
+#include "scheduler/run_token.h"
+
+namespace r1 {
+namespace {
+
+bool Has(const std::vector<std::string>& roles, const char* role) {
+  return std::find(roles.begin(), roles.end(), role) != roles.end();
+}
+
+// The last `lines` lines of a log file, for error messages ("" when unreadable).
+std::string LogTail(const std::string& path, int lines) {
+  absl::StatusOr<std::string> text = ReadFile(path);
+  if (!text.ok()) return "";
+  std::vector<absl::string_view> all = absl::StrSplit(*text, '\n', absl::SkipEmpty());
+  const size_t from = all.size() > static_cast<size_t>(lines) ? all.size() - lines : 0;
+  return absl::StrJoin(all.begin() + from, all.end(), "\n");
+}
+
+// "HOST:PORT" that others can dial: a wildcard listen host becomes this machine's name.
+std::string DialableAddress(const std::string& bound) {
+  const size_t colon = bound.rfind(':');
+  const std::string host = bound.substr(0, colon);
+  if (host == "0.0.0.0" || host == "[::]" || host == "::") {
+    char name[HOST_NAME_MAX + 1] = {};
+    if (gethostname(name, sizeof(name)) == 0) return absl::StrCat(name, bound.substr(colon));
+  }
+  return bound;
+}
+
+std::shared_ptr<grpc::Channel> WorkerChannel(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);  // rollout batches and training batches can be large
+  args.SetMaxSendMessageSize(-1);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+}  // namespace
+
+int32_t ExpectedWorkers(const ClusterConfig& cluster) {
+  return cluster.trainer_ranks +
+         (cluster.placement == "disaggregated" ? cluster.rollout_workers : 0);
+}
+
+absl::StatusOr<std::vector<std::string>> AssignWorkerRoles(const ClusterConfig& cluster,
+                                                           int32_t rank) {
+  const int32_t expected = ExpectedWorkers(cluster);
+  if (rank < 0 || rank >= expected) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("worker rank ", rank, " is beyond the ", expected,
+                     " workers the config asks for (cluster.trainer_ranks, "
+                     "cluster.rollout_workers)"));
+  }
+  const bool disaggregated = cluster.placement == "disaggregated";
+  if (rank < cluster.trainer_ranks) {
+    if (!disaggregated) return std::vector<std::string>{"trainer", "rollout", "reward"};
+    if (rank == 0) return std::vector<std::string>{"trainer", "reward", "weight_sync"};
+    return std::vector<std::string>{"trainer", "reward"};
+  }
+  return std::vector<std::string>{"rollout", "weight_sync"};
+}
+
+Cluster::Cluster(const PipelineConfig& config, ClusterOptions options)
+    : config_(config), options_(std::move(options)) {}
+
+absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(const PipelineConfig& config,
+                                                        ClusterOptions options) {
+  if (options.r1_binary.empty() && !options.external) {
+    R1_ASSIGN_OR_RETURN(options.r1_binary, SelfExecutable());
+  }
+  std::unique_ptr<Cluster> cluster(new Cluster(config, std::move(options)));
+  R1_RETURN_IF_ERROR(cluster->StartService());
+  return cluster;
+}
+
+absl::Status Cluster::StartService() {
+  const ClusterConfig& c = config_.cluster;
+  token_ = GenerateRunToken();
+  WorkerRegistryOptions registry_options;
+  registry_options.dead_timeout = absl::Seconds(c.worker_timeout_s);
+  // Ranks come from the launcher; a worker started without one takes the next free rank.
+  registry_options.assign_roles =
+      [this](const WorkerInfo& info) -> absl::StatusOr<std::vector<std::string>> {
+    int32_t rank = info.mpi_rank;
+    if (rank < 0) rank = static_cast<int32_t>(registry_->Snapshot().size());
+    return AssignWorkerRoles(config_.cluster, rank);
+  };
+  registry_ = std::make_unique<WorkerRegistry>(std::move(registry_options));
+
+  R1_ASSIGN_OR_RETURN(StageDag dag, StageDag::Build(config_.stages));
+  std::vector<StageRef> stages;
+  for (const std::string& name : dag.TopologicalOrder()) {
+    const StageConfig* stage = config_.FindStage(name);
+    stages.push_back(StageRef{name, std::string(StageTypeName(stage->type)), 0});
+  }
+  board_ = std::make_unique<StatusBoard>(options_.run_dir, config_.run.name, std::move(stages));
+  service_ = std::make_unique<SchedulerService>(
+      registry_.get(), board_.get(), token_, [this](const std::string& reason) { Cancel(reason); });
+  service_->set_heartbeat_interval(absl::Seconds(c.heartbeat_interval_s));
+  const std::string listen = options_.listen.empty() ? c.scheduler_address : options_.listen;
+  R1_ASSIGN_OR_RETURN(
+      server_, SchedulerServer::Start(listen, service_.get(), registry_.get(),
+                                      absl::Seconds(std::max(0.2, c.heartbeat_interval_s / 2)),
+                                      [this](const WorkerInfo& w) { OnWorkerDead(w); }));
+  address_ = DialableAddress(server_->address());
+  // The token and address files: the run directory exists from here on (the executor created
+  // it before acquiring workers; `r1 scheduler` creates it first).
+  R1_RETURN_IF_ERROR(MakeDirs(options_.run_dir));
+  R1_RETURN_IF_ERROR(WriteRunTokenFile(JoinPath(options_.run_dir, "token"), token_));
+  R1_RETURN_IF_ERROR(
+      WriteFileAtomic(JoinPath(options_.run_dir, "scheduler.addr"), address_ + "\n"));
+  Log(absl::StrCat("scheduler listening on ", address_, " (token in ",
+                   JoinPath(options_.run_dir, "token"), ")"));
+  return absl::OkStatus();
+}
+
+Cluster::~Cluster() {
+  Finish(false);
+  server_.reset();  // stops the sweeper before the registry and service go away
+}
+
+void Cluster::Log(const std::string& line) const {
+  if (options_.log) options_.log(line);
+}
+
+void Cluster::OnWorkerDead(const WorkerInfo& worker) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Log(absl::StrCat("worker ", worker.id, " (", worker.host, ", pid ", worker.pid,
+                   ") missed its heartbeats: declared dead"));
+  broken_ = true;
+  // Calls in flight on the group would wait for a dead process: end them now (they fail
+  // Unavailable and the executor retries the stage).
+  for (auto& client : clients_) client->CancelAll();
+  if (launcher_.has_value()) launcher_->Signal(SIGKILL);
+}
+
+void Cluster::Cancel(const std::string& reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Log(absl::StrCat("run cancelled", reason.empty() ? "" : ": " + reason));
+  cancelled_ = true;
+  if (group_ != nullptr) group_->Cancel();
+}
+
+void Cluster::TearDown(const std::string& why) {
+  std::optional<Subprocess> launcher;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& client : clients_) client->CancelAll();
+    group_.reset();
+    clients_.clear();
+    launcher.swap(launcher_);
+    broken_ = false;
+  }
+  if (launcher.has_value()) {
+    ExitInfo exit = launcher->Terminate(absl::Seconds(5));
+    Log(absl::StrCat("workers stopped (", why, "; launcher: ", exit.ToString(), ")"));
+  }
+  registry_->Clear();
+}
+
+absl::Status Cluster::LaunchAndWait() {
+  const ClusterConfig& c = config_.cluster;
+  const int32_t expected = ExpectedWorkers(c);
+  const std::string log_file = JoinPath(options_.run_dir, "workers.log");
+  if (!options_.external) {
+    WorkerLaunchSpec spec;
+    spec.launcher = c.launcher;
+    spec.ranks = expected;
+    spec.r1_binary = options_.r1_binary;
+    spec.scheduler_address = address_;
+    spec.token_file = JoinPath(options_.run_dir, "token");
+    spec.backend = c.backend;
+    spec.device = c.device;
+    spec.threads = options_.worker_threads;
+    spec.scheduler_timeout_s = c.worker_timeout_s;
+    spec.log_file = log_file;
+    R1_ASSIGN_OR_RETURN(std::vector<std::string> argv, WorkerLaunchCommand(spec));
+    R1_ASSIGN_OR_RETURN(Subprocess launched, LaunchWorkers(spec));
+    ++launches_;
+    Log(absl::StrCat(launches_ == 1 ? "launched" : "relaunched", " ", expected,
+                     " workers: ", absl::StrJoin(argv, " "), " (log: ", log_file, ")"));
+    std::lock_guard<std::mutex> lock(mu_);
+    launcher_.emplace(std::move(launched));
+  } else {
+    Log(absl::StrCat("waiting for ", expected, " workers to register at ", address_,
+                     " (r1 worker --scheduler ", address_, " --token-file ",
+                     JoinPath(options_.run_dir, "token"), ")"));
+  }
+  const absl::Time deadline = absl::Now() + options_.register_timeout;
+  std::vector<WorkerInfo> workers;
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (cancelled_) return absl::CancelledError("the run was cancelled");
+      if (launcher_.has_value() && !launcher_->running()) {
+        absl::StatusOr<ExitInfo> exit = launcher_->Poll();
+        return absl::UnavailableError(
+            absl::StrCat("the worker launcher ended (", exit.ok() ? exit->ToString() : "unknown",
+                         ") before ", expected, " workers registered; last lines of ", log_file,
+                         ":\n", LogTail(log_file, 15)));
+      }
+    }
+    absl::StatusOr<std::vector<WorkerInfo>> ready =
+        registry_->WaitForWorkers(expected, absl::Milliseconds(500));
+    if (ready.ok()) {
+      workers = *std::move(ready);
+      break;
+    }
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          ready.status().message(), " after ", absl::FormatDuration(options_.register_timeout),
+          options_.external
+              ? ""
+              : absl::StrCat("; last lines of ", log_file, ":\n", LogTail(log_file, 15))));
+    }
+  }
+  // Members in rank order: trainers first (ranks 0..trainer_ranks-1), as the group expects.
+  std::stable_sort(workers.begin(), workers.end(), [](const WorkerInfo& a, const WorkerInfo& b) {
+    return a.mpi_rank < b.mpi_rank;
+  });
+  std::vector<std::unique_ptr<GrpcWorkerClient>> clients;
+  std::vector<GroupMember> members;
+  for (const WorkerInfo& w : workers) {
+    GrpcWorkerClientOptions client_options;
+    client_options.token = token_;
+    clients.push_back(std::make_unique<GrpcWorkerClient>(WorkerChannel(w.address), client_options));
+    members.push_back(
+        GroupMember{w.id, clients.back().get(), Has(w.roles, "trainer"), Has(w.roles, "rollout")});
+  }
+  auto group = std::make_unique<WorkerGroup>(std::move(members));
+  R1_RETURN_IF_ERROR(group->Validate());
+  std::vector<std::string> names;
+  for (const WorkerInfo& w : workers) {
+    names.push_back(absl::StrCat(w.id, "[", absl::StrJoin(w.roles, ","), "]@", w.address));
+  }
+  Log(absl::StrCat("workers ready: ", absl::StrJoin(names, " ")));
+  std::lock_guard<std::mutex> lock(mu_);
+  clients_ = std::move(clients);
+  group_ = std::move(group);
+  if (cancelled_) group_->Cancel();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<WorkerClient*> Cluster::Acquire() {
+  bool healthy = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cancelled_) return absl::CancelledError("the run was cancelled");
+    healthy = group_ != nullptr && !broken_ && (!launcher_.has_value() || launcher_->running());
+  }
+  if (healthy) {
+    // A worker can die between stages without its heartbeats having timed out yet: ask each.
+    for (const auto& client : clients_) {
+      if (!client->Ping(std::chrono::seconds(10)).ok()) {
+        healthy = false;
+        break;
+      }
+    }
+  }
+  if (healthy) return group_.get();
+  if (group_ != nullptr || launcher_.has_value()) TearDown("a worker died");
+  R1_RETURN_IF_ERROR(LaunchAndWait());
+  return group_.get();
+}
+
+void Cluster::Finish(bool succeeded) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (finished_) return;
+    finished_ = true;
+  }
+  if (registry_ != nullptr) registry_->set_keep_running(false);
+  if (board_ != nullptr) board_->Finish(succeeded);
+  std::optional<Subprocess> launcher;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& client : clients_) (void)client->Shutdown();
+    group_.reset();
+    clients_.clear();
+    launcher.swap(launcher_);
+  }
+  if (launcher.has_value()) {
+    absl::StatusOr<ExitInfo> exit = launcher->Wait(absl::Seconds(20));
+    if (!exit.ok()) launcher->Terminate(absl::Seconds(5));
+  }
+}
+
+}  // namespace r1

@@ -1,0 +1,64 @@
+// The local-mode worker launcher (see launcher.h).
+#include "scheduler/launcher.h"
+
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace r1 {
+
+absl::StatusOr<std::vector<std::string>> WorkerLaunchCommand(const WorkerLaunchSpec& spec) {
+  if (spec.ranks < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("worker ranks must be >= 1, got ", spec.ranks));
+  }
+  std::vector<std::string> argv;
+  if (spec.launcher == "mpirun") {
+    argv = {"mpirun", "-np", std::to_string(spec.ranks), "--oversubscribe", "--bind-to", "none"};
+    if (geteuid() == 0) argv.push_back("--allow-run-as-root");
+    // One node: shared memory only, which works without any network interface set up.
+    argv.insert(argv.end(),
+                {"--mca", "btl", "self,vader", "--mca", "btl_vader_single_copy_mechanism", "none"});
+  } else if (spec.launcher == "srun") {
+    argv = {"srun", "--ntasks", std::to_string(spec.ranks), "--kill-on-bad-exit=1"};
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cluster.launcher \"", spec.launcher,
+                     "\" cannot start workers in local mode (mpirun | srun; Kubernetes workers "
+                     "come from an MPIJob with cluster.mode: external)"));
+  }
+  std::vector<std::string> worker = {spec.r1_binary,
+                                     "worker",
+                                     "--scheduler",
+                                     spec.scheduler_address,
+                                     "--token-file",
+                                     spec.token_file,
+                                     "--backend",
+                                     spec.backend,
+                                     "--device",
+                                     spec.device,
+                                     "--scheduler-timeout",
+                                     absl::StrFormat("%g", spec.scheduler_timeout_s)};
+  if (spec.threads > 0) {
+    worker.push_back("--threads");
+    worker.push_back(std::to_string(spec.threads));
+  }
+  argv.insert(argv.end(), worker.begin(), worker.end());
+  return argv;
+}
+
+absl::StatusOr<Subprocess> LaunchWorkers(const WorkerLaunchSpec& spec) {
+  absl::StatusOr<std::vector<std::string>> argv = WorkerLaunchCommand(spec);
+  if (!argv.ok()) return argv.status();
+  absl::StatusOr<std::string> program = FindInPath(argv->front());
+  if (!program.ok()) {
+    return absl::NotFoundError(absl::StrCat(
+        "cannot launch workers: ", program.status().message(),
+        spec.launcher == "mpirun" ? " (install openmpi-bin, or set cluster.launcher)" : ""));
+  }
+  SpawnOptions options;
+  options.log_file = spec.log_file;
+  return Subprocess::Spawn(*argv, options);
+}
+
+}  // namespace r1

@@ -1,0 +1,38 @@
+// The local-mode launcher: the one command that starts the worker processes of a run
+// (`mpirun -np N r1 worker ...` or `srun -n N r1 worker ...`). The scheduler never manages
+// worker processes itself beyond spawning and, on a relaunch, terminating that one command.
+#ifndef R1_SCHEDULER_LAUNCHER_H_
+#define R1_SCHEDULER_LAUNCHER_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "base/subprocess.h"
+
+namespace r1 {
+
+struct WorkerLaunchSpec {
+  std::string launcher = "mpirun";  // mpirun | srun
+  int32_t ranks = 1;                // worker processes (one job: they share MPI_COMM_WORLD)
+  std::string r1_binary;            // the r1 executable the workers run
+  std::string scheduler_address;    // HOST:PORT the workers register with
+  std::string token_file;           // the run's token (mode 0600)
+  std::string backend = "auto";     // collectives backend (cluster.backend)
+  std::string device = "cpu";       // cpu | cuda (cluster.device)
+  int32_t threads = 0;              // LibTorch threads per worker; 0 = the worker's default
+  double scheduler_timeout_s = 30;  // a worker whose scheduler is silent this long exits
+  std::string log_file;             // stdout/stderr of the launcher and the workers (appended)
+};
+
+// The argv that starts the workers (for logs and tests). InvalidArgument for an unknown
+// launcher (k8s workers are started by the MPI Operator: external mode) or ranks < 1.
+absl::StatusOr<std::vector<std::string>> WorkerLaunchCommand(const WorkerLaunchSpec& spec);
+
+// Spawns WorkerLaunchCommand(spec) in a new process group. NotFound when the launcher program is
+// not installed (the message names it and the package to install).
+absl::StatusOr<Subprocess> LaunchWorkers(const WorkerLaunchSpec& spec);
+
+}  // namespace r1
+
+#endif  // R1_SCHEDULER_LAUNCHER_H_
