@@ -243,6 +243,25 @@ absl::Status Cluster::LaunchAndWait() {
     members.push_back(
         GroupMember{w.id, clients.back().get(), Has(w.roles, "trainer"), Has(w.roles, "rollout")});
   }
+  // Registered is not yet serving: a worker builds its communicators and backend after it
+  // learns its roles. Wait until each one answers.
+  for (size_t i = 0; i < clients.size(); ++i) {
+    while (!clients[i]->Ping(std::chrono::seconds(5)).ok()) {
+      if (absl::Now() >= deadline) {
+        return absl::DeadlineExceededError(absl::StrCat(
+            "worker ", workers[i].id, " at ", workers[i].address, " registered but does not serve",
+            options_.external ? "" : absl::StrCat("; last lines of ", log_file, ":\n",
+                                                   LogTail(log_file, 15))));
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      if (launcher_.has_value() && !launcher_->running()) {
+        return absl::UnavailableError(absl::StrCat("the worker launcher ended before worker ",
+                                                   workers[i].id, " served; last lines of ",
+                                                   log_file, ":\n", LogTail(log_file, 15)));
+      }
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+  }
   auto group = std::make_unique<WorkerGroup>(std::move(members));
   R1_RETURN_IF_ERROR(group->Validate());
   std::vector<std::string> names;

@@ -51,8 +51,8 @@ class GrpcWorkerClient : public WorkerClient {
   // Asks the worker process to exit.
   absl::Status Shutdown();
 
-  // Whether the worker process answers within `deadline`: OK when it does (whatever it says),
-  // Unavailable / DeadlineExceeded / Cancelled when it does not.
+  // Whether the worker process serves within `deadline`: OK when it answers (whatever it says),
+  // Unavailable / DeadlineExceeded / Cancelled when it does not or is still starting.
   absl::Status Ping(std::chrono::seconds deadline);
 
   // Cancels the call in flight (it returns Cancelled) and makes every later call fail the same
