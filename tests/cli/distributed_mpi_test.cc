@@ -1,0 +1,246 @@
+// The multi-process runtime through the real binary: `r1 run` launches `r1 worker` processes with
+// mpirun, trains on two data-parallel ranks with a separate rollout worker, survives a worker
+// killed with SIGKILL, and after the scheduler itself is killed, `--resume` ends with weights
+// bit-identical to an uninterrupted run's. Loopback only; every wait is bounded.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "base/file_util.h"
+#include "base/subprocess.h"
+#include "nlohmann/json.hpp"
+
+namespace r1 {
+namespace {
+
+using ::testing::HasSubstr;
+
+// CLUSTER and the two step counts are filled in per test.
+constexpr char kConfig[] = R"(run: {name: dist, seed: 11}
+model:
+  architecture: {hidden_size: 32, num_layers: 1, num_heads: 2, num_kv_heads: 1,
+                 intermediate_size: 64, max_position_embeddings: 256}
+  tokenizer: byte
+cluster: {CLUSTER, heartbeat_interval_s: 0.5, worker_timeout_s: 4}
+datasets:
+  corpus: {synthetic: {kind: arithmetic, count: 64, seed: 1, options: {max_digits: 1}}}
+  prompts: {synthetic: {kind: arithmetic, count: 32, seed: 2, options: {max_digits: 1}}}
+  held_out: {synthetic: {kind: arithmetic, count: 4, seed: 9, options: {max_digits: 1}}}
+stages:
+  - name: pretrain
+    type: pretrain
+    inputs: {datasets: [corpus]}
+    pretrain: {optimizer: {lr: 3.0e-3}, batch_size: 8, steps: PRETRAIN_STEPS, checkpoint_every: 10}
+  - name: grpo
+    type: grpo
+    depends_on: [pretrain]
+    inputs: {model: "stage:pretrain", datasets: [prompts]}
+    grpo:
+      optimizer: {lr: 1.0e-3}
+      steps: GRPO_STEPS
+      checkpoint_every: 2
+      prompts_per_step: 2
+      group_size: 4
+      max_new_tokens: 24
+      kl_coef: 0.01
+      rewards: [{name: accuracy}, {name: format, weight: 0.5}]
+  - name: eval
+    type: eval
+    depends_on: [grpo]
+    inputs: {model: "stage:grpo", datasets: [held_out]}
+    eval: {samples_per_prompt: 2, max_new_tokens: 24}
+)";
+
+class DistributedTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/r1_dist_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    if (!HasFailure()) RemoveAll(dir_).IgnoreError();
+  }
+
+  std::string WriteConfig(const std::string& cluster, int pretrain_steps, int grpo_steps) {
+    std::string text =
+        absl::StrReplaceAll(kConfig, {{"CLUSTER", cluster},
+                                      {"PRETRAIN_STEPS", std::to_string(pretrain_steps)},
+                                      {"GRPO_STEPS", std::to_string(grpo_steps)}});
+    const std::string path = JoinPath(dir_, "dist.yaml");
+    EXPECT_TRUE(WriteFileAtomic(path, text).ok());
+    return path;
+  }
+
+  // Starts `r1 ARGS` in the background, output to `log`.
+  Subprocess Start(const std::string& args, const std::string& log) {
+    std::vector<std::string> argv = {R1_BINARY_DIR "/cli/r1"};
+    for (absl::string_view a : absl::StrSplit(args, ' ', absl::SkipEmpty())) {
+      argv.emplace_back(a);
+    }
+    SpawnOptions options;
+    options.log_file = log;
+    options.env = {{"OPENBLAS_NUM_THREADS", "1"}, {"R1_THREADS", "1"}};
+    absl::StatusOr<Subprocess> p = Subprocess::Spawn(argv, options);
+    EXPECT_TRUE(p.ok()) << p.status();
+    return *std::move(p);
+  }
+
+  // Runs `r1 ARGS` to the end (bounded); returns its exit code and output.
+  std::pair<int, std::string> Run(const std::string& args) {
+    const std::string log = JoinPath(dir_, absl::StrCat("run", ++runs_, ".log"));
+    Subprocess p = Start(args, log);
+    absl::StatusOr<ExitInfo> exit = p.Wait(absl::Minutes(4));
+    if (!exit.ok()) p.Terminate(absl::Seconds(5));
+    return {exit.ok() && exit->exited ? exit->exit_code : -1, ReadFile(log).value_or("")};
+  }
+
+  // Lines in a run's STAGE/metrics.jsonl (0 when absent).
+  static int MetricLines(const std::string& run_dir, const std::string& stage) {
+    absl::StatusOr<std::string> text = ReadFile(JoinPath(run_dir, stage + "/metrics.jsonl"));
+    if (!text.ok()) return 0;
+    return static_cast<int>(std::count(text->begin(), text->end(), '\n'));
+  }
+
+  // Waits (bounded) until `stage` of the run in `run_dir` has logged at least `lines` steps.
+  static bool WaitForSteps(Subprocess& run, const std::string& run_dir, const std::string& stage,
+                           int lines) {
+    for (absl::Time end = absl::Now() + absl::Minutes(3); absl::Now() < end;) {
+      if (MetricLines(run_dir, stage) >= lines) return true;
+      if (!run.running()) return false;
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return false;
+  }
+
+  // Pids of the `r1 worker` processes serving the scheduler of `run_dir`.
+  static std::vector<pid_t> WorkerPids(const std::string& run_dir) {
+    std::string address(absl::StripTrailingAsciiWhitespace(
+        ReadFile(JoinPath(run_dir, "scheduler.addr")).value_or("none")));
+    std::vector<pid_t> pids;
+    // Anchored at the program path: not mpirun's command line, nor the shell's running pgrep.
+    FILE* pipe = popen(("pgrep -f '^[^ ]*/r1 worker --scheduler " + address + " '").c_str(), "r");
+    if (pipe == nullptr) return pids;
+    int pid = 0;
+    while (std::fscanf(pipe, "%d", &pid) == 1) pids.push_back(pid);
+    pclose(pipe);
+    return pids;
+  }
+
+  std::string dir_;
+  int runs_ = 0;
+};
+
+TEST_F(DistributedTest, TwoTrainerRanksAndARolloutWorkerRunThePipeline) {
+  const std::string config = WriteConfig(
+      "trainer_ranks: 2, placement: disaggregated, rollout_workers: 1, max_stage_attempts: 1", 30,
+      3);
+  const std::string run_dir = JoinPath(dir_, "run");
+  auto [code, output] = Run("run " + config + " --run-dir " + run_dir);
+  ASSERT_EQ(code, 0) << output;
+  EXPECT_THAT(output, HasSubstr("launched 3 workers: mpirun -np 3"));
+  EXPECT_THAT(output, HasSubstr("[trainer,reward,weight_sync]"));
+  EXPECT_THAT(output, HasSubstr("[rollout,weight_sync]"));
+  EXPECT_THAT(output, HasSubstr("[eval] succeeded"));
+
+  // The run's secret is readable by its owner only; tools find the scheduler's address.
+  struct stat st;
+  ASSERT_EQ(stat(JoinPath(run_dir, "token").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_TRUE(PathExists(JoinPath(run_dir, "scheduler.addr")));
+
+  // Every GRPO step trained on two ranks and moved the policy to the rollout worker.
+  absl::StatusOr<std::string> metrics = ReadFile(JoinPath(run_dir, "grpo/metrics.jsonl"));
+  ASSERT_TRUE(metrics.ok());
+  int steps = 0;
+  for (absl::string_view line : absl::StrSplit(*metrics, '\n', absl::SkipEmpty())) {
+    nlohmann::json m = nlohmann::json::parse(line);
+    EXPECT_EQ(m["trainer_ranks"].get<double>(), 2.0) << line;
+    EXPECT_GT(m["sync_bytes"].get<double>(), 0.0) << line;
+    EXPECT_TRUE(m.contains("entropy")) << line;
+    ++steps;
+  }
+  EXPECT_EQ(steps, 3);
+  // The workers were told the run is over and are gone.
+  for (int i = 0; i < 100 && !WorkerPids(run_dir).empty(); ++i)
+    absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_TRUE(WorkerPids(run_dir).empty());
+}
+
+TEST_F(DistributedTest, AWorkerKilledMidStageIsRelaunchedAndTheRunCompletes) {
+  const std::string config = WriteConfig("trainer_ranks: 2, max_stage_attempts: 3", 400, 2);
+  const std::string run_dir = JoinPath(dir_, "run");
+  const std::string log = JoinPath(dir_, "killed_worker.log");
+  Subprocess run = Start("run " + config + " --run-dir " + run_dir, log);
+  ASSERT_TRUE(WaitForSteps(run, run_dir, "pretrain", 25)) << ReadFile(log).value_or("");
+  std::vector<pid_t> workers = WorkerPids(run_dir);
+  ASSERT_EQ(workers.size(), 2u) << ReadFile(log).value_or("");
+  ASSERT_EQ(kill(workers[1], SIGKILL), 0);
+
+  absl::StatusOr<ExitInfo> exit = run.Wait(absl::Minutes(4));
+  if (!exit.ok()) run.Terminate(absl::Seconds(5));
+  const std::string output = ReadFile(log).value_or("");
+  ASSERT_TRUE(exit.ok() && exit->exited && exit->exit_code == 0) << output;
+  EXPECT_THAT(output, HasSubstr("[pretrain] attempt 1 failed"));
+  EXPECT_THAT(output, HasSubstr("relaunched 2 workers"));
+  EXPECT_THAT(output, HasSubstr("[pretrain] pretrain started (attempt 2)"));
+  EXPECT_THAT(output, HasSubstr("[eval] succeeded"));
+  // The retry resumed from a checkpoint, and the stage's log has each logged step once.
+  EXPECT_THAT(output, HasSubstr("relaunched"));
+  absl::StatusOr<std::string> metrics = ReadFile(JoinPath(run_dir, "pretrain/metrics.jsonl"));
+  ASSERT_TRUE(metrics.ok());
+  int64_t last = 0;
+  for (absl::string_view line : absl::StrSplit(*metrics, '\n', absl::SkipEmpty())) {
+    const int64_t step = nlohmann::json::parse(line)["step"].get<int64_t>();
+    EXPECT_GT(step, last) << line;
+    last = step;
+  }
+  EXPECT_EQ(last, 400);
+}
+
+TEST_F(DistributedTest, AfterTheSchedulerIsKilledResumeEndsWithBitIdenticalWeights) {
+  const std::string config =
+      WriteConfig("placement: disaggregated, rollout_workers: 1, max_stage_attempts: 1", 30, 40);
+  const std::string straight = JoinPath(dir_, "straight");
+  auto [code, output] = Run("run " + config + " --run-dir " + straight);
+  ASSERT_EQ(code, 0) << output;
+
+  const std::string killed = JoinPath(dir_, "killed");
+  const std::string log = JoinPath(dir_, "killed.log");
+  Subprocess run = Start("run " + config + " --run-dir " + killed, log);
+  ASSERT_TRUE(WaitForSteps(run, killed, "grpo", 7)) << ReadFile(log).value_or("");
+  run.Signal(SIGKILL);  // the scheduler process (its own group: the workers are not in it)
+  ASSERT_TRUE(run.Wait(absl::Seconds(20)).ok());
+  ASSERT_LT(MetricLines(killed, "grpo"), 40) << "the stage ended before the kill";
+
+  // Workers whose scheduler is gone exit by themselves (worker_timeout_s: 4).
+  bool gone = false;
+  for (absl::Time end = absl::Now() + absl::Seconds(60); !gone && absl::Now() < end;) {
+    gone = WorkerPids(killed).empty();
+    if (!gone) absl::SleepFor(absl::Milliseconds(200));
+  }
+  EXPECT_TRUE(gone) << "workers still running a minute after their scheduler died";
+
+  auto [resumed, resumed_output] = Run("run --resume " + killed);
+  ASSERT_EQ(resumed, 0) << resumed_output;
+  EXPECT_THAT(resumed_output, HasSubstr("[pretrain] already succeeded; skipped"));
+  absl::StatusOr<std::string> a = ReadFile(JoinPath(straight, "grpo/output/model.safetensors"));
+  absl::StatusOr<std::string> b = ReadFile(JoinPath(killed, "grpo/output/model.safetensors"));
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_TRUE(*a == *b) << "resumed weights differ from the uninterrupted run's";
+  EXPECT_EQ(MetricLines(killed, "grpo"), 40);
+}
+
+}  // namespace
+}  // namespace r1
