@@ -1,5 +1,5 @@
 // In-process worker (see local_worker.h): models in slots, generation, log-probs, optimizer steps
-// and checkpoints on this process's CPU or GPU.
+// (alone or as one data-parallel rank), weight sync and checkpoints on this process's CPU or GPU.
 #include "workers/local_worker.h"
 
 #include <torch/torch.h>
@@ -9,6 +9,8 @@
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "base/file_util.h"
 #include "base/status_macros.h"
 #include "model/generate.h"
@@ -18,6 +20,7 @@
 #include "model/pretrained.h"
 #include "model/tokenizers/tokenizer.h"
 #include "model/transformer.h"
+#include "workers/comm/data_parallel.h"
 #include "workers/lr_schedule.h"
 #include "workers/policy_loss.h"
 #include "workers/reward_model_loss.h"
@@ -138,6 +141,162 @@ void SplitForLanguageModel(TokenSeq* prompt, TokenSeq* response) {
     prompt->push_back(response->front());
     response->erase(response->begin());
   }
+}
+
+// The counts of one shard (or, summed over ranks, of the global batch) that normalise the losses.
+struct ShardCounts {
+  double sequences_in_batch = 0;  // sequences (pairs) in the shard, empty ones included
+  double tokens = 0;              // response tokens that count (language model: after the split)
+  double sequences = 0;           // sequences with at least one response token
+  double pairs = 0;               // reward-model pairs
+  double max_response = 0;        // longest response (max over ranks, not summed)
+};
+
+// Checks the batch's structure and counts it. An empty batch is refused unless `allow_empty` (a
+// data-parallel shard may be empty).
+absl::StatusOr<ShardCounts> CountShard(const TrainBatch& batch, bool allow_empty) {
+  const size_t n = batch.prompts.size();
+  if (n == 0 && !allow_empty) return absl::InvalidArgumentError("TrainStep: empty batch");
+  if (batch.responses.size() != n) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("TrainStep: ", n, " prompts but ", batch.responses.size(), " responses"));
+  }
+  ShardCounts counts;
+  counts.sequences_in_batch = static_cast<double>(n);
+  switch (batch.objective) {
+    case TrainBatch::Objective::kLanguageModel:
+      for (size_t i = 0; i < n; ++i) {
+        // SplitForLanguageModel gives the first token to an empty prompt.
+        const size_t tokens =
+            batch.responses[i].size() - (batch.prompts[i].empty() && !batch.responses[i].empty());
+        counts.tokens += static_cast<double>(tokens);
+        counts.sequences += tokens > 0;
+      }
+      break;
+    case TrainBatch::Objective::kPolicyGradient:
+      if (batch.advantages.size() != n || batch.old_logprobs.size() != n) {
+        return absl::InvalidArgumentError(
+            "TrainStep: policy gradient needs one advantage and one old_logprobs row per "
+            "sequence");
+      }
+      if (batch.policy_loss.kl_coef > 0.0 && batch.ref_logprobs.size() != n) {
+        return absl::InvalidArgumentError("TrainStep: kl_coef > 0 needs ref_logprobs");
+      }
+      R1_RETURN_IF_ERROR(ParseKlEstimator(batch.policy_loss.kl_estimator).status());
+      R1_RETURN_IF_ERROR(ParseLossAggregation(batch.policy_loss.aggregation).status());
+      for (size_t i = 0; i < n; ++i) {
+        const double tokens = static_cast<double>(batch.responses[i].size());
+        counts.tokens += tokens;
+        counts.sequences += tokens > 0;
+        counts.max_response = std::max(counts.max_response, tokens);
+      }
+      break;
+    case TrainBatch::Objective::kRewardModel:
+      if (batch.rejected.size() != n) {
+        return absl::InvalidArgumentError("TrainStep: one rejected response per pair needed");
+      }
+      counts.pairs = static_cast<double>(n);
+      break;
+  }
+  return counts;
+}
+
+// The metrics each objective sums across data-parallel ranks (each rank holding its share), in a
+// fixed order so that every rank packs the same vector.
+std::vector<std::string> MetricKeys(TrainBatch::Objective objective) {
+  switch (objective) {
+    case TrainBatch::Objective::kLanguageModel:
+      return {"loss", "tokens"};
+    case TrainBatch::Objective::kPolicyGradient:
+      return {"loss", "pg_loss", "kl", "clip_fraction", "approx_kl", "entropy", "tokens"};
+    case TrainBatch::Objective::kRewardModel:
+      return {"loss", "accuracy", "margin"};
+  }
+  return {};
+}
+
+// Sums `values` (in place, f64) across the ranks of `comm` together with the number of ranks whose
+// `local` status failed; every rank must call it with vectors of the same length. Returns `local`
+// when it failed, Aborted when only another rank failed, the collective's error (DeadlineExceeded,
+// ...) when it failed, else OK.
+absl::Status SumAcrossRanks(Communicator& comm, const absl::Status& local,
+                            std::vector<double>& values, absl::Duration timeout) {
+  std::vector<double> packed = {local.ok() ? 0.0 : 1.0};
+  packed.insert(packed.end(), values.begin(), values.end());
+  std::vector<at::Tensor> tensors = {torch::tensor(packed, torch::kFloat64)};
+  AllReduceOptions options;
+  options.op = ReduceOp::kSum;
+  options.timeout = timeout;
+  absl::Status reduced = comm.AllReduce(tensors, options)->Wait();
+  if (!local.ok()) return local;
+  R1_RETURN_IF_ERROR(reduced);
+  const at::Tensor result = tensors[0];
+  const double failed = result[0].item<double>();
+  if (failed > 0) {
+    return absl::AbortedError(absl::StrCat("TrainStep: ", failed, " other rank(s) of group '",
+                                           comm.group_name(), "' failed this step"));
+  }
+  for (size_t i = 0; i < values.size(); ++i) {
+    values[i] = result[static_cast<int64_t>(i) + 1].item<double>();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<double> MaxAcrossRanks(Communicator& comm, double value, absl::Duration timeout) {
+  std::vector<at::Tensor> tensors = {torch::tensor({value}, torch::kFloat64)};
+  AllReduceOptions options;
+  options.op = ReduceOp::kMax;
+  options.timeout = timeout;
+  R1_RETURN_IF_ERROR(comm.AllReduce(tensors, options)->Wait());
+  return tensors[0][0].item<double>();
+}
+
+// A training forward over prompt + response sequences that keeps the response logits (for the
+// entropy diagnostic). Same computation as ComputeResponseLogProbs.
+struct ResponseForward {
+  at::Tensor logprobs;  // [B, R] f32, differentiable; 0 where mask is 0
+  at::Tensor mask;      // [B, R] f32: 1 = a real response token
+  at::Tensor logits;    // [B, R, V] f32: logits[b, r] predict response token r
+};
+
+absl::StatusOr<ResponseForward> ForwardResponses(CausalLmImpl& model,
+                                                 const std::vector<TokenSeq>& prompts,
+                                                 const std::vector<TokenSeq>& responses) {
+  R1_ASSIGN_OR_RETURN(PackedSequences packed,
+                      PackSequences(prompts, responses, model.config().vocab_size));
+  at::Tensor hidden = model.Hidden(packed.input_ids, packed.attention_mask, packed.position_ids);
+  // The LM head only at the R predicting positions: [B, R, C] -> [B, R, V].
+  const int64_t c = hidden.size(2);
+  ResponseForward out;
+  out.logits =
+      model.LmHead(hidden.gather(1, packed.target_index.unsqueeze(-1).expand({-1, -1, c})));
+  at::Tensor r_index =
+      torch::arange(out.logits.size(1), torch::kInt64).unsqueeze(0).expand_as(packed.target_index);
+  out.mask = packed.response_mask;
+  out.logprobs = GatherTokenLogProbs(out.logits, r_index, packed.target_ids) * out.mask;
+  return out;
+}
+
+// Σ over response tokens of the entropy of the policy's next-token distribution, without
+// gradient. logits: [B, R, V]; mask: [B, R]. One row at a time, so the temporaries are [R, V].
+absl::StatusOr<double> ResponseEntropySum(const at::Tensor& logits, const at::Tensor& mask) {
+  torch::NoGradGuard no_grad;
+  at::Tensor sum = torch::zeros({}, torch::kFloat64);
+  for (int64_t b = 0; b < logits.size(0); ++b) {
+    R1_ASSIGN_OR_RETURN(at::Tensor entropy, TokenEntropy(logits[b].detach()));  // [R]
+    sum += (entropy * mask[b]).sum().to(torch::kFloat64);
+  }
+  return sum.item<double>();
+}
+
+// "f32[32,64];f32[64];..." — what two ranks must agree on before parameters are broadcast.
+std::string ParameterLayout(const std::vector<at::Tensor>& params) {
+  std::string layout;
+  for (const at::Tensor& p : params) {
+    absl::StrAppend(&layout, c10::toString(p.scalar_type()), "[", absl::StrJoin(p.sizes(), ","),
+                    "];");
+  }
+  return layout;
 }
 
 }  // namespace
@@ -320,66 +479,92 @@ absl::StatusOr<std::vector<std::vector<float>>> LocalWorker::Logprobs(
 
 absl::StatusOr<StepMetrics> LocalWorker::TrainStep(const std::string& slot_name,
                                                    const TrainBatch& batch) {
-  R1_ASSIGN_OR_RETURN(Slot * slot, FindSlot(slot_name));
-  if (slot->optimizer == nullptr) {
-    return absl::FailedPreconditionError(
+  const auto start = std::chrono::steady_clock::now();
+  Communicator* comm = options_.trainer_comm != nullptr && options_.trainer_comm->size() > 1
+                           ? options_.trainer_comm
+                           : nullptr;
+  const absl::Duration timeout = options_.collective_timeout;
+
+  // 1. This shard's checks and counts; across ranks, the global counts (every rank joins, even
+  // one that failed, so that all of them return instead of waiting on each other).
+  absl::StatusOr<Slot*> found = FindSlot(slot_name);
+  Slot* slot = found.ok() ? *found : nullptr;
+  absl::Status local = found.status();
+  if (local.ok() && slot->optimizer == nullptr) {
+    local = absl::FailedPreconditionError(
         absl::StrCat("slot \"", slot_name, "\" was not loaded as trainable"));
   }
-  const size_t n = batch.prompts.size();
-  if (n == 0) return absl::InvalidArgumentError("TrainStep: empty batch");
-  if (batch.responses.size() != n) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("TrainStep: ", n, " prompts but ", batch.responses.size(), " responses"));
+  if (local.ok() && batch.objective == TrainBatch::Objective::kRewardModel &&
+      !slot->score_weight.defined()) {
+    local = absl::FailedPreconditionError("TrainStep: reward objective needs a reward slot");
   }
-  const auto start = std::chrono::steady_clock::now();
+  ShardCounts counts;
+  if (local.ok()) {
+    absl::StatusOr<ShardCounts> counted = CountShard(batch, /*allow_empty=*/comm != nullptr);
+    local = counted.status();
+    if (counted.ok()) counts = *counted;
+  }
+  ShardCounts global = counts;
+  if (comm != nullptr) {
+    std::vector<double> sums = {counts.sequences_in_batch, counts.tokens, counts.sequences,
+                                counts.pairs};
+    R1_RETURN_IF_ERROR(SumAcrossRanks(*comm, local, sums, timeout));
+    global.sequences_in_batch = sums[0];
+    global.tokens = sums[1];
+    global.sequences = sums[2];
+    global.pairs = sums[3];
+    R1_ASSIGN_OR_RETURN(global.max_response, MaxAcrossRanks(*comm, counts.max_response, timeout));
+  } else {
+    R1_RETURN_IF_ERROR(local);
+  }
+  if (global.sequences_in_batch == 0) return absl::InvalidArgumentError("TrainStep: empty batch");
+  if (batch.objective != TrainBatch::Objective::kRewardModel && global.tokens == 0) {
+    return absl::InvalidArgumentError("TrainStep: no response tokens");
+  }
+
+  // 2. Forward and backward on this shard. Each rank's loss is scaled by W · (its share of the
+  // normalising count) so that the gradients averaged over W ranks are the global batch's.
+  const double world = comm != nullptr ? comm->size() : 1;
   const double lr = LearningRateAt(slot->optimizer_options, batch.step);
   for (auto& group : slot->optimizer->param_groups()) {
     static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
   }
   slot->model->train();
   slot->optimizer->zero_grad();
-  StepMetrics metrics;
-
+  const std::vector<std::string> keys = MetricKeys(batch.objective);
+  StepMetrics metrics;  // this shard's share of each global metric (summed over ranks below)
   absl::Status status = CatchTorch("train step", [&]() -> absl::Status {
     switch (batch.objective) {
       case TrainBatch::Objective::kLanguageModel: {
-        std::vector<TokenSeq> prompts = batch.prompts, responses = batch.responses;
-        std::vector<size_t> keep;
-        int64_t total_tokens = 0;
-        for (size_t i = 0; i < n; ++i) {
-          SplitForLanguageModel(&prompts[i], &responses[i]);
-          if (!responses[i].empty()) {
-            keep.push_back(i);
-            total_tokens += static_cast<int64_t>(responses[i].size());
-          }
+        if (counts.tokens == 0) return absl::OkStatus();
+        std::vector<TokenSeq> prompts, responses;
+        for (size_t i = 0; i < batch.prompts.size(); ++i) {
+          TokenSeq prompt = batch.prompts[i], response = batch.responses[i];
+          SplitForLanguageModel(&prompt, &response);
+          if (response.empty()) continue;
+          prompts.push_back(std::move(prompt));
+          responses.push_back(std::move(response));
         }
-        if (keep.empty()) return absl::InvalidArgumentError("TrainStep: no response tokens");
         const size_t micro = options_.micro_batch_size > 0
                                  ? static_cast<size_t>(options_.micro_batch_size)
-                                 : keep.size();
+                                 : prompts.size();
         double loss_sum = 0.0;
-        for (size_t begin = 0; begin < keep.size(); begin += micro) {
-          std::vector<TokenSeq> p, r;
-          for (size_t j = begin; j < std::min(keep.size(), begin + micro); ++j) {
-            p.push_back(prompts[keep[j]]);
-            r.push_back(responses[keep[j]]);
-          }
+        for (size_t begin = 0; begin < prompts.size(); begin += micro) {
+          const size_t stop = std::min(prompts.size(), begin + micro);
+          std::vector<TokenSeq> p(prompts.begin() + begin, prompts.begin() + stop);
+          std::vector<TokenSeq> r(responses.begin() + begin, responses.begin() + stop);
           R1_ASSIGN_OR_RETURN(ResponseLogProbs lp, ComputeResponseLogProbs(*slot->model, p, r));
-          // Token mean over the whole batch, whatever the micro-batch split.
-          at::Tensor loss = -(lp.logprobs * lp.mask).sum() / static_cast<double>(total_tokens);
-          loss.backward();
+          // Token mean over the whole global batch, whatever the micro-batch and shard split.
+          at::Tensor loss = -(lp.logprobs * lp.mask).sum() / global.tokens;
+          (loss * world).backward();
           loss_sum += loss.item<double>();
         }
         metrics["loss"] = loss_sum;
-        metrics["tokens"] = static_cast<double>(total_tokens);
-        break;
+        metrics["tokens"] = counts.tokens;
+        return absl::OkStatus();
       }
       case TrainBatch::Objective::kPolicyGradient: {
-        if (batch.advantages.size() != n || batch.old_logprobs.size() != n) {
-          return absl::InvalidArgumentError(
-              "TrainStep: policy gradient needs one advantage and one old_logprobs row per "
-              "sequence");
-        }
+        if (counts.tokens == 0) return absl::OkStatus();
         PolicyLossOptions loss_options;
         loss_options.clip_low = batch.policy_loss.clip_low;
         loss_options.clip_high = batch.policy_loss.clip_high;
@@ -388,37 +573,36 @@ absl::StatusOr<StepMetrics> LocalWorker::TrainStep(const std::string& slot_name,
                             ParseKlEstimator(batch.policy_loss.kl_estimator));
         R1_ASSIGN_OR_RETURN(loss_options.aggregation,
                             ParseLossAggregation(batch.policy_loss.aggregation));
-        R1_ASSIGN_OR_RETURN(ResponseLogProbs lp,
-                            ComputeResponseLogProbs(*slot->model, batch.prompts, batch.responses));
-        const int64_t width = lp.logprobs.size(1);
+        // Dr.GRPO's constant defaults to the padded response length of the GLOBAL batch.
+        loss_options.token_sum_norm = global.max_response;
+        R1_ASSIGN_OR_RETURN(ResponseForward fwd,
+                            ForwardResponses(*slot->model, batch.prompts, batch.responses));
+        const int64_t width = fwd.logprobs.size(1);
         PolicyLossInputs inputs;
-        inputs.logprobs = lp.logprobs;
+        inputs.logprobs = fwd.logprobs;
         inputs.old_logprobs = PadRows(batch.old_logprobs, width);
         inputs.advantages = torch::tensor(batch.advantages, torch::kFloat32);
-        inputs.response_mask = lp.mask;
-        if (loss_options.kl_coef > 0.0) {
-          if (batch.ref_logprobs.size() != n) {
-            return absl::InvalidArgumentError("TrainStep: kl_coef > 0 needs ref_logprobs");
-          }
-          inputs.ref_logprobs = PadRows(batch.ref_logprobs, width);
-        }
+        inputs.response_mask = fwd.mask;
+        if (loss_options.kl_coef > 0.0) inputs.ref_logprobs = PadRows(batch.ref_logprobs, width);
         R1_ASSIGN_OR_RETURN(PolicyLossResult result, ComputePolicyLoss(inputs, loss_options));
-        result.loss.backward();
-        metrics["loss"] = result.loss.item<double>();
-        metrics["pg_loss"] = result.pg_loss;
-        metrics["kl"] = result.kl;
-        metrics["clip_fraction"] = result.clip_fraction;
-        metrics["approx_kl"] = result.approx_kl;
-        metrics["tokens"] = static_cast<double>(result.num_tokens);
-        break;
+        // This shard's share of the count the aggregation divides by, and of the tokens.
+        const double share = loss_options.aggregation == LossAggregation::kTokenMean
+                                 ? counts.tokens / global.tokens
+                                 : counts.sequences / global.sequences;
+        const double token_share = counts.tokens / global.tokens;
+        (result.loss * (world * share)).backward();
+        R1_ASSIGN_OR_RETURN(const double entropy_sum, ResponseEntropySum(fwd.logits, fwd.mask));
+        metrics["loss"] = result.loss.item<double>() * share;
+        metrics["pg_loss"] = result.pg_loss * share;
+        metrics["kl"] = result.kl * token_share;
+        metrics["clip_fraction"] = result.clip_fraction * token_share;
+        metrics["approx_kl"] = result.approx_kl * token_share;
+        metrics["entropy"] = entropy_sum / global.tokens;
+        metrics["tokens"] = counts.tokens;
+        return absl::OkStatus();
       }
       case TrainBatch::Objective::kRewardModel: {
-        if (!slot->score_weight.defined()) {
-          return absl::FailedPreconditionError("TrainStep: reward objective needs a reward slot");
-        }
-        if (batch.rejected.size() != n) {
-          return absl::InvalidArgumentError("TrainStep: one rejected response per pair needed");
-        }
+        if (counts.pairs == 0) return absl::OkStatus();
         const int64_t vocab = slot->config.vocab_size;
         R1_ASSIGN_OR_RETURN(SequenceBatch chosen,
                             BuildSequenceBatch(batch.prompts, batch.responses, vocab));
@@ -427,20 +611,42 @@ absl::StatusOr<StepMetrics> LocalWorker::TrainStep(const std::string& slot_name,
         R1_ASSIGN_OR_RETURN(
             RewardModelLossResult result,
             BradleyTerryLoss(ScoreSequences(*slot, chosen), ScoreSequences(*slot, rejected)));
-        result.loss.backward();
-        metrics["loss"] = result.loss.item<double>();
-        metrics["accuracy"] = result.accuracy;
-        metrics["margin"] = result.mean_margin;
-        break;
+        const double share = counts.pairs / global.pairs;
+        (result.loss * (world * share)).backward();
+        metrics["loss"] = result.loss.item<double>() * share;
+        metrics["accuracy"] = result.accuracy * share;
+        metrics["margin"] = result.mean_margin * share;
+        return absl::OkStatus();
       }
     }
-    std::vector<at::Tensor> params = slot->Parameters();
-    const double clip = slot->optimizer_options.grad_clip;
-    metrics["grad_norm"] =
-        clip > 0.0 ? torch::nn::utils::clip_grad_norm_(params, clip) : GlobalGradNorm(params);
-    slot->optimizer->step();
-    return absl::OkStatus();
+    return absl::InternalError("TrainStep: unknown objective");
   });
+
+  // 3. The global metrics and gradients, then one clipped optimizer step (identical everywhere).
+  if (comm != nullptr && status.ok()) {
+    std::vector<double> sums;
+    for (const std::string& key : keys) sums.push_back(metrics[key]);
+    status = SumAcrossRanks(*comm, status, sums, timeout);
+    for (size_t i = 0; i < keys.size(); ++i) metrics[keys[i]] = sums[i];
+  } else if (comm != nullptr) {
+    std::vector<double> ignored(keys.size(), 0.0);
+    status = SumAcrossRanks(*comm, status, ignored, timeout);
+  }
+  std::vector<at::Tensor> params = slot->Parameters();
+  if (comm != nullptr && status.ok()) {
+    GradSyncOptions grad_sync;
+    grad_sync.timeout = timeout;
+    status = AllReduceGradients(params, *comm, grad_sync).status();
+  }
+  if (status.ok()) {
+    status = CatchTorch("optimizer step", [&]() -> absl::Status {
+      const double clip = slot->optimizer_options.grad_clip;
+      metrics["grad_norm"] =
+          clip > 0.0 ? torch::nn::utils::clip_grad_norm_(params, clip) : GlobalGradNorm(params);
+      slot->optimizer->step();
+      return absl::OkStatus();
+    });
+  }
   slot->model->eval();
   R1_RETURN_IF_ERROR(status);
   metrics["lr"] = lr;
@@ -512,8 +718,37 @@ absl::Status LocalWorker::Save(const std::string& slot_name, const std::string& 
 }
 
 absl::StatusOr<SyncStats> LocalWorker::SyncWeights() {
-  // Colocated: the rollout engine generates from the trained module itself.
-  return SyncStats{};
+  Communicator* comm = options_.weight_sync_comm;
+  // Colocated: the rollout engine generates from the trained module itself. A group of one has
+  // nobody to send to.
+  if (comm == nullptr || comm->size() <= 1) return SyncStats{};
+  const absl::Time start = absl::Now();
+  // Every member describes its "policy" parameters; all must agree before a byte moves, so that a
+  // missing or different model fails on every rank at once instead of in a mismatched broadcast.
+  auto it = slots_.find("policy");
+  std::vector<at::Tensor> params;
+  if (it != slots_.end()) params = it->second->Parameters();
+  const std::string layout = it != slots_.end() ? ParameterLayout(params) : "";
+  AllGatherOptions gather;
+  gather.timeout = options_.collective_timeout;
+  R1_ASSIGN_OR_RETURN(std::vector<std::string> layouts, comm->AllGatherBytes(layout, gather));
+  for (size_t r = 0; r < layouts.size(); ++r) {
+    if (layouts[r].empty()) {
+      return absl::FailedPreconditionError(absl::StrCat("SyncWeights: rank ", r, " of group '",
+                                                        comm->group_name(),
+                                                        "' holds no \"policy\" model"));
+    }
+    if (layouts[r] != layouts[0]) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("SyncWeights: the \"policy\" model of rank ", r, " of group '",
+                       comm->group_name(), "' differs from rank 0's (parameter shapes or dtypes)"));
+    }
+  }
+  ParamSyncOptions sync;
+  sync.root = 0;
+  sync.timeout = options_.collective_timeout;
+  R1_ASSIGN_OR_RETURN(CommStats stats, BroadcastParameters(params, *comm, sync));
+  return SyncStats{stats.bytes, absl::ToDoubleSeconds(absl::Now() - start)};
 }
 
 }  // namespace r1

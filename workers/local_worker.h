@@ -1,6 +1,7 @@
 // An in-process worker: the Worker service's operations (stages/worker_client.h) run directly on
-// models held in this process. It is the colocated (hybrid) placement of DESIGN.md — policy,
-// rollout copy and reference share one process, so weight sync moves nothing — and it is what the
+// models held in this process. Alone it is the colocated (hybrid) placement of DESIGN.md — policy,
+// rollout copy and reference share one process, so weight sync moves nothing; given communicators
+// it is one rank of data-parallel training and/or of the disaggregated weight sync. It is what the
 // gRPC Worker service calls into.
 #ifndef R1_WORKERS_LOCAL_WORKER_H_
 #define R1_WORKERS_LOCAL_WORKER_H_
@@ -10,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "stages/worker_client.h"
+#include "workers/comm/communicator.h"
 
 namespace r1 {
 
@@ -22,6 +25,15 @@ struct LocalWorkerOptions {
   bool per_request_generation = false;
   // Sequences per forward/backward inside one TrainStep (gradients accumulate); 0 = all at once.
   int64_t micro_batch_size = 0;
+  // The data-parallel group of trainer ranks (not owned; must outlive the worker). Null or size 1
+  // = single-process training. See LocalWorker::TrainStep.
+  Communicator* trainer_comm = nullptr;
+  // The weight-sync group: trainer rank 0 (its rank 0) and the rollout-only workers (not owned).
+  // Null = colocated placement: SyncWeights moves nothing.
+  Communicator* weight_sync_comm = nullptr;
+  // Bound on each collective of TrainStep and SyncWeights; past it the call fails with
+  // DeadlineExceeded and the communicator is broken (a peer died or hung).
+  absl::Duration collective_timeout = kDefaultCollectiveTimeout;
 };
 
 // Slots: "policy" (trainable), "reference" (frozen), "reward" (a model with a scalar head,
@@ -45,12 +57,28 @@ class LocalWorker : public WorkerClient {
   absl::StatusOr<std::vector<std::vector<float>>> Logprobs(
       const std::string& slot, const std::vector<TokenSeq>& prompts,
       const std::vector<TokenSeq>& responses) override;
+  // One optimizer step. With a trainer_comm of size W > 1 this is one rank of data-parallel
+  // training: `batch` is this rank's shard (W contiguous shards of the global batch; a shard may be
+  // empty and must still be passed, since every rank joins every collective). The step equals
+  // single-process training on the global batch: the counts that normalise the loss (tokens,
+  // sequences with a response, pairs, the longest response) are all-reduced first, each rank's
+  // loss is scaled so that the averaged gradients are the global ones, gradients are all-reduced,
+  // then clipped (same global norm everywhere) and stepped. The metrics returned are the global
+  // ones, identical on every rank. A rank that fails (bad shard, LibTorch error) makes every rank
+  // fail the step: the failing rank returns its own error, the others Aborted; a collective past
+  // its timeout gives DeadlineExceeded. Policy-gradient steps also report "entropy": the mean
+  // per-token entropy of the current policy over response tokens (no gradient).
   absl::StatusOr<StepMetrics> TrainStep(const std::string& slot, const TrainBatch& batch) override;
   absl::StatusOr<std::vector<float>> Score(const std::string& slot,
                                            const std::vector<TokenSeq>& prompts,
                                            const std::vector<TokenSeq>& responses) override;
   absl::Status Save(const std::string& slot, const std::string& dir,
                     const std::string& trainer_state_json, bool weights_only) override;
+  // Without a weight_sync_comm (colocated): {0, 0}, nothing moves. With one: the "policy" slot's
+  // parameters of the group's rank 0 (trainer rank 0) are broadcast to every member, which must all
+  // call this at the same time and hold a "policy" slot of the same architecture (checked first
+  // with one all-gather; FailedPrecondition naming the rank that differs). Returns the bytes
+  // received or sent and the seconds taken; DeadlineExceeded past collective_timeout.
   absl::StatusOr<SyncStats> SyncWeights() override;
 
   // Drops a slot's model (frees its memory). OK if absent.

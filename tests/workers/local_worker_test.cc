@@ -5,6 +5,8 @@
 
 #include <unistd.h>
 
+#include <cmath>
+
 #include "base/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -179,6 +181,53 @@ TEST_F(LocalWorkerTest, ErrorsNameTheProblem) {
   TrainBatch batch = LmBatch(worker, 0);
   auto frozen = worker.TrainStep("policy", batch);
   EXPECT_THAT(std::string(frozen.status().message()), ::testing::HasSubstr("trainable"));
+}
+
+// The "entropy" metric of a policy-gradient step: the mean next-token entropy over response
+// tokens. With tiny initial weights the distribution is almost uniform (entropy ≈ log V); with
+// large ones it is peaked (much lower).
+TEST_F(LocalWorkerTest, PolicyGradientReportsEntropy) {
+  auto entropy_at = [](double initializer_range) -> double {
+    const std::string config = absl::StrCat(
+        R"({"model_type": "llama", "vocab_size": 512, "hidden_size": 32, "intermediate_size": 64,
+        "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+        "max_position_embeddings": 128, "initializer_range": )",
+        initializer_range, "}");
+    LocalWorker worker;
+    OptimizerOptions adam = Adam();
+    EXPECT_TRUE(worker.InitModel("policy", config, "byte", 3, &adam).ok());
+    TrainBatch batch = LmBatch(worker, 0);
+    auto old_lp = worker.Logprobs("policy", batch.prompts, batch.responses);
+    EXPECT_TRUE(old_lp.ok()) << old_lp.status();
+    batch.objective = TrainBatch::Objective::kPolicyGradient;
+    batch.old_logprobs = *old_lp;
+    batch.advantages = {1.0f, -1.0f};
+    auto m = worker.TrainStep("policy", batch);
+    EXPECT_TRUE(m.ok()) << m.status();
+    return m.ok() && m->count("entropy") ? m->at("entropy") : -1.0;
+  };
+  const double log_v = std::log(512.0);
+  const double uniform = entropy_at(0.001);
+  EXPECT_NEAR(uniform, log_v, 1e-3);
+  EXPECT_LE(uniform, log_v + 1e-5);  // no distribution has more
+  const double peaked = entropy_at(1.0);
+  EXPECT_GE(peaked, 0.0);
+  EXPECT_LT(peaked, log_v - 1.0);
+}
+
+// Without a communicator nothing moves on weight sync, and a single process refuses an empty
+// batch (only a data-parallel shard may be empty).
+TEST_F(LocalWorkerTest, SingleProcessSyncAndEmptyBatch) {
+  LocalWorker worker;
+  OptimizerOptions adam = Adam();
+  ASSERT_TRUE(worker.InitModel("policy", kTinyConfig, "byte", 1, &adam).ok());
+  auto sync = worker.SyncWeights();
+  ASSERT_TRUE(sync.ok());
+  EXPECT_EQ(sync->bytes_moved, 0);
+  TrainBatch empty;
+  auto refused = worker.TrainStep("policy", empty);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(refused.status().message()), ::testing::HasSubstr("empty batch"));
 }
 
 }  // namespace
