@@ -242,5 +242,84 @@ TEST_F(DistributedTest, AfterTheSchedulerIsKilledResumeEndsWithBitIdenticalWeigh
   EXPECT_EQ(MetricLines(killed, "grpo"), 40);
 }
 
+TEST_F(DistributedTest, ExternalWorkersJoinASchedulerAndStrangersAreRefused) {
+  const std::string config =
+      WriteConfig("mode: external, trainer_ranks: 2, max_stage_attempts: 1", 30, 2);
+  const std::string run_dir = JoinPath(dir_, "run");
+  const std::string log = JoinPath(dir_, "scheduler.log");
+  Subprocess scheduler =
+      Start("scheduler " + config + " --run-dir " + run_dir + " --wait-workers 120", log);
+  std::string address;
+  for (absl::Time end = absl::Now() + absl::Seconds(60); address.empty() && absl::Now() < end;) {
+    address = std::string(absl::StripTrailingAsciiWhitespace(
+        ReadFile(JoinPath(run_dir, "scheduler.addr")).value_or("")));
+    if (address.empty()) absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_FALSE(address.empty()) << ReadFile(log).value_or("");
+
+  // A worker with the wrong token is refused and exits.
+  SpawnOptions stranger_options;
+  stranger_options.env = {{"R1_TOKEN", "not-the-token"}};
+  stranger_options.log_file = JoinPath(dir_, "stranger.log");
+  absl::StatusOr<Subprocess> stranger = Subprocess::Spawn(
+      {R1_BINARY_DIR "/cli/r1", "worker", "--scheduler", address}, stranger_options);
+  ASSERT_TRUE(stranger.ok());
+  absl::StatusOr<ExitInfo> refused = stranger->Wait(absl::Seconds(60));
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->exit_code, 1);
+  EXPECT_THAT(ReadFile(stranger_options.log_file).value_or(""), HasSubstr("token"));
+
+  // The real workers: one mpirun job of two ranks, as Slurm or the MPI Operator would start.
+  SpawnOptions worker_options;
+  worker_options.log_file = JoinPath(dir_, "workers.log");
+  worker_options.env = {{"OPENBLAS_NUM_THREADS", "1"}, {"R1_THREADS", "1"}};
+  std::vector<std::string> argv = {"mpirun", "-np", "2", "--oversubscribe"};
+  if (geteuid() == 0) argv.push_back("--allow-run-as-root");
+  for (const char* a :
+       {"--mca", "btl", "self,vader", R1_BINARY_DIR "/cli/r1", "worker", "--scheduler"}) {
+    argv.push_back(a);
+  }
+  argv.push_back(address);
+  argv.push_back("--token-file");
+  argv.push_back(JoinPath(run_dir, "token"));
+  absl::StatusOr<Subprocess> workers = Subprocess::Spawn(argv, worker_options);
+  ASSERT_TRUE(workers.ok()) << workers.status();
+
+  absl::StatusOr<ExitInfo> done = scheduler.Wait(absl::Minutes(3));
+  if (!done.ok()) scheduler.Terminate(absl::Seconds(5));
+  const std::string output = ReadFile(log).value_or("");
+  ASSERT_TRUE(done.ok() && done->exited && done->exit_code == 0) << output;
+  EXPECT_THAT(output, HasSubstr("waiting for 2 workers to register"));
+  EXPECT_THAT(output, HasSubstr("[eval] succeeded"));
+  // The workers leave once the scheduler ends the run.
+  absl::StatusOr<ExitInfo> workers_done = workers->Wait(absl::Seconds(60));
+  if (!workers_done.ok()) workers->Terminate(absl::Seconds(5));
+  ASSERT_TRUE(workers_done.ok());
+  EXPECT_EQ(workers_done->exit_code, 0) << ReadFile(worker_options.log_file).value_or("");
+}
+
+TEST_F(DistributedTest, CancelStopsTheRunAndResumeFinishesIt) {
+  const std::string config = WriteConfig("max_stage_attempts: 2", 30, 120);
+  const std::string run_dir = JoinPath(dir_, "run");
+  const std::string log = JoinPath(dir_, "cancelled.log");
+  Subprocess run = Start("run " + config + " --run-dir " + run_dir, log);
+  ASSERT_TRUE(WaitForSteps(run, run_dir, "grpo", 3)) << ReadFile(log).value_or("");
+  auto [code, cancel_output] = Run("cancel --run-dir " + run_dir + " --reason test");
+  EXPECT_EQ(code, 0) << cancel_output;
+  absl::StatusOr<ExitInfo> exit = run.Wait(absl::Minutes(2));
+  if (!exit.ok()) run.Terminate(absl::Seconds(5));
+  const std::string output = ReadFile(log).value_or("");
+  ASSERT_TRUE(exit.ok() && exit->exited) << output;
+  EXPECT_EQ(exit->exit_code, 1) << output;
+  EXPECT_THAT(output, HasSubstr("run cancelled: test"));
+  EXPECT_THAT(output, HasSubstr("r1 run --resume"));
+  EXPECT_THAT(output, ::testing::Not(HasSubstr("[grpo] grpo started (attempt 2)")));
+  EXPECT_LT(MetricLines(run_dir, "grpo"), 120);
+
+  auto [resumed, resumed_output] = Run("run --resume " + run_dir);
+  ASSERT_EQ(resumed, 0) << resumed_output;
+  EXPECT_EQ(MetricLines(run_dir, "grpo"), 120);
+}
+
 }  // namespace
 }  // namespace r1
