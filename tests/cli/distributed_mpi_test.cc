@@ -209,6 +209,27 @@ TEST_F(DistributedTest, AWorkerKilledMidStageIsRelaunchedAndTheRunCompletes) {
   EXPECT_EQ(last, 400);
 }
 
+TEST_F(DistributedTest, AHungWorkerIsDeclaredDeadByItsMissedHeartbeats) {
+  // SIGSTOP: the process exists and its socket stays open, so only the heartbeats tell.
+  const std::string config = WriteConfig("trainer_ranks: 2, max_stage_attempts: 3", 400, 2);
+  const std::string run_dir = JoinPath(dir_, "run");
+  const std::string log = JoinPath(dir_, "hung_worker.log");
+  Subprocess run = Start("run " + config + " --run-dir " + run_dir, log);
+  ASSERT_TRUE(WaitForSteps(run, run_dir, "pretrain", 15)) << ReadFile(log).value_or("");
+  std::vector<pid_t> workers = WorkerPids(run_dir);
+  ASSERT_EQ(workers.size(), 2u) << ReadFile(log).value_or("");
+  ASSERT_EQ(kill(workers[0], SIGSTOP), 0);
+
+  absl::StatusOr<ExitInfo> exit = run.Wait(absl::Minutes(4));
+  if (!exit.ok()) run.Terminate(absl::Seconds(5));
+  kill(workers[0], SIGKILL);  // in case the run did not clean it up
+  const std::string output = ReadFile(log).value_or("");
+  ASSERT_TRUE(exit.ok() && exit->exited && exit->exit_code == 0) << output;
+  EXPECT_THAT(output, HasSubstr("missed its heartbeats: declared dead"));
+  EXPECT_THAT(output, HasSubstr("relaunched 2 workers"));
+  EXPECT_THAT(output, HasSubstr("[eval] succeeded"));
+}
+
 TEST_F(DistributedTest, AfterTheSchedulerIsKilledResumeEndsWithBitIdenticalWeights) {
   const std::string config =
       WriteConfig("placement: disaggregated, rollout_workers: 1, max_stage_attempts: 1", 30, 40);
