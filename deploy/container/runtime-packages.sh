@@ -14,19 +14,26 @@ if grep -q "not found" <<<"$libs"; then
   grep "not found" <<<"$libs" >&2
   exit 1
 fi
+# One dpkg-query for all libraries (it reads the whole package database on every call); Debian 12
+# merges /lib into /usr/lib but packages record either spelling, so the misses get a second try.
+mapfile -t paths < <(awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' <<<"$libs" |
+  xargs -r realpath | sort -u)
+owners() { dpkg-query -S "$@" 2>/dev/null || true; }  # "pkg[:arch][, pkg2]: /path" per found path
+found="$(owners "${paths[@]}")"
+missing=()
+for p in "${paths[@]}"; do
+  grep -qF ": $p" <<<"$found" || missing+=("$p")
+done
 status=0
-packages=()
-while read -r path; do
-  real="$(realpath "$path")"
-  # Debian 12 merges /lib into /usr/lib, but packages record either spelling.
-  owner="$(dpkg-query -S "$real" 2>/dev/null || dpkg-query -S "${real#/usr}" 2>/dev/null || true)"
-  if [ -z "$owner" ]; then
-    echo "runtime-packages.sh: $path ($real) belongs to no Debian package" >&2
-    status=1
-    continue
-  fi
-  owner="${owner%%:*}"              # "libfoo1:amd64: /usr/lib/..." -> "libfoo1"
-  packages+=("${owner%%,*}")       # "a, b: path" (shared by two packages) -> "a"
-done < <(awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' <<<"$libs")
-printf '%s\n' "${packages[@]}" | sort -u
+if [ ${#missing[@]} -gt 0 ]; then
+  found="$found"$'\n'"$(owners "${missing[@]#/usr}")"
+  for p in "${missing[@]}"; do
+    if ! grep -qF ": ${p#/usr}" <<<"$found"; then
+      echo "runtime-packages.sh: $p belongs to no Debian package" >&2
+      status=1
+    fi
+  done
+fi
+# "libfoo1:amd64: /usr/lib/..." -> "libfoo1"; "a, b: path" (a path two packages share) -> "a".
+grep -v -e '^$' -e '^diversion ' <<<"$found" | sed -e 's/: .*//' -e 's/,.*//' -e 's/:.*//' | sort -u
 exit "$status"
