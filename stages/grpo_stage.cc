@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "base/file_util.h"
 #include "base/status_macros.h"
 #include "pipeline/metrics.h"
@@ -154,10 +155,23 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
   R1_ASSIGN_OR_RETURN(std::optional<ResumePoint> resume, FindResumePoint(context));
   R1_RETURN_IF_ERROR(DropLogsAfter(context, resume ? resume->step : 0));
   R1_RETURN_IF_ERROR(LoadTrainable(context, "policy", optimizer, resume));
+  const std::string refreshed_dir = JoinPath(context.run_dir->StageDir(stage.name), "reference");
+  // The reference refreshed at `step` (STAGE/reference/step-NNNNNN), kept until a checkpoint
+  // past the next refresh makes it unreachable by a resume.
+  auto refreshed_at = [&](int64_t step) {
+    return JoinPath(refreshed_dir, absl::StrFormat("step-%06d", step));
+  };
+  const bool refresh = p.reference_refresh_every > 0 && p.kl_coef > 0;
   if (p.kl_coef > 0.0) {
-    // The reference is the stage's starting model (refreshed below when configured).
-    const std::string ref_dir =
+    // The reference is the stage's starting model, or on resume the one refreshed last before
+    // the checkpoint (so that a resumed run computes the same KL as an uninterrupted one).
+    std::string ref_dir =
         context.model_dir.empty() && resume.has_value() ? resume->dir : context.model_dir;
+    const int64_t last_refresh =
+        refresh && resume.has_value()
+            ? resume->step / p.reference_refresh_every * p.reference_refresh_every
+            : 0;
+    if (last_refresh > 0) ref_dir = refreshed_at(last_refresh);
     if (ref_dir.empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat("stage ", stage.name, ": kl_coef > 0 needs an input model as reference"));
@@ -342,14 +356,20 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
       R1_RETURN_IF_ERROR(samples.Write(step + 1, sample));
     }
     if (context.on_progress) context.on_progress(StageProgress{step + 1, p.steps, m});
-    if (p.reference_refresh_every > 0 && p.kl_coef > 0 &&
-        (step + 1) % p.reference_refresh_every == 0) {
-      const std::string ref_dir = JoinPath(context.run_dir->StageDir(stage.name), "reference");
+    if (refresh && (step + 1) % p.reference_refresh_every == 0) {
+      const std::string ref_dir = refreshed_at(step + 1);
       R1_RETURN_IF_ERROR(worker->Save("policy", ref_dir, "", /*weights_only=*/true));
       R1_RETURN_IF_ERROR(worker->LoadModel("reference", ref_dir, nullptr, ""));
     }
     if (p.checkpoint_every > 0 && (step + 1) % p.checkpoint_every == 0 && step + 1 < p.steps) {
       R1_RETURN_IF_ERROR(SaveCheckpoint(context, "policy", step + 1));
+      if (refresh) {
+        // A resume now starts at step + 1 or later: older references are not needed.
+        const int64_t keep = (step + 1) / p.reference_refresh_every * p.reference_refresh_every;
+        for (int64_t r = p.reference_refresh_every; r < keep; r += p.reference_refresh_every) {
+          if (PathExists(refreshed_at(r))) R1_RETURN_IF_ERROR(RemoveAll(refreshed_at(r)));
+        }
+      }
     }
   }
   StageResult result;

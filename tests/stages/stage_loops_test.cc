@@ -187,6 +187,42 @@ TEST(GrpoStageTest, DynamicSamplingTrainsOnlyGroupsWithSignal) {
     EXPECT_THAT(load, ::testing::Not(::testing::HasSubstr("reference")));
 }
 
+TEST(GrpoStageTest, ResumeReloadsTheReferenceRefreshedBeforeTheCheckpoint) {
+  const std::string stage = R"(  - name: s
+    type: grpo
+    inputs: {model: base, datasets: [d]}
+    grpo:
+      steps: 6
+      prompts_per_step: 2
+      group_size: 2
+      kl_coef: 0.1
+      reference_refresh_every: 2
+      checkpoint_every: 3
+      rewards: [{name: accuracy, weight: 1.0}]
+)";
+  std::string dir = TempDir("grpo_refresh");
+  std::string data = WriteData(dir, {"a", "b", "c"});
+  FakeWorker worker;
+  worker.respond = [](const std::string&, uint64_t seed) {
+    return std::string(seed % 2 == 0 ? "<think>t</think><answer>0</answer>"
+                                     : "<think>t</think><answer>1</answer>");
+  };
+  worker.fail_at_step = 4;
+  auto f = Make(dir, data, stage, &worker);
+  ASSERT_FALSE(RunStage(f->context).ok());
+  // References refreshed at steps 2 and 4; the step-3 checkpoint made step 2's the one to keep.
+  const std::string refs = JoinPath(f->run_dir->StageDir("s"), "reference");
+  EXPECT_TRUE(PathExists(JoinPath(refs, "step-000002")));
+  worker.loads.clear();
+  auto second = RunStage(f->context);
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_GE(worker.loads.size(), 2u);
+  EXPECT_THAT(worker.loads[0], ::testing::HasSubstr("checkpoints/step-000003"));
+  // Resumed at step 3: the reference is the policy refreshed at step 2, not the base model.
+  EXPECT_EQ(worker.loads[1], "reference<-" + JoinPath(refs, "step-000002"));
+  EXPECT_EQ(worker.loads.back(), "reference<-" + JoinPath(refs, "step-000006"));
+}
+
 TEST(EvalStageTest, WritesPassAt1MajorityAndFormatRate) {
   const std::string stage = R"(  - name: s
     type: eval
