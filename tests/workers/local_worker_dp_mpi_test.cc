@@ -4,6 +4,7 @@
 // the whole batch ends (parameters and metrics); then SyncWeights makes the rollout rank's policy
 // bit-identical to trainer 0's. Run by CTest, the test relaunches itself under mpirun (see
 // comm_mpi_launcher.h).
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -248,6 +249,58 @@ TEST(LocalWorkerDpMpiTest, TrainStepEqualsSingleProcessAndSyncReachesTheRolloutW
   ASSERT_FALSE((*all)[0].empty());
   EXPECT_TRUE((*all)[kRolloutRank] == (*all)[0]) << "rollout weights differ from trainer 0's";
   EXPECT_TRUE(RemoveAll(dir).ok());
+}
+
+// A rank that fails its part of a step makes every rank fail it instead of leaving the others
+// waiting in a collective: the failing rank returns its own error, the others Aborted, and the
+// group still works for the next step. A weight-sync member without a policy fails the sync on
+// every member of the group alike.
+TEST(LocalWorkerDpMpiTest, FailuresAreAgreedOnByEveryRank) {
+  R1_RUN_UNDER_MPIRUN(kJobLimit, 3);
+  auto world = CreateCommunicator(CommOptions());
+  ASSERT_TRUE(world.ok()) << world.status();
+  const int rank = (*world)->rank();
+  const bool trainer = rank < kTrainers;
+  WorkerCommsOptions comm_options;
+  comm_options.is_trainer = trainer;
+  comm_options.in_weight_sync = rank == 0 || rank == kRolloutRank;
+  comm_options.timeout = kOpTimeout;
+  absl::StatusOr<WorkerComms> comms = CreateWorkerComms(comm_options);
+  ASSERT_TRUE(comms.ok()) << comms.status();
+  LocalWorkerOptions options;
+  options.trainer_comm = comms->trainer.get();
+  options.weight_sync_comm = comms->weight_sync.get();
+  options.collective_timeout = kOpTimeout;
+  LocalWorker worker(options);
+  const OptimizerOptions adam = Adam();
+  if (trainer) {
+    ASSERT_TRUE(worker.InitModel("policy", kTinyConfig, "byte", 5, &adam).ok());
+    TrainBatch batch = PgBatch(worker, "token-mean");
+    TrainBatch shard = ShardOf(batch, rank);
+    if (rank == 1) shard.advantages.pop_back();  // malformed on this rank only
+    absl::StatusOr<StepMetrics> failed = worker.TrainStep("policy", shard);
+    ASSERT_FALSE(failed.ok());
+    if (rank == 1) {
+      EXPECT_EQ(failed.status().code(), absl::StatusCode::kInvalidArgument) << failed.status();
+      EXPECT_THAT(std::string(failed.status().message()), ::testing::HasSubstr("advantage"));
+    } else {
+      EXPECT_EQ(failed.status().code(), absl::StatusCode::kAborted) << failed.status();
+    }
+    absl::StatusOr<StepMetrics> next = worker.TrainStep("policy", ShardOf(batch, rank));
+    ASSERT_TRUE(next.ok()) << next.status();
+    double tokens = 0;
+    for (const TokenSeq& r : batch.responses) tokens += static_cast<double>(r.size());
+    EXPECT_EQ(next->at("tokens"), tokens);  // the global batch's, not this shard's
+  }
+  // The rollout rank loaded nothing: the group refuses to broadcast.
+  absl::StatusOr<SyncStats> sync = worker.SyncWeights();
+  if (comm_options.in_weight_sync) {
+    EXPECT_EQ(sync.status().code(), absl::StatusCode::kFailedPrecondition) << sync.status();
+    EXPECT_THAT(std::string(sync.status().message()), ::testing::HasSubstr("rank 1"));
+  } else {
+    ASSERT_TRUE(sync.ok());
+    EXPECT_EQ(sync->bytes_moved, 0);
+  }
 }
 
 }  // namespace
