@@ -84,6 +84,7 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(const PipelineConfig& co
   if (options.r1_binary.empty() && !options.external) {
     R1_ASSIGN_OR_RETURN(options.r1_binary, SelfExecutable());
   }
+  if (!options.external) InstallLauncherSignalHandlers();
   std::unique_ptr<Cluster> cluster(new Cluster(config, std::move(options)));
   R1_RETURN_IF_ERROR(cluster->StartService());
   return cluster;
@@ -169,6 +170,7 @@ void Cluster::TearDown(const std::string& why) {
   }
   if (launcher.has_value()) {
     ExitInfo exit = launcher->Terminate(absl::Seconds(5));
+    SetActiveWorkerGroup(0);
     Log(absl::StrCat("workers stopped (", why, "; launcher: ", exit.ToString(), ")"));
   }
   registry_->Clear();
@@ -250,8 +252,9 @@ absl::Status Cluster::LaunchAndWait() {
       if (absl::Now() >= deadline) {
         return absl::DeadlineExceededError(absl::StrCat(
             "worker ", workers[i].id, " at ", workers[i].address, " registered but does not serve",
-            options_.external ? "" : absl::StrCat("; last lines of ", log_file, ":\n",
-                                                   LogTail(log_file, 15))));
+            options_.external
+                ? ""
+                : absl::StrCat("; last lines of ", log_file, ":\n", LogTail(log_file, 15))));
       }
       std::lock_guard<std::mutex> lock(mu_);
       if (launcher_.has_value() && !launcher_->running()) {
@@ -317,6 +320,7 @@ void Cluster::Finish(bool succeeded) {
   if (launcher.has_value()) {
     absl::StatusOr<ExitInfo> exit = launcher->Wait(absl::Seconds(20));
     if (!exit.ok()) launcher->Terminate(absl::Seconds(5));
+    SetActiveWorkerGroup(0);
   }
 }
 

@@ -1,12 +1,39 @@
 // The local-mode worker launcher (see launcher.h).
 #include "scheduler/launcher.h"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <atomic>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
 namespace r1 {
+namespace {
+
+std::atomic<pid_t> g_worker_group{0};
+
+void TerminateWorkersAndDie(int signal) {
+  const pid_t group = g_worker_group.load();
+  if (group > 0) kill(-group, SIGTERM);  // async-signal-safe
+  ::signal(signal, SIG_DFL);
+  raise(signal);
+}
+
+}  // namespace
+
+void InstallLauncherSignalHandlers() {
+  static std::atomic<bool> installed{false};
+  if (installed.exchange(true)) return;
+  struct sigaction action = {};
+  action.sa_handler = TerminateWorkersAndDie;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+void SetActiveWorkerGroup(pid_t group) { g_worker_group.store(group); }
 
 absl::StatusOr<std::vector<std::string>> WorkerLaunchCommand(const WorkerLaunchSpec& spec) {
   if (spec.ranks < 1) {
@@ -58,7 +85,9 @@ absl::StatusOr<Subprocess> LaunchWorkers(const WorkerLaunchSpec& spec) {
   }
   SpawnOptions options;
   options.log_file = spec.log_file;
-  return Subprocess::Spawn(*argv, options);
+  absl::StatusOr<Subprocess> job = Subprocess::Spawn(*argv, options);
+  if (job.ok()) SetActiveWorkerGroup(job->pid());
+  return job;
 }
 
 }  // namespace r1

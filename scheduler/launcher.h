@@ -33,6 +33,15 @@ absl::StatusOr<std::vector<std::string>> WorkerLaunchCommand(const WorkerLaunchS
 // not installed (the message names it and the package to install).
 absl::StatusOr<Subprocess> LaunchWorkers(const WorkerLaunchSpec& spec);
 
+// Makes SIGINT and SIGTERM of this process also terminate the worker job launched last (its
+// process group), then end this process as the signal would: a Ctrl-C of `r1 run` does not leave
+// workers waiting for their heartbeat timeout. Idempotent.
+void InstallLauncherSignalHandlers();
+
+// The process group the handlers terminate (0: none). LaunchWorkers sets it; call with 0 once
+// the job has been reaped.
+void SetActiveWorkerGroup(pid_t group);
+
 }  // namespace r1
 
 #endif  // R1_SCHEDULER_LAUNCHER_H_

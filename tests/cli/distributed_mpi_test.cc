@@ -32,7 +32,7 @@ model:
   architecture: {hidden_size: 32, num_layers: 1, num_heads: 2, num_kv_heads: 1,
                  intermediate_size: 64, max_position_embeddings: 256}
   tokenizer: byte
-cluster: {CLUSTER, heartbeat_interval_s: 0.5, worker_timeout_s: 4}
+cluster: {CLUSTER, heartbeat_interval_s: 0.5, worker_timeout_s: TIMEOUT}
 datasets:
   corpus: {synthetic: {kind: arithmetic, count: 64, seed: 1, options: {max_digits: 1}}}
   prompts: {synthetic: {kind: arithmetic, count: 32, seed: 2, options: {max_digits: 1}}}
@@ -73,9 +73,11 @@ class DistributedTest : public ::testing::Test {
     if (!HasFailure()) RemoveAll(dir_).IgnoreError();
   }
 
-  std::string WriteConfig(const std::string& cluster, int pretrain_steps, int grpo_steps) {
+  std::string WriteConfig(const std::string& cluster, int pretrain_steps, int grpo_steps,
+                          int worker_timeout_s = 4) {
     std::string text =
         absl::StrReplaceAll(kConfig, {{"CLUSTER", cluster},
+                                      {"TIMEOUT", std::to_string(worker_timeout_s)},
                                       {"PRETRAIN_STEPS", std::to_string(pretrain_steps)},
                                       {"GRPO_STEPS", std::to_string(grpo_steps)}});
     const std::string path = JoinPath(dir_, "dist.yaml");
@@ -228,6 +230,26 @@ TEST_F(DistributedTest, AHungWorkerIsDeclaredDeadByItsMissedHeartbeats) {
   EXPECT_THAT(output, HasSubstr("missed its heartbeats: declared dead"));
   EXPECT_THAT(output, HasSubstr("relaunched 2 workers"));
   EXPECT_THAT(output, HasSubstr("[eval] succeeded"));
+}
+
+TEST_F(DistributedTest, SigtermOfTheSchedulerTakesItsWorkersWithIt) {
+  // worker_timeout_s 120: the workers must go because they are terminated, not by timing out.
+  const std::string config = WriteConfig("trainer_ranks: 2", 400, 2, 120);
+  const std::string run_dir = JoinPath(dir_, "run");
+  const std::string log = JoinPath(dir_, "sigterm.log");
+  Subprocess run = Start("run " + config + " --run-dir " + run_dir, log);
+  ASSERT_TRUE(WaitForSteps(run, run_dir, "pretrain", 5)) << ReadFile(log).value_or("");
+  ASSERT_EQ(WorkerPids(run_dir).size(), 2u);
+  kill(run.pid(), SIGTERM);  // the scheduler alone, as a batch system would
+  absl::StatusOr<ExitInfo> exit = run.Wait(absl::Seconds(30));
+  ASSERT_TRUE(exit.ok());
+  EXPECT_EQ(exit->signal, SIGTERM);
+  bool gone = false;
+  for (absl::Time end = absl::Now() + absl::Seconds(20); !gone && absl::Now() < end;) {
+    gone = WorkerPids(run_dir).empty();
+    if (!gone) absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_TRUE(gone) << "workers outlived a terminated scheduler";
 }
 
 TEST_F(DistributedTest, AfterTheSchedulerIsKilledResumeEndsWithBitIdenticalWeights) {
