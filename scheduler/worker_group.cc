@@ -168,56 +168,51 @@ absl::StatusOr<std::vector<Rollout>> WorkerGroup::Generate(
   return out;
 }
 
-absl::StatusOr<std::vector<std::vector<float>>> WorkerGroup::Logprobs(
-    const std::string& slot, const std::vector<TokenSeq>& prompts,
-    const std::vector<TokenSeq>& responses) {
+template <typename Row, typename Call>
+absl::StatusOr<std::vector<Row>> WorkerGroup::OverTrainers(const char* what,
+                                                           const std::vector<TokenSeq>& prompts,
+                                                           const std::vector<TokenSeq>& responses,
+                                                           Call call) {
   R1_RETURN_IF_ERROR(CheckCancelled());
   if (prompts.size() != responses.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("Logprobs: ", prompts.size(), " prompts but ",
-                                                   responses.size(), " responses"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": ", prompts.size(), " prompts but ", responses.size(), " responses"));
   }
-  std::vector<std::vector<std::vector<float>>> parts(trainers_.size());
+  std::vector<std::vector<Row>> parts(trainers_.size());
   R1_RETURN_IF_ERROR(FirstError(
       RunParallel(trainers_.size(),
                   [&](size_t i) -> absl::Status {
                     auto range = Share(prompts.size(), i, trainers_.size());
                     if (range.first == range.second) return absl::OkStatus();
-                    R1_ASSIGN_OR_RETURN(parts[i],
-                                        trainers_[i]->client->Logprobs(slot, Slice(prompts, range),
-                                                                       Slice(responses, range)));
+                    R1_ASSIGN_OR_RETURN(parts[i], call(*trainers_[i]->client, Slice(prompts, range),
+                                                       Slice(responses, range)));
                     return absl::OkStatus();
                   }),
       trainers_));
-  std::vector<std::vector<float>> out;
+  std::vector<Row> out;
+  out.reserve(prompts.size());
   for (auto& part : parts) {
-    for (auto& row : part) out.push_back(std::move(row));
+    for (Row& row : part) out.push_back(std::move(row));
   }
   return out;
+}
+
+absl::StatusOr<std::vector<std::vector<float>>> WorkerGroup::Logprobs(
+    const std::string& slot, const std::vector<TokenSeq>& prompts,
+    const std::vector<TokenSeq>& responses) {
+  return OverTrainers<std::vector<float>>(
+      "Logprobs", prompts, responses,
+      [&](WorkerClient& w, const std::vector<TokenSeq>& p, const std::vector<TokenSeq>& r) {
+        return w.Logprobs(slot, p, r);
+      });
 }
 
 absl::StatusOr<std::vector<float>> WorkerGroup::Score(const std::string& slot,
                                                       const std::vector<TokenSeq>& prompts,
                                                       const std::vector<TokenSeq>& responses) {
-  R1_RETURN_IF_ERROR(CheckCancelled());
-  if (prompts.size() != responses.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("Score: ", prompts.size(), " prompts but ", responses.size(), " responses"));
-  }
-  std::vector<std::vector<float>> parts(trainers_.size());
-  R1_RETURN_IF_ERROR(FirstError(
-      RunParallel(trainers_.size(),
-                  [&](size_t i) -> absl::Status {
-                    auto range = Share(prompts.size(), i, trainers_.size());
-                    if (range.first == range.second) return absl::OkStatus();
-                    R1_ASSIGN_OR_RETURN(parts[i],
-                                        trainers_[i]->client->Score(slot, Slice(prompts, range),
-                                                                    Slice(responses, range)));
-                    return absl::OkStatus();
-                  }),
-      trainers_));
-  std::vector<float> out;
-  for (auto& part : parts) out.insert(out.end(), part.begin(), part.end());
-  return out;
+  return OverTrainers<float>("Score", prompts, responses,
+                             [&](WorkerClient& w, const std::vector<TokenSeq>& p,
+                                 const std::vector<TokenSeq>& r) { return w.Score(slot, p, r); });
 }
 
 absl::StatusOr<StepMetrics> WorkerGroup::TrainStep(const std::string& slot,

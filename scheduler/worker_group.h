@@ -71,6 +71,12 @@ class WorkerGroup : public WorkerClient {
   // Members holding `slot` (policy: all; others: trainers).
   std::vector<const GroupMember*> Holders(const std::string& slot) const;
   std::vector<const GroupMember*> Generators(const std::string& slot) const;
+  // Splits (prompts, responses) over the trainers, calls `call(client, prompts, responses)` on
+  // each share in parallel and concatenates the rows in order.
+  template <typename Row, typename Call>
+  absl::StatusOr<std::vector<Row>> OverTrainers(const char* what,
+                                                const std::vector<TokenSeq>& prompts,
+                                                const std::vector<TokenSeq>& responses, Call call);
 
   std::vector<GroupMember> members_;
   std::vector<const GroupMember*> trainers_;
