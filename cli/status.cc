@@ -1,14 +1,23 @@
-// `r1 status --run-dir DIR [--json] [--watch]`: the state of a run read from its run directory
-// (run.yaml, journal, per-stage metrics.jsonl): every stage's state, step/total, attempts, latest
-// metrics and ETA. Works while `r1 run` is writing, and after it ended or crashed.
+// `r1 status (--scheduler HOST:PORT | --run-dir DIR) [--json] [--watch]`: every stage's state,
+// step/total, attempts, latest metrics and ETA, and every worker, from the scheduler's status RPC;
+// or, for a run directory whose scheduler does not answer, read from the files (run.yaml, journal,
+// per-stage metrics.jsonl) — which works while `r1 run` is writing, and after it ended or crashed.
+#include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "base/file_util.h"
 #include "cli/args.h"
 #include "cli/command.h"
@@ -18,23 +27,36 @@
 #include "pipeline/journal.h"
 #include "pipeline/metrics.h"
 #include "pipeline/run_dir.h"
+#include "r1/v1/scheduler.grpc.pb.h"
+#include "scheduler/run_token.h"
+#include "stages/worker_proto.h"
 
 namespace r1::cli {
 namespace {
 
 constexpr char kUsage[] =
-    R"(usage: r1 status --run-dir DIR [--json] [--watch] [--interval SECONDS]
+    R"(usage: r1 status --scheduler HOST:PORT [--token-file FILE] [--json] [--watch]
+       r1 status --run-dir DIR [--json] [--watch] [--interval SECONDS]
 
-Shows a run's state from its run directory: every stage in DAG order with its state (pending,
-running, succeeded, failed), steps done / total, attempts, the latest metrics and an ETA.
+Shows a run's state: every stage in DAG order with its state (pending, running, succeeded,
+failed, skipped, cancelled), steps done / total, attempt, the latest metrics, an ETA and the last
+error; and, from a live scheduler, every worker (id, roles, host, address, seconds since its last
+heartbeat, alive).
 
-  --run-dir DIR       the run directory (RUN_DIR)
-  --json              one JSON object instead of a table
-  --watch             print again every --interval seconds (default 5) until every stage
-                      succeeded or one failed
+  --scheduler HOST:PORT  ask the scheduler's status RPC (the address is in RUN_DIR/scheduler.addr)
+  --token-file FILE      the run's token (RUN_DIR/token); default: the environment variable R1_TOKEN
+  --run-dir DIR          the run directory (RUN_DIR): asks its scheduler when RUN_DIR/scheduler.addr
+                         and RUN_DIR/token exist and it answers within 2 s, else reads the files
+  --json                 one JSON object per snapshot instead of a table
+  --watch                print every change until the run finished (from the scheduler: streamed;
+                         from the files: again every --interval seconds, default 5)
 
-Exit status: 0 when the run directory could be read, 1 when it could not, 2 usage.
-(`--scheduler HOST:PORT`, the status RPC of a multi-process run, is not available yet.))";
+Exit status: 0 when the status could be read, 1 when it could not (unreachable scheduler, token
+refused, unreadable run directory), 2 usage.)";
+
+// How long `--run-dir` waits for the scheduler named in scheduler.addr before reading the files.
+constexpr auto kRunDirProbeTimeout = std::chrono::seconds(2);
+constexpr auto kSchedulerTimeout = std::chrono::seconds(10);
 
 // Steps a stage will take when the config says so directly; 0 when it depends on the data size.
 int64_t PlannedSteps(const StageConfig& stage) {
@@ -50,7 +72,8 @@ int64_t PlannedSteps(const StageConfig& stage) {
   }
 }
 
-absl::StatusOr<nlohmann::json> Snapshot(const std::string& dir) {
+// The run as JSON, read from the files of run directory `dir`.
+absl::StatusOr<nlohmann::json> FileSnapshot(const std::string& dir) {
   auto run_dir = RunDir::Open(dir);
   if (!run_dir.ok()) return run_dir.status();
   auto yaml = run_dir->ReadRunYaml();
@@ -102,9 +125,76 @@ absl::StatusOr<nlohmann::json> Snapshot(const std::string& dir) {
                         {"succeeded", all_done}};
 }
 
+// ---- From the scheduler's status RPC.
+
+std::string StateName(v1::StageState state) {
+  switch (state) {
+    case v1::STAGE_STATE_PENDING:
+      return "pending";
+    case v1::STAGE_STATE_RUNNING:
+      return "running";
+    case v1::STAGE_STATE_SUCCEEDED:
+      return "succeeded";
+    case v1::STAGE_STATE_FAILED:
+      return "failed";
+    case v1::STAGE_STATE_SKIPPED:
+      return "skipped";
+    case v1::STAGE_STATE_CANCELLED:
+      return "cancelled";
+    default:
+      return "unknown";
+  }
+}
+
+// The RunStatus as the same JSON as FileSnapshot, plus "workers" and "source": "scheduler".
+nlohmann::json ToJson(const v1::RunStatus& status, const std::string& address) {
+  nlohmann::json stages = nlohmann::json::array();
+  for (const v1::StageStatus& st : status.stages()) {
+    nlohmann::json s = {{"name", st.name()},
+                        {"type", st.type()},
+                        {"state", StateName(st.state())},
+                        {"attempt", st.attempt()},
+                        {"step", st.step()}};
+    if (st.total_steps() > 0) s["total_steps"] = st.total_steps();
+    if (st.latest_metrics_size() > 0) {
+      nlohmann::json metrics = nlohmann::json::object();
+      for (const v1::Metric& m : st.latest_metrics()) metrics[m.name()] = m.value();
+      s["metrics"] = metrics;
+    }
+    if (st.eta_seconds() >= 0 && st.state() == v1::STAGE_STATE_RUNNING) {
+      s["eta_seconds"] = st.eta_seconds();
+    }
+    if (!st.error().empty()) s["error"] = st.error();
+    if (st.started_at_unix() > 0) s["started_at_unix"] = st.started_at_unix();
+    stages.push_back(s);
+  }
+  const double now = absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch());
+  nlohmann::json workers = nlohmann::json::array();
+  for (const v1::WorkerStatus& w : status.workers()) {
+    workers.push_back({{"id", w.worker_id()},
+                       {"roles", std::vector<std::string>(w.roles().begin(), w.roles().end())},
+                       {"host", w.host()},
+                       {"address", w.address()},
+                       {"last_heartbeat_unix", w.last_heartbeat_unix()},
+                       {"seconds_since_heartbeat", std::max(0.0, now - w.last_heartbeat_unix())},
+                       {"alive", w.alive()}});
+  }
+  return nlohmann::json{{"run_dir", status.run_dir()},
+                        {"run_name", status.run_name()},
+                        {"stages", stages},
+                        {"workers", workers},
+                        {"finished", status.finished()},
+                        {"succeeded", status.succeeded()},
+                        {"source", "scheduler"},
+                        {"scheduler", address}};
+}
+
 void PrintTable(const nlohmann::json& snap) {
-  std::printf("run %s (%s)\n", snap["run_name"].get<std::string>().c_str(),
-              snap["run_dir"].get<std::string>().c_str());
+  std::printf("run %s (%s)%s\n", snap["run_name"].get<std::string>().c_str(),
+              snap["run_dir"].get<std::string>().c_str(),
+              !snap["finished"].get<bool>()   ? ""
+              : snap["succeeded"].get<bool>() ? " finished: succeeded"
+                                              : " finished: failed");
   std::printf("  %-24s %-18s %-10s %-12s %-4s %s\n", "stage", "type", "state", "step", "try",
               "latest");
   for (const auto& s : snap["stages"]) {
@@ -112,33 +202,168 @@ void PrintTable(const nlohmann::json& snap) {
     if (s.contains("total_steps")) absl::StrAppend(&step, "/", s["total_steps"].get<int64_t>());
     std::string latest;
     if (s.contains("metrics")) {
+      int shown = 0;
       for (const char* key : {"loss", "reward_mean", "accuracy", "format_rate", "kept"}) {
         if (s["metrics"].contains(key) && s["metrics"][key].is_number()) {
           absl::StrAppend(&latest, key, "=",
                           absl::StrFormat("%.4g", s["metrics"][key].get<double>()), " ");
+          ++shown;
         }
+      }
+      // None of the usual ones: the first few, by name.
+      for (auto it = s["metrics"].begin(); shown == 0 && it != s["metrics"].end(); ++it) {
+        if (!it.value().is_number()) continue;
+        absl::StrAppend(&latest, it.key(), "=", absl::StrFormat("%.4g", it.value().get<double>()),
+                        " ");
+        if (++shown == 4) break;
       }
     }
     if (s.contains("eta_seconds")) {
-      absl::StrAppend(&latest, absl::StrFormat("eta=%.0fs", s["eta_seconds"].get<double>()));
+      absl::StrAppend(&latest, absl::StrFormat("eta=%.0fs ", s["eta_seconds"].get<double>()));
     }
     if (s.contains("error")) absl::StrAppend(&latest, "error: ", s["error"].get<std::string>());
     std::printf("  %-24s %-18s %-10s %-12s %-4d %s\n", s["name"].get<std::string>().c_str(),
                 s["type"].get<std::string>().c_str(), s["state"].get<std::string>().c_str(),
                 step.c_str(), s["attempt"].get<int>(), latest.c_str());
   }
+  if (!snap.contains("workers")) return;
+  std::printf("  %-6s %-20s %-16s %-22s %-10s %s\n", "worker", "roles", "host", "address",
+              "heartbeat", "alive");
+  for (const auto& w : snap["workers"]) {
+    std::printf("  %-6s %-20s %-16s %-22s %-10s %s\n", w["id"].get<std::string>().c_str(),
+                absl::StrJoin(w["roles"].get<std::vector<std::string>>(), ",").c_str(),
+                w["host"].get<std::string>().c_str(), w["address"].get<std::string>().c_str(),
+                absl::StrFormat("%.1fs ago", w["seconds_since_heartbeat"].get<double>()).c_str(),
+                w["alive"].get<bool>() ? "yes" : "DEAD");
+  }
+}
+
+void Print(const nlohmann::json& snap, bool json) {
+  if (json) {
+    std::printf("%s\n", snap.dump().c_str());
+  } else {
+    PrintTable(snap);
+  }
+  std::fflush(stdout);
+}
+
+// A client of one scheduler.
+class SchedulerStatusClient {
+ public:
+  SchedulerStatusClient(std::string address, std::string token)
+      : address_(std::move(address)),
+        token_(std::move(token)),
+        stub_(v1::Scheduler::NewStub(
+            grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()))) {}
+
+  // One snapshot as JSON, within `timeout`. Errors name the address; a refused token says so.
+  absl::StatusOr<nlohmann::json> Get(std::chrono::milliseconds timeout) {
+    grpc::ClientContext context;
+    Prepare(&context, timeout);
+    v1::RunStatus status;
+    grpc::Status s = stub_->GetStatus(&context, v1::GetStatusRequest(), &status);
+    if (!s.ok()) return Error(s);
+    return ToJson(status, address_);
+  }
+
+  // Streams snapshots to `print` until the run finished (OK) or the stream broke (its error).
+  absl::Status Watch(int32_t min_interval_ms,
+                     const std::function<void(const nlohmann::json&)>& print) {
+    grpc::ClientContext context;
+    Prepare(&context, std::chrono::milliseconds(0));
+    v1::WatchStatusRequest request;
+    request.set_min_interval_ms(min_interval_ms);
+    std::unique_ptr<grpc::ClientReader<v1::RunStatus>> reader =
+        stub_->WatchStatus(&context, request);
+    v1::RunStatus status;
+    bool finished = false;
+    while (reader->Read(&status)) {
+      print(ToJson(status, address_));
+      finished = status.finished();
+    }
+    grpc::Status s = reader->Finish();
+    if (!s.ok()) return Error(s);
+    if (!finished) {
+      return absl::UnavailableError(
+          absl::StrCat("the scheduler at ", address_, " ended the stream before the run finished"));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  // Token metadata; a deadline when `timeout` > 0. Waits for the connection only that long.
+  void Prepare(grpc::ClientContext* context, std::chrono::milliseconds timeout) const {
+    context->AddMetadata(kTokenMetadataKey, token_);
+    if (timeout.count() > 0) {
+      context->set_deadline(std::chrono::system_clock::now() + timeout);
+    }
+  }
+
+  absl::Status Error(const grpc::Status& s) const {
+    switch (s.error_code()) {
+      case grpc::StatusCode::UNAUTHENTICATED:
+        return absl::UnauthenticatedError(absl::StrCat(
+            "the scheduler at ", address_,
+            " refused the run token (wrong or missing; give --token-file RUN_DIR/token or set ",
+            kRunTokenEnvVar, "): ", s.error_message()));
+      case grpc::StatusCode::UNAVAILABLE:
+      case grpc::StatusCode::DEADLINE_EXCEEDED:
+        return absl::UnavailableError(
+            absl::StrCat("cannot reach the scheduler at ", address_, ": ", s.error_message()));
+      default:
+        return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                            absl::StrCat("the scheduler at ", address_, ": ", s.error_message()));
+    }
+  }
+
+  const std::string address_, token_;
+  std::unique_ptr<v1::Scheduler::Stub> stub_;
+};
+
+// Prints once, or every change until the run finished. Returns the exit code.
+int ShowFromScheduler(SchedulerStatusClient* client, const ParsedArgs& args,
+                      const nlohmann::json& first, int32_t min_interval_ms) {
+  const bool json = args.Flag("json");
+  if (!args.Flag("watch") || first["finished"].get<bool>()) {
+    Print(first, json);
+    return 0;
+  }
+  absl::Status watched =
+      client->Watch(min_interval_ms, [json](const nlohmann::json& snap) { Print(snap, json); });
+  if (!watched.ok()) {
+    std::fprintf(stderr, "r1 status: %s\n", std::string(watched.message()).c_str());
+    return 1;
+  }
+  return 0;
+}
+
+// The file-based view of `dir`, once or every `interval_s` until the run finished.
+int ShowFromFiles(const std::string& dir, bool json, bool watch, double interval_s) {
+  while (true) {
+    absl::StatusOr<nlohmann::json> snap = FileSnapshot(dir);
+    if (!snap.ok()) {
+      std::fprintf(stderr, "r1 status: %s\n", std::string(snap.status().message()).c_str());
+      return 1;
+    }
+    Print(*snap, json);
+    if (!watch || (*snap)["finished"].get<bool>()) return 0;
+    ::usleep(static_cast<useconds_t>(interval_s * 1e6));
+  }
 }
 
 int RunStatus(const std::vector<std::string>& argv) {
   ArgSpec spec;
-  spec.value_options = {"run-dir", "interval", "scheduler"};
+  spec.value_options = {"run-dir", "interval", "scheduler", "token-file"};
   spec.flag_options = {"json", "watch"};
   absl::StatusOr<ParsedArgs> args = ParseArgs(argv, spec);
-  if (!args.ok() || !args->positional().empty() || !args->Has("run-dir")) {
-    std::fprintf(
-        stderr, "r1 status: %s\n%s\n",
-        args.ok() ? "--run-dir DIR is required" : std::string(args.status().message()).c_str(),
-        kUsage);
+  const char* problem = nullptr;
+  if (args.ok() && !args->positional().empty()) problem = "unexpected positional argument";
+  if (args.ok() && args->Has("run-dir") == args->Has("scheduler")) {
+    problem = "exactly one of --scheduler HOST:PORT and --run-dir DIR is required";
+  }
+  if (!args.ok() || problem != nullptr) {
+    std::fprintf(stderr, "r1 status: %s\n%s\n",
+                 args.ok() ? problem : std::string(args.status().message()).c_str(), kUsage);
     return 2;
   }
   absl::StatusOr<double> interval = args->GetDouble("interval", 5.0);
@@ -146,25 +371,49 @@ int RunStatus(const std::vector<std::string>& argv) {
     std::fprintf(stderr, "r1 status: --interval must be a positive number of seconds\n");
     return 2;
   }
-  while (true) {
-    absl::StatusOr<nlohmann::json> snap = Snapshot(*args->Get("run-dir"));
-    if (!snap.ok()) {
-      std::fprintf(stderr, "r1 status: %s\n", std::string(snap.status().message()).c_str());
+  // The stream's minimum interval: --interval when given, else the scheduler's default.
+  const int32_t min_interval_ms =
+      args->Has("interval") ? static_cast<int32_t>(*interval * 1000) : 0;
+
+  if (args->Has("scheduler")) {
+    absl::StatusOr<std::string> token = ReadRunToken(args->GetOr("token-file", ""));
+    if (!token.ok()) {
+      std::fprintf(stderr, "r1 status: %s\n", std::string(token.status().message()).c_str());
+      return 2;
+    }
+    SchedulerStatusClient client(*args->Get("scheduler"), *token);
+    absl::StatusOr<nlohmann::json> first = client.Get(kSchedulerTimeout);
+    if (!first.ok()) {
+      std::fprintf(stderr, "r1 status: %s\n", std::string(first.status().message()).c_str());
       return 1;
     }
-    if (args->Flag("json")) {
-      std::printf("%s\n", snap->dump().c_str());
-    } else {
-      PrintTable(*snap);
-    }
-    std::fflush(stdout);
-    if (!args->Flag("watch") || (*snap)["finished"].get<bool>()) return 0;
-    ::usleep(static_cast<useconds_t>(*interval * 1e6));
+    return ShowFromScheduler(&client, *args, *first, min_interval_ms);
   }
+
+  // --run-dir: the live scheduler when the run has one that answers, else the files.
+  const std::string dir = *args->Get("run-dir");
+  absl::StatusOr<std::string> addr = ReadFile(JoinPath(dir, "scheduler.addr"));
+  if (addr.ok() && !absl::StripAsciiWhitespace(*addr).empty()) {
+    absl::StatusOr<std::string> token = ReadRunToken(args->GetOr(
+        "token-file", PathExists(JoinPath(dir, "token")) ? JoinPath(dir, "token") : ""));
+    if (token.ok()) {
+      SchedulerStatusClient client(std::string(absl::StripAsciiWhitespace(*addr)), *token);
+      absl::StatusOr<nlohmann::json> first = client.Get(kRunDirProbeTimeout);
+      if (first.ok()) {
+        const int code = ShowFromScheduler(&client, *args, *first, min_interval_ms);
+        // A watch whose scheduler went away (the run ended or crashed) goes on from the files.
+        if (code == 0 || !args->Flag("watch")) return code;
+      } else if (absl::IsUnauthenticated(first.status())) {
+        std::fprintf(stderr, "r1 status: %s; reading the run directory instead\n",
+                     std::string(first.status().message()).c_str());
+      }
+    }
+  }
+  return ShowFromFiles(dir, args->Flag("json"), args->Flag("watch"), *interval);
 }
 
-R1_REGISTER_COMMAND(Command{"status", "show a run's stages, steps, metrics and ETA", kUsage,
-                            RunStatus});
+R1_REGISTER_COMMAND(Command{"status", "show a run's stages, steps, metrics, ETA and workers",
+                            kUsage, RunStatus});
 
 }  // namespace
 }  // namespace r1::cli
