@@ -18,6 +18,7 @@ absl::StatusOr<WorkerInfo> WorkerRegistry::Register(WorkerInfo info) {
     return absl::InvalidArgumentError(absl::StrCat(
         "worker registration without an address (host \"", info.host, "\", pid ", info.pid, ")"));
   }
+  std::lock_guard<std::mutex> one_at_a_time(register_mu_);
   if (options_.assign_roles) {
     absl::StatusOr<std::vector<std::string>> roles = options_.assign_roles(info);
     if (!roles.ok()) return roles.status();

@@ -28,7 +28,8 @@ struct WorkerInfo {
 };
 
 // Decides a registering worker's roles (e.g. from its mpi_rank); an error refuses the worker
-// (Register returns it unchanged). Called without the registry's lock held.
+// (Register returns it unchanged). Called without the registry's lock held (it may call Snapshot),
+// one registration at a time: Snapshot() inside it shows every earlier registration.
 using RoleAssigner = std::function<absl::StatusOr<std::vector<std::string>>(const WorkerInfo&)>;
 
 struct WorkerRegistryOptions {
@@ -82,6 +83,7 @@ class WorkerRegistry {
 
   WorkerRegistryOptions options_;
   mutable std::mutex mu_;
+  std::mutex register_mu_;           // serializes Register (taken before mu_)
   std::condition_variable changed_;  // signalled on Register
   std::vector<WorkerInfo> workers_;  // registration order
   int64_t next_id_ = 0;

@@ -6,9 +6,11 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "base/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -76,6 +78,29 @@ TEST(WorkerRegistryTest, RolesFromTheAssignerAndRefusal) {
   auto refused = registry.Register(Offer("h:9", {"trainer"}, -1));
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(registry.Snapshot().size(), 2u);
+}
+
+TEST(WorkerRegistryTest, ConcurrentRegistrationsSeeEachOtherInTheAssigner) {
+  WorkerRegistry* self = nullptr;
+  WorkerRegistryOptions options;
+  // Rank = number registered before: unique only if registrations are serialized.
+  options.assign_roles = [&self](const WorkerInfo&) -> absl::StatusOr<std::vector<std::string>> {
+    const size_t rank = self->Snapshot().size();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    return std::vector<std::string>{absl::StrCat("rank", rank)};
+  };
+  WorkerRegistry registry(options);
+  self = &registry;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&registry, i] {
+      ASSERT_TRUE(registry.Register(Offer(absl::StrCat("h:", i), {"trainer"})).ok());
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  std::set<std::string> roles;
+  for (const WorkerInfo& w : registry.Snapshot()) roles.insert(w.roles[0]);
+  EXPECT_EQ(roles.size(), 8u);
 }
 
 TEST(WorkerRegistryTest, RejectsNoAddressAndNoRoles) {
