@@ -153,8 +153,9 @@ nlohmann::json ToJson(const v1::RunStatus& status, const std::string& address) {
     nlohmann::json s = {{"name", st.name()},
                         {"type", st.type()},
                         {"state", StateName(st.state())},
-                        {"attempt", st.attempt()},
-                        {"step", st.step()}};
+                        {"attempt", st.attempt()}};
+    // Like the file view: no step for a stage that has not started.
+    if (st.state() != v1::STAGE_STATE_PENDING || st.step() > 0) s["step"] = st.step();
     if (st.total_steps() > 0) s["total_steps"] = st.total_steps();
     if (st.latest_metrics_size() > 0) {
       nlohmann::json metrics = nlohmann::json::object();
@@ -227,6 +228,10 @@ void PrintTable(const nlohmann::json& snap) {
                 step.c_str(), s["attempt"].get<int>(), latest.c_str());
   }
   if (!snap.contains("workers")) return;
+  if (snap["workers"].empty()) {
+    std::printf("  no workers registered\n");
+    return;
+  }
   std::printf("  %-6s %-20s %-16s %-22s %-10s %s\n", "worker", "roles", "host", "address",
               "heartbeat", "alive");
   for (const auto& w : snap["workers"]) {

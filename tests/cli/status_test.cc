@@ -125,6 +125,7 @@ TEST_F(StatusCliTest, JsonWithTheTokenFromTheEnvironment) {
   EXPECT_DOUBLE_EQ(sft["metrics"]["loss"].get<double>(), 0.5);
   EXPECT_TRUE(sft.contains("eta_seconds"));
   EXPECT_EQ(j["stages"][1]["state"], "pending");
+  EXPECT_FALSE(j["stages"][1].contains("step"));  // not started
   ASSERT_EQ(j["workers"].size(), 1u);
   const nlohmann::json& w = j["workers"][0];
   EXPECT_EQ(w["id"], "w0");
@@ -150,6 +151,12 @@ TEST_F(StatusCliTest, TableWithTheTokenFile) {
   EXPECT_THAT(r.out, HasSubstr("trainer,rollout"));
   EXPECT_THAT(r.out, HasSubstr("node7"));
   EXPECT_THAT(r.out, HasSubstr("DEAD"));
+}
+
+TEST_F(StatusCliTest, TableSaysWhenNoWorkerRegistered) {
+  RunResult r = Run("status --scheduler " + address_ + " --token-file " + token_file_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("no workers registered"));
 }
 
 TEST_F(StatusCliTest, WrongOrMissingToken) {
