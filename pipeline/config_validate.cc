@@ -323,8 +323,8 @@ std::vector<std::string> AcceptedFormats(StageType type) {
       return {"gsm8k", "prompt_answer", "chat"};
     case StageType::kRejectionSampling:
       return {"gsm8k", "prompt_answer", "chat"};
-    case StageType::kEval:
-      return {"gsm8k", "prompt_answer"};
+    case StageType::kEval:  // chat: the non-reasoning tasks, graded by exact match
+      return {"gsm8k", "prompt_answer", "chat"};
     case StageType::kRewardModel:
       return {"preference"};
   }

@@ -5,11 +5,13 @@
 #include <map>
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "base/file_util.h"
 #include "base/status_macros.h"
 #include "pipeline/jsonl.h"
 #include "pipeline/metrics.h"
+#include "pipeline/synthetic.h"
 #include "stages/rewards/accuracy.h"
 #include "stages/rewards/format.h"
 #include "stages/rewards/language.h"
@@ -82,6 +84,29 @@ absl::Status RequireReferences(const StageContext& context) {
 
 }  // namespace
 
+EvalGrade GradeEvalSample(const Example& example, absl::string_view response) {
+  EvalGrade out;
+  const auto& direct = SimpleTaskNames();
+  if (std::find(direct.begin(), direct.end(), example.task) != direct.end()) {
+    absl::string_view answer = response;
+    const size_t open = response.rfind("<answer>");
+    if (open != absl::string_view::npos) {
+      const size_t close = response.find("</answer>", open);
+      if (close != absl::string_view::npos) {
+        answer = response.substr(open + 8, close - open - 8);
+      }
+    }
+    out.answer = std::string(absl::StripAsciiWhitespace(answer));
+    out.correct =
+        !out.answer.empty() && out.answer == absl::StripAsciiWhitespace(example.reference);
+    return out;
+  }
+  AccuracyGrade grade = GradeMathAnswer(response, example.reference, AccuracyOptions{});
+  out.correct = grade.correct;
+  out.answer = grade.answer.text.empty() ? "" : NormalizeAnswer(grade.answer.text);
+  return out;
+}
+
 double PassAt1(const std::vector<ProblemSamples>& problems) {
   if (problems.empty()) return 0.0;
   double sum = 0.0;
@@ -137,10 +162,9 @@ absl::StatusOr<StageResult> RunEvalStage(const StageContext& context) {
   for (size_t i = 0; i < n; ++i) {
     const Example& ex = context.examples[i];
     for (const Rollout& r : rollouts[i]) {
-      AccuracyGrade grade = GradeMathAnswer(r.text, ex.reference, AccuracyOptions{});
+      EvalGrade grade = GradeEvalSample(ex, r.text);
       problems[i].correct.push_back(grade.correct);
-      problems[i].answers.push_back(grade.answer.text.empty() ? ""
-                                                              : NormalizeAnswer(grade.answer.text));
+      problems[i].answers.push_back(std::move(grade.answer));
       format_sum += MatchesThinkAnswerFormat(r.text) ? 1.0 : 0.0;
       length_sum += static_cast<double>(r.response.size());
     }

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
+#include "pipeline/datasets.h"
 #include "stages/stage.h"
 
 namespace r1 {
@@ -22,6 +24,18 @@ double PassAt1(const std::vector<ProblemSamples>& problems);
 // maj@k: share of problems whose most frequent non-empty answer (ties: the one seen first) is
 // correct. A problem with no answer at all counts as wrong.
 double MajorityAtK(const std::vector<ProblemSamples>& problems);
+
+// One eval sample graded against its example. Direct-answer tasks (the synthetic non-reasoning
+// tasks of pipeline/synthetic.h: echo, reverse, uppercase, successor, greeting, identity) are
+// graded by exact match: the content of the last <answer>...</answer> if the response has one, else
+// the whole response, trimmed, must equal the trimmed reference (case-sensitive). Every other task
+// is graded by math verification (GradeMathAnswer: numbers, GSM8K, countdown expressions). `answer`
+// is what maj@k votes on ("" = no answer found).
+struct EvalGrade {
+  bool correct = false;
+  std::string answer;
+};
+EvalGrade GradeEvalSample(const Example& example, absl::string_view response);
 
 // Runs an eval stage: writes RUN_DIR/STAGE/output/eval.json and returns its numbers as summary
 // ("pass@1", "maj@k", "format_rate", "response_length_mean", "problems", "k").
