@@ -151,6 +151,7 @@ absl::StatusOr<std::unique_ptr<SchedulerServer>> SchedulerServer::Start(
   server->registry_ = registry;
   server->sweep_interval_ = std::max(sweep_interval, absl::Milliseconds(1));
   server->on_dead_ = std::move(on_dead);
+  service->shutdown_ = false;  // served again after an earlier server's shutdown
   int port = 0;
   grpc::ServerBuilder builder;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);

@@ -53,10 +53,12 @@ class SchedulerService final : public v1::Scheduler::Service {
 
   // The interval told to registering workers (default 1 s).
   void set_heartbeat_interval(absl::Duration d);
-  // Wakes and ends every WatchStatus stream, now and later.
+  // Wakes and ends every WatchStatus stream, now and later (until a SchedulerServer starts
+  // serving this service again).
   void Shutdown();
 
  private:
+  friend class SchedulerServer;  // resets shutdown_ when it starts serving
   grpc::Status CheckToken(const grpc::ServerContext* context) const;
 
   WorkerRegistry* const registry_;

@@ -267,6 +267,29 @@ TEST_F(SchedulerServiceTest, SweeperDeclaresASilentWorkerDead) {
             grpc::StatusCode::FAILED_PRECONDITION);
 }
 
+TEST_F(SchedulerServiceTest, AServiceCanBeServedAgainAfterAShutdown) {
+  server_.reset();
+  auto server = SchedulerServer::Start("127.0.0.1:0", service_.get(), registry_.get(),
+                                       absl::Seconds(1), nullptr);
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = *std::move(server);
+  stub_ = v1::Scheduler::NewStub(
+      grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials()));
+  auto context = Context();
+  v1::WatchStatusRequest request;
+  request.set_min_interval_ms(10);
+  auto reader = stub_->WatchStatus(context.get(), request);
+  v1::RunStatus status;
+  ASSERT_TRUE(reader->Read(&status));
+  board_->StageRunning("sft", 1);
+  ASSERT_TRUE(reader->Read(&status));  // not ended by the old server's Shutdown()
+  EXPECT_EQ(status.stages(0).state(), v1::STAGE_STATE_RUNNING);
+  board_->Finish(true);
+  while (reader->Read(&status)) {
+  }
+  EXPECT_TRUE(reader->Finish().ok());
+}
+
 TEST(SchedulerServerTest, RefusesABadAddress) {
   WorkerRegistry registry({});
   StatusBoard board("/r", "r", {});
