@@ -32,20 +32,10 @@ void SchedulerService::set_heartbeat_interval(absl::Duration d) {
 
 void SchedulerService::Shutdown() { shutdown_ = true; }
 
-grpc::Status SchedulerService::CheckToken(const grpc::ServerContext* context) const {
-  const auto& metadata = context->client_metadata();
-  auto it = metadata.find(kTokenMetadataKey);
-  if (it == metadata.end() || std::string(it->second.data(), it->second.size()) != token_) {
-    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                        "missing or wrong run token (metadata \"r1-token\")");
-  }
-  return grpc::Status::OK;
-}
-
-#define R1_CHECK_TOKEN()                             \
-  do {                                               \
-    grpc::Status token_status = CheckToken(context); \
-    if (!token_status.ok()) return token_status;     \
+#define R1_CHECK_TOKEN()                                         \
+  do {                                                           \
+    grpc::Status token_status = CheckRunToken(*context, token_); \
+    if (!token_status.ok()) return token_status;                 \
   } while (0)
 
 grpc::Status SchedulerService::Register(grpc::ServerContext* context,

@@ -59,7 +59,6 @@ class SchedulerService final : public v1::Scheduler::Service {
 
  private:
   friend class SchedulerServer;  // resets shutdown_ when it starts serving
-  grpc::Status CheckToken(const grpc::ServerContext* context) const;
 
   WorkerRegistry* const registry_;
   StatusBoard* const board_;

@@ -4,6 +4,7 @@
 #ifndef R1_STAGES_WORKER_PROTO_H_
 #define R1_STAGES_WORKER_PROTO_H_
 
+#include <grpcpp/server_context.h>
 #include <grpcpp/support/status.h>
 
 #include <string>
@@ -17,6 +18,10 @@ namespace r1 {
 
 // The metadata key every RPC carries the run's secret token in.
 inline constexpr char kTokenMetadataKey[] = "r1-token";
+
+// Server side: OK when the call's metadata carries `token` under kTokenMetadataKey (compared in
+// constant time), else UNAUTHENTICATED. `token` must be non-empty.
+grpc::Status CheckRunToken(const grpc::ServerContext& context, const std::string& token);
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
 absl::Status FromGrpcStatus(const grpc::Status& status);

@@ -12,20 +12,10 @@ namespace r1 {
 WorkerService::WorkerService(WorkerClient* backend, std::string token)
     : backend_(backend), token_(std::move(token)) {}
 
-grpc::Status WorkerService::CheckToken(const grpc::ServerContext* context) const {
-  const auto& metadata = context->client_metadata();
-  auto it = metadata.find(kTokenMetadataKey);
-  if (it == metadata.end() || std::string(it->second.data(), it->second.size()) != token_) {
-    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                        "missing or wrong run token (metadata \"r1-token\")");
-  }
-  return grpc::Status::OK;
-}
-
 // The token, then a backend (a worker still starting answers UNAVAILABLE).
 #define R1_CHECK_TOKEN()                                                                     \
   do {                                                                                       \
-    grpc::Status token_status = CheckToken(context);                                         \
+    grpc::Status token_status = CheckRunToken(*context, token_);                             \
     if (!token_status.ok()) return token_status;                                             \
     if (backend() == nullptr) {                                                              \
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "worker is starting (no backend)"); \
@@ -162,7 +152,7 @@ grpc::Status WorkerService::ScoreRewards(grpc::ServerContext* context,
 
 grpc::Status WorkerService::Shutdown(grpc::ServerContext* context, const v1::ShutdownRequest*,
                                      v1::ShutdownResponse*) {
-  grpc::Status token_status = CheckToken(context);
+  grpc::Status token_status = CheckRunToken(*context, token_);
   if (!token_status.ok()) return token_status;
   shutdown_.store(true);
   return grpc::Status::OK;

@@ -49,9 +49,6 @@ class WorkerService final : public v1::Worker::Service {
                         v1::ShutdownResponse* response) override;
 
  private:
-  // UNAUTHENTICATED unless the call's metadata carries the token.
-  grpc::Status CheckToken(const grpc::ServerContext* context) const;
-
   WorkerClient* backend() const { return backend_.load(); }
 
   std::atomic<WorkerClient*> backend_;
