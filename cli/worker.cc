@@ -56,7 +56,7 @@ mode; start them by hand (or from deploy/) for a scheduler in external mode (`r1
   --scheduler-timeout S     exit when the scheduler has not answered for S seconds (default 30)
 
 Exit status: 0 when the scheduler ended the run, 1 on errors, 2 usage, 3 when the scheduler no
-longer knows this worker, 4 when the scheduler stayed unreachable.)";
+longer knows this worker or declared it dead, 4 when the scheduler stayed unreachable.)";
 
 // This process's rank and world size in its launcher job; {-1, 0} without a launcher.
 std::pair<int32_t, int32_t> LauncherRank() {
@@ -217,7 +217,9 @@ int RunWorker(const std::vector<std::string>& argv) {
         break;
       }
     } else if (s.error_code() == grpc::StatusCode::PERMISSION_DENIED ||
-               s.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+               s.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
+               s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+      // Unknown to the scheduler (a new run, a relaunch) or already declared dead.
       Say(who,
           absl::StrCat("the scheduler refused this worker (", s.error_message(), "); exiting"));
       exit_code = 3;
