@@ -2,7 +2,8 @@
 # Runs r1.sbatch on this machine with a fake Slurm (srun, scontrol) and a fake r1 scheduler/worker
 # (`r1 validate` is the real one) and checks its control flow: scheduler arguments, fresh run vs
 # resume, the address and token the workers get, worker-step relaunch, exit status propagation,
-# refusal of a config that is not in external mode. No cluster, no network; a few seconds.
+# refusal of a config that is not in external mode. Then one real run on this machine: the real
+# scheduler and 3 workers under mpirun on a 4-step pipeline, and its resume. About 20 s.
 #   bash deploy/slurm/check-sbatch.sh BUILD/cli/r1
 # Exit 0 when every case passes; 1 otherwise (each failure is printed).
 set -euo pipefail
@@ -177,8 +178,71 @@ run_sbatch too_small SLURM_NTASKS=2
 expect_rc too_small 1
 expect_grep too_small "needs 3 worker tasks, the job has 2" -
 
+# 7. Real processes: the real `r1 scheduler` and three real `r1 worker`s (2 trainer ranks + 1
+#    rollout worker, started by an srun stand-in that runs mpirun on this machine) through r1.sbatch
+#    on a 4-step pipeline; then the same command again resumes and skips both stages.
+real_case() {
+  mkdir -p "$work/real/bin"
+  cat >"$work/real/bin/srun" <<'EOF2'
+#!/usr/bin/env bash
+# srun stand-in for one machine: one task runs the command, more run it under mpirun.
+ntasks=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --ntasks=*) ntasks="${1#*=}" ;;
+    -*) ;;
+    *) break ;;
+  esac
+  shift
+done
+[ "$ntasks" = 1 ] && exec "$@"
+exec mpirun --allow-run-as-root --oversubscribe -np "$ntasks" "$@"
+EOF2
+  printf '#!/usr/bin/env bash\necho 127.0.0.1\n' >"$work/real/bin/scontrol"
+  chmod +x "$work/real/bin/"*
+  cat >"$work/real/tiny.yaml" <<'EOF2'
+run: {name: check-sbatch, seed: 1}
+model:
+  architecture: {hidden_size: 32, num_layers: 1, num_heads: 2, num_kv_heads: 1,
+                 intermediate_size: 64, max_position_embeddings: 128}
+  tokenizer: byte
+cluster: {mode: external, placement: disaggregated, trainer_ranks: 2, rollout_workers: 1,
+          backend: mpi, heartbeat_interval_s: 1, worker_timeout_s: 20}
+datasets:
+  corpus: {synthetic: {kind: arithmetic, count: 64, seed: 1}}
+  held_out: {synthetic: {kind: arithmetic, count: 8, seed: 100}}
+stages:
+  - {name: pretrain, type: pretrain, inputs: {datasets: [corpus]},
+     pretrain: {batch_size: 4, max_seq_len: 64, steps: 4, checkpoint_every: 2}}
+  - {name: eval, type: eval, depends_on: [pretrain],
+     inputs: {model: "stage:pretrain", datasets: [held_out]},
+     eval: {samples_per_prompt: 1, max_new_tokens: 8, max_examples: 4}}
+EOF2
+  local i
+  for i in 1 2; do
+    rc=0
+    out="$(env PATH="$work/real/bin:$PATH" SLURM_JOB_NODELIST=localhost SLURM_NTASKS=3 \
+      SLURM_CPUS_PER_TASK=1 R1_BIN="$real_r1" R1_CONFIG="$work/real/tiny.yaml" \
+      RUN_DIR="$work/real/run" R1_LISTEN_HOST=127.0.0.1 R1_PORT=0 R1_ADVERTISE=127.0.0.1 \
+      R1_POLL_S=1 R1_GRACE_S=30 timeout 120 bash "$sbatch_script" 2>&1)" || rc=$?
+    expect_rc "real run $i" 0
+    printf '%s\n' "$out" >"$work/real/run$i.log"
+  done
+  expect_grep "real run 1" "\[eval\] succeeded" "$work/real/run1.log"
+  [ "$(stat -c %a "$work/real/run/token")" = 600 ] ||
+    fail "real run: RUN_DIR/token has mode $(stat -c %a "$work/real/run/token"), want 600"
+  expect_grep "real run 2 (resume)" "resuming the run" -
+  expect_grep "real run 2 (resume)" "\[eval\] already succeeded; skipped" -
+}
+real="real processes"
+if command -v mpirun >/dev/null; then
+  real_case
+else
+  real="no mpirun: real-process case skipped"
+fi
+
 if [ "$failures" -gt 0 ]; then
   echo "check-sbatch: $failures failure(s)" >&2
   exit 1
 fi
-echo "check-sbatch: r1.sbatch control flow OK (6 cases)"
+echo "check-sbatch: r1.sbatch OK (6 fake-Slurm cases; $real)"
