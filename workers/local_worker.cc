@@ -252,7 +252,7 @@ absl::StatusOr<double> MaxAcrossRanks(Communicator& comm, double value, absl::Du
 }
 
 // A training forward over prompt + response sequences that keeps the response logits (for the
-// entropy diagnostic). Same computation as ComputeResponseLogProbs.
+// entropy diagnostic). Same values as ComputeResponseLogProbs.
 struct ResponseForward {
   at::Tensor logprobs;  // [B, R] f32, differentiable; 0 where mask is 0
   at::Tensor mask;      // [B, R] f32: 1 = a real response token
@@ -270,10 +270,11 @@ absl::StatusOr<ResponseForward> ForwardResponses(CausalLmImpl& model,
   ResponseForward out;
   out.logits =
       model.LmHead(hidden.gather(1, packed.target_index.unsqueeze(-1).expand({-1, -1, c})));
-  at::Tensor r_index =
-      torch::arange(out.logits.size(1), torch::kInt64).unsqueeze(0).expand_as(packed.target_index);
+  // log p(token) = logit(token) - logsumexp(logits), without GatherTokenLogProbs' re-gather of
+  // positions (a second [B, R, V] copy: these logits are already the predicting positions).
+  const at::Tensor chosen = out.logits.gather(2, packed.target_ids.unsqueeze(-1)).squeeze(-1);
   out.mask = packed.response_mask;
-  out.logprobs = GatherTokenLogProbs(out.logits, r_index, packed.target_ids) * out.mask;
+  out.logprobs = (chosen - out.logits.logsumexp(-1)) * out.mask;
   return out;
 }
 
@@ -281,12 +282,13 @@ absl::StatusOr<ResponseForward> ForwardResponses(CausalLmImpl& model,
 // gradient. logits: [B, R, V]; mask: [B, R]. One row at a time, so the temporaries are [R, V].
 absl::StatusOr<double> ResponseEntropySum(const at::Tensor& logits, const at::Tensor& mask) {
   torch::NoGradGuard no_grad;
-  at::Tensor sum = torch::zeros({}, torch::kFloat64);
+  at::Tensor sum;  // [] f64 on the logits' device
   for (int64_t b = 0; b < logits.size(0); ++b) {
     R1_ASSIGN_OR_RETURN(at::Tensor entropy, TokenEntropy(logits[b].detach()));  // [R]
-    sum += (entropy * mask[b]).sum().to(torch::kFloat64);
+    const at::Tensor row = (entropy * mask[b]).sum().to(torch::kFloat64);
+    sum = sum.defined() ? sum + row : row;
   }
-  return sum.item<double>();
+  return sum.defined() ? sum.item<double>() : 0.0;
 }
 
 // "f32[32,64];f32[64];..." — what two ranks must agree on before parameters are broadcast.

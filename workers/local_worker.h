@@ -26,7 +26,8 @@ struct LocalWorkerOptions {
   // Sequences per forward/backward inside one TrainStep (gradients accumulate); 0 = all at once.
   int64_t micro_batch_size = 0;
   // The data-parallel group of trainer ranks (not owned; must outlive the worker). Null or size 1
-  // = single-process training. See LocalWorker::TrainStep.
+  // = single-process training. See LocalWorker::TrainStep. Models live on the CPU, so both
+  // communicators must carry CPU tensors ("mpi" or "single"; not "nccl").
   Communicator* trainer_comm = nullptr;
   // The weight-sync group: trainer rank 0 (its rank 0) and the rollout-only workers (not owned).
   // Null = colocated placement: SyncWeights moves nothing.
