@@ -107,9 +107,19 @@ TrainBatch PgBatch(LocalWorker& worker, const std::string& aggregation) {
   return batch;
 }
 
-// The policy's parameters by name, as Save writes them.
-std::map<std::string, at::Tensor> PolicyParams(LocalWorker& worker, const std::string& dir) {
-  EXPECT_TRUE(worker.Save("policy", dir, "", /*weights_only=*/true).ok());
+// Preference pairs: the LM batch's responses are chosen, short ones rejected.
+TrainBatch RewardBatch(LocalWorker& worker) {
+  TrainBatch batch = LmBatch(worker);
+  batch.prompts[2] = Tokens(worker, {"> "})[0];
+  batch.objective = TrainBatch::Objective::kRewardModel;
+  batch.rejected = Tokens(worker, {"no", "13", "?", "b", "zero"});
+  return batch;
+}
+
+// A slot's parameters by name, as Save writes them.
+std::map<std::string, at::Tensor> SlotParams(LocalWorker& worker, const std::string& dir,
+                                             const std::string& slot = "policy") {
+  EXPECT_TRUE(worker.Save(slot, dir, "", /*weights_only=*/true).ok());
   auto files = LoadHfModelDir(dir);
   EXPECT_TRUE(files.ok()) << files.status();
   std::map<std::string, at::Tensor> out;
@@ -175,6 +185,7 @@ TEST(LocalWorkerDpMpiTest, TrainStepEqualsSingleProcessAndSyncReachesTheRolloutW
   options.trainer_comm = comms->trainer.get();
   options.weight_sync_comm = comms->weight_sync.get();
   options.collective_timeout = kOpTimeout;
+  options.micro_batch_size = 2;  // the single-process reference takes each batch at once
   LocalWorker worker(options);
   const OptimizerOptions adam = Adam();
   ASSERT_TRUE(worker.InitModel("policy", kTinyConfig, "byte", 11, &adam).ok());
@@ -184,11 +195,14 @@ TEST(LocalWorkerDpMpiTest, TrainStepEqualsSingleProcessAndSyncReachesTheRolloutW
   if (trainer) {
     LocalWorker single;  // the reference: one process on the whole global batch
     ASSERT_TRUE(single.InitModel("policy", kTinyConfig, "byte", 11, &adam).ok());
-    const std::map<std::string, at::Tensor> initial = PolicyParams(single, dir + "/initial");
+    ASSERT_TRUE(single.InitModel("reward", kTinyConfig, "byte", 13, &adam).ok());
+    ASSERT_TRUE(worker.InitModel("reward", kTinyConfig, "byte", 13, &adam).ok());
+    const std::map<std::string, at::Tensor> initial = SlotParams(single, dir + "/initial");
 
     struct Case {
       std::string name;
       TrainBatch batch;
+      std::string slot = "policy";
     };
     std::vector<Case> cases;
     cases.push_back({"language model", LmBatch(single)});
@@ -201,6 +215,8 @@ TEST(LocalWorkerDpMpiTest, TrainStepEqualsSingleProcessAndSyncReachesTheRolloutW
     cases.push_back(lm_one);
     Case pg_one{"policy gradient, empty shard", Shard(PgBatch(single, "token-mean"), 0, 1)};
     cases.push_back(pg_one);
+    cases.push_back({"reward model", RewardBatch(single), "reward"});
+    cases.push_back({"reward model, empty shard", Shard(RewardBatch(single), 4, 5), "reward"});
 
     for (size_t step = 0; step < cases.size(); ++step) {
       Case& c = cases[step];
@@ -209,16 +225,16 @@ TEST(LocalWorkerDpMpiTest, TrainStepEqualsSingleProcessAndSyncReachesTheRolloutW
       if (c.batch.prompts.size() == 1) {
         EXPECT_EQ(shard.prompts.size(), rank == 0 ? 1u : 0u) << c.name;
       }
-      absl::StatusOr<StepMetrics> dp = worker.TrainStep("policy", shard);
+      absl::StatusOr<StepMetrics> dp = worker.TrainStep(c.slot, shard);
       ASSERT_TRUE(dp.ok()) << c.name << ": " << dp.status();
-      absl::StatusOr<StepMetrics> alone = single.TrainStep("policy", c.batch);
+      absl::StatusOr<StepMetrics> alone = single.TrainStep(c.slot, c.batch);
       ASSERT_TRUE(alone.ok()) << c.name << ": " << alone.status();
       ExpectSameMetrics(*dp, *alone, c.name);
-      ExpectSameParams(PolicyParams(worker, dir + "/dp"), PolicyParams(single, dir + "/single"),
-                       c.name);
+      ExpectSameParams(SlotParams(worker, dir + "/dp", c.slot),
+                       SlotParams(single, dir + "/single", c.slot), c.name);
     }
     // The steps moved the weights well beyond the tolerance, so the comparisons mean something.
-    const std::map<std::string, at::Tensor> trained = PolicyParams(single, dir + "/single");
+    const std::map<std::string, at::Tensor> trained = SlotParams(single, dir + "/single");
     double moved = 0;
     for (const auto& [name, t] : initial) {
       moved = std::max(moved, (trained.at(name) - t).abs().max().item<double>());

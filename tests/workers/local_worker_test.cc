@@ -6,12 +6,14 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 
 #include "base/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "model/hf_dir.h"
 #include "model/threads.h"
+#include "workers/worker_comms.h"
 
 namespace r1 {
 namespace {
@@ -228,6 +230,43 @@ TEST_F(LocalWorkerTest, SingleProcessSyncAndEmptyBatch) {
   auto refused = worker.TrainStep("policy", empty);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(refused.status().message()), ::testing::HasSubstr("empty batch"));
+}
+
+// With no launcher every requested group is a "single" communicator of one rank; "single" asked
+// for inside a launcher job of several processes is refused instead of training alone.
+TEST_F(LocalWorkerTest, WorkerCommsWithoutALauncher) {
+  WorkerCommsOptions options;
+  options.is_trainer = true;
+  auto comms = CreateWorkerComms(options);
+  ASSERT_TRUE(comms.ok()) << comms.status();
+  ASSERT_NE(comms->trainer, nullptr);
+  EXPECT_EQ(comms->trainer->backend(), "single");
+  EXPECT_EQ(comms->trainer->size(), 1);
+  EXPECT_EQ(comms->trainer->group_name(), "trainer");
+  EXPECT_EQ(comms->weight_sync, nullptr);
+  options.is_trainer = false;
+  options.in_weight_sync = true;
+  comms = CreateWorkerComms(options);
+  ASSERT_TRUE(comms.ok()) << comms.status();
+  EXPECT_EQ(comms->trainer, nullptr);
+  ASSERT_NE(comms->weight_sync, nullptr);
+
+  // A group of one trains and syncs like a worker without communicators.
+  LocalWorkerOptions worker_options;
+  worker_options.weight_sync_comm = comms->weight_sync.get();
+  LocalWorker worker(worker_options);
+  OptimizerOptions adam = Adam();
+  ASSERT_TRUE(worker.InitModel("policy", kTinyConfig, "byte", 1, &adam).ok());
+  auto sync = worker.SyncWeights();
+  ASSERT_TRUE(sync.ok()) << sync.status();
+  EXPECT_EQ(sync->bytes_moved, 0);
+
+  options.backend = CommBackend::kSingle;
+  setenv("OMPI_COMM_WORLD_SIZE", "3", 1);
+  auto refused = CreateWorkerComms(options);
+  unsetenv("OMPI_COMM_WORLD_SIZE");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(refused.status().message()), ::testing::HasSubstr("3 processes"));
 }
 
 }  // namespace
