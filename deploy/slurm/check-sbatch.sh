@@ -120,7 +120,7 @@ run_sbatch() {
     FAKE_EXPECT=3 SLURM_SUBMIT_DIR="$repo" SLURM_JOB_NODELIST="node[1-2]" SLURM_NTASKS=4 \
     SLURM_JOB_ID=1 SLURM_CPUS_PER_TASK=2 R1_BIN="$work/bin/r1" \
     R1_CONFIG="$repo/configs/cluster-example.yaml" RUN_DIR="$work/runs/$name" \
-    R1_POLL_S=1 R1_GRACE_S=5 R1_ADDR_WAIT_S=20 "$@" \
+    R1_POLL_S=0.2 R1_GRACE_S=5 R1_ADDR_WAIT_S=20 "$@" \
     timeout 120 bash "$sbatch_script" 2>&1)" || rc=$?
 }
 expect_rc() {  # expect_rc CASE WANT
@@ -224,7 +224,7 @@ EOF2
     out="$(env PATH="$work/real/bin:$PATH" SLURM_JOB_NODELIST=localhost SLURM_NTASKS=3 \
       SLURM_CPUS_PER_TASK=1 R1_BIN="$real_r1" R1_CONFIG="$work/real/tiny.yaml" \
       RUN_DIR="$work/real/run" R1_LISTEN_HOST=127.0.0.1 R1_PORT=0 R1_ADVERTISE=127.0.0.1 \
-      R1_POLL_S=1 R1_GRACE_S=30 timeout 120 bash "$sbatch_script" 2>&1)" || rc=$?
+      R1_POLL_S=0.2 R1_GRACE_S=5 timeout 120 bash "$sbatch_script" 2>&1)" || rc=$?
     expect_rc "real run $i" 0
     printf '%s\n' "$out" >"$work/real/run$i.log"
   done
