@@ -25,16 +25,15 @@ std::vector<absl::Status> RunParallel(size_t n, const std::function<absl::Status
   return statuses;
 }
 
-// The first error, preferring a real failure over the Cancelled/Aborted echoes of others, with
-// the member's id prefixed.
+// The first error, preferring a real failure over the echoes of others (Cancelled; Aborted:
+// a data-parallel rank whose step another rank failed), with the member's id prefixed.
 absl::Status FirstError(const std::vector<absl::Status>& statuses,
                         const std::vector<const GroupMember*>& members) {
+  auto echo = [](const absl::Status& s) { return absl::IsCancelled(s) || absl::IsAborted(s); };
   int pick = -1;
   for (size_t i = 0; i < statuses.size(); ++i) {
     if (statuses[i].ok()) continue;
-    if (pick < 0 || (absl::IsCancelled(statuses[pick]) && !absl::IsCancelled(statuses[i]))) {
-      pick = static_cast<int>(i);
-    }
+    if (pick < 0 || (echo(statuses[pick]) && !echo(statuses[i]))) pick = static_cast<int>(i);
   }
   if (pick < 0) return absl::OkStatus();
   return absl::Status(statuses[pick].code(),

@@ -157,6 +157,13 @@ TEST(WorkerGroupTest, ErrorsNameTheWorkerAndCancelStopsLaterCalls) {
   ASSERT_FALSE(out.ok());
   EXPECT_TRUE(absl::IsUnavailable(out.status()));
   EXPECT_THAT(std::string(out.status().message()), HasSubstr("worker w7: connection reset"));
+  // A data-parallel rank's Aborted echo does not hide the rank that really failed.
+  CountingWorker a0, a1;
+  WorkerGroup ranks({{"w0", &a0, false, true}, {"w1", &a1, false, true}, {"w2", &t0, true, false}});
+  a0.fail = absl::AbortedError("another rank failed the step");
+  a1.fail = absl::InternalError("out of memory");
+  absl::Status real = ranks.Generate("policy", Requests(2)).status();
+  EXPECT_THAT(std::string(real.message()), HasSubstr("worker w1: out of memory"));
   group.Cancel();
   EXPECT_TRUE(absl::IsCancelled(group.EosId().status()));
   EXPECT_TRUE(absl::IsCancelled(group.TrainStep("policy", TrainBatch{}).status()));
