@@ -114,7 +114,6 @@ ranks = cluster.get("trainer_ranks", 1)
 if cluster.get("placement") == "disaggregated":
     ranks += cluster.get("rollout_workers", 1)
 port = int(str(cluster.get("scheduler_address", "")).rsplit(":", 1)[-1] or 0)
-need("Secret", "r1-token")
 need("PersistentVolumeClaim", "r1-runs")
 service = need("Service", "r1-scheduler")
 job = need("Job", "r1-scheduler")
@@ -131,6 +130,7 @@ if mpijob:
                       f"({np}) must equal the pipeline's trainer_ranks + rollout_workers ({ranks})")
     if not any(f"r1-scheduler:{port}" in a for a in args):
         errors.append(f"MPIJob r1-workers: the launcher does not dial r1-scheduler:{port}")
+    token_files = re.findall(r"--token-file\s+(\S+)", " ".join(args))
 if job:
     pod = job["spec"]["template"]["spec"]
     if pod.get("restartPolicy") == "Always":
@@ -138,6 +138,10 @@ if job:
     script = " ".join(pod["containers"][0].get("args", []))
     if "--resume" not in script:
         errors.append("Job r1-scheduler: a restarted scheduler must come back with --resume")
+    run_dir = re.search(r"run_dir=(\S+)", script)
+    if mpijob and (not run_dir or token_files != [run_dir.group(1) + "/token"]):
+        errors.append(f"MPIJob r1-workers: --token-file {token_files} is not the scheduler's "
+                      f"RUN_DIR/token ({run_dir.group(1) if run_dir else '?'}/token)")
 print("\n".join(errors))
 sys.exit(1 if errors else 0)
 EOF
