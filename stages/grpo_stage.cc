@@ -2,6 +2,7 @@
 #include "stages/grpo_stage.h"
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -264,6 +265,7 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
     m["groups"] = static_cast<double>(groups.size());
 
     std::vector<TokenSeq> prompts, responses;
+    std::vector<const std::vector<float>*> sampled_logprobs;  // the rollout engine's, per response
     std::vector<float> advantages;
     double length_sum = 0.0, length_max = 0.0;
     for (size_t g = 0; g < groups.size(); ++g) {
@@ -275,6 +277,7 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
         if (r.response.empty()) continue;
         prompts.push_back(groups[g].prompt);
         responses.push_back(r.response);
+        sampled_logprobs.push_back(&r.logprobs);
         advantages.push_back(static_cast<float>(adv.advantages[g * groups[g].rollouts.size() + j]));
       }
     }
@@ -296,6 +299,20 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
         R1_ASSIGN_OR_RETURN(ref_lp, worker->Logprobs("reference", prompts, responses));
       }
       m["logprobs_seconds"] = NowSeconds() - t;
+      // Untempered sampling: the rollout engine's log-probs must equal the trainer's (a mismatch
+      // means rollouts do not come from the policy being trained, and the gradient is biased).
+      if (p.sampling.temperature == 1.0 && p.sampling.top_p >= 1.0) {
+        double diff = 0.0, count = 0.0;
+        for (size_t i = 0; i < old_lp->size(); ++i) {
+          const std::vector<float>& sampled = *sampled_logprobs[i];
+          const std::vector<float>& trained = (*old_lp)[i];
+          for (size_t k = 0; k < sampled.size() && k < trained.size(); ++k) {
+            diff += std::abs(static_cast<double>(sampled[k]) - trained[k]);
+            count += 1.0;
+          }
+        }
+        if (count > 0) m["logprob_mismatch"] = diff / count;
+      }
       // 4. Policy updates over mini-batches.
       t = NowSeconds();
       const size_t total_seqs = prompts.size();

@@ -433,10 +433,11 @@ TEST(ConfigTest, TinyR1ExampleIsValidAndIsTheEmbeddedDefault) {
   std::vector<std::string> types;
   for (const auto& s : c->stages) types.push_back(std::string(StageTypeName(s.type)));
   // The recipe: pretrain -> cold-start SFT -> reasoning GRPO -> rejection sampling -> SFT ->
-  // reward model -> all-scenario GRPO, with evals.
-  EXPECT_THAT(types,
-              ElementsAre("pretrain", "eval", "sft", "eval", "grpo", "eval", "rejection_sampling",
-                          "sft", "eval", "reward_model", "grpo", "eval"));
+  // reward model -> all-scenario GRPO, with evals (the base and the final model also on the
+  // non-reasoning tasks).
+  EXPECT_THAT(types, ElementsAre("pretrain", "eval", "eval", "sft", "eval", "grpo", "eval",
+                                 "rejection_sampling", "sft", "eval", "reward_model", "grpo",
+                                 "eval", "eval"));
   const StageConfig* sft_rs = c->FindStage("sft_rs");
   ASSERT_NE(sft_rs, nullptr);
   EXPECT_EQ(sft_rs->inputs.model.ToString(), "stage:pretrain");  // from the base, as in R1
@@ -479,8 +480,8 @@ TEST(ConfigTest, ResolvedYamlRoundTrips) {
   ASSERT_TRUE(again.ok()) << again.status() << "\n" << yaml;
   EXPECT_EQ(ConfigToYaml(*again), yaml);
   EXPECT_EQ(ResolvedRunDir(*again), "runs/tiny-r1");
-  EXPECT_DOUBLE_EQ(again->stages[4].grpo.clip_high, 0.28);
-  EXPECT_EQ(again->stages[10].grpo.rewards[2].model, "stage:reward_model");
+  EXPECT_DOUBLE_EQ(again->FindStage("grpo_reasoning")->grpo.clip_high, 0.28);
+  EXPECT_EQ(again->FindStage("grpo_all_scenarios")->grpo.rewards[2].model, "stage:reward_model");
   EXPECT_EQ(again->FindDataset("reasoning_prompts")->synthetic->options["max_digits"], 2);
   // Quoted values that look like numbers stay strings through the round trip.
   absl::StatusOr<PipelineConfig> q = ParseConfig(absl::StrCat(kHeader, R"(
