@@ -142,11 +142,33 @@ if job:
     if mpijob and (not run_dir or token_files != [run_dir.group(1) + "/token"]):
         errors.append(f"MPIJob r1-workers: --token-file {token_files} is not the scheduler's "
                       f"RUN_DIR/token ({run_dir.group(1) if run_dir else '?'}/token)")
+# The shell scripts inside the manifests (container args after bash -c): syntax only.
+import subprocess
+for where, d in objects.values():
+    def pods(node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k in ("containers", "initContainers"):
+                    yield from v
+                else:
+                    yield from pods(v)
+        elif isinstance(node, list):
+            for v in node:
+                yield from pods(v)
+    for c in pods(d):
+        argv = c.get("command", []) + c.get("args", [])
+        for i in range(len(argv) - 1):
+            if argv[i] == "-c" and argv[i - 1].endswith("bash"):
+                check = subprocess.run(["bash", "-n", "-c", argv[i + 1]], capture_output=True,
+                                       text=True)
+                if check.returncode != 0:
+                    errors.append(f"{where}: container {c.get('name')}: bash -n: {check.stderr}")
 print("\n".join(errors))
 sys.exit(1 if errors else 0)
 EOF
   )"; then
-    pass "deploy/k8s: YAML well-formed; Service port, MPIJob size and launcher match the pipeline"
+    pass "deploy/k8s: YAML well-formed; Service port, MPIJob size, launcher and token file" \
+      "match the pipeline and the scheduler; embedded shell scripts parse"
   else
     fail "deploy/k8s:"$'\n'"$err"
   fi
