@@ -47,6 +47,7 @@ int ExecutePipeline(const PipelineConfig& config, const PipelineCommandOptions& 
       cluster_options.run_dir = root;
       cluster_options.external = external;
       cluster_options.listen = options.listen;
+      cluster_options.token = options.token;
       cluster_options.worker_threads = options.threads;
       cluster_options.register_timeout = options.register_timeout;
       cluster_options.log = PrintLine;

@@ -18,6 +18,7 @@ struct PipelineCommandOptions {
   bool resume = false;
   bool external = false;  // wait for workers instead of launching them
   std::string listen;     // overrides cluster.scheduler_address
+  std::string token;      // the run's secret; empty = a fresh one
   int32_t threads = 0;    // LibTorch threads (in-process worker, or each launched worker)
   absl::Duration register_timeout = absl::Minutes(2);
 };

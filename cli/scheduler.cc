@@ -3,6 +3,7 @@
 // service, writes RUN_DIR/token and RUN_DIR/scheduler.addr, waits for the workers to register
 // (`r1 worker --scheduler ...`), and runs the pipeline on them to the end.
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,9 @@ checkpoint. See deploy/ for Slurm and Kubernetes files.
   --listen HOST:PORT      where the Scheduler service listens
   --wait-workers SECONDS  how long to wait for the workers to register (default 3600)
 
+The token: R1_TOKEN when set (e.g. from a Kubernetes Secret shared with the workers), else a
+fresh one; it is written to RUN_DIR/token (mode 0600) either way.
+
 Exit status: 0 when every stage succeeded, 1 when one failed or the config is invalid, 2 usage.)";
 
 int RunScheduler(const std::vector<std::string>& argv) {
@@ -59,6 +63,10 @@ int RunScheduler(const std::vector<std::string>& argv) {
   options.command = "r1 scheduler";
   options.external = true;
   options.listen = args->GetOr("listen", "");
+  // A token given by the deployment (e.g. a Kubernetes Secret) instead of a fresh one.
+  if (const char* token = std::getenv("R1_TOKEN"); token != nullptr && *token != '\0') {
+    options.token = token;
+  }
   options.register_timeout = absl::Seconds(*wait);
   if (resume) {
     options.resume = true;

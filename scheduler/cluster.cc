@@ -92,7 +92,7 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(const PipelineConfig& co
 
 absl::Status Cluster::StartService() {
   const ClusterConfig& c = config_.cluster;
-  token_ = GenerateRunToken();
+  token_ = options_.token.empty() ? GenerateRunToken() : options_.token;
   WorkerRegistryOptions registry_options;
   registry_options.dead_timeout = absl::Seconds(c.worker_timeout_s);
   // Ranks come from the launcher; a worker started without one takes the next free rank.

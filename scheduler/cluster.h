@@ -30,6 +30,8 @@ struct ClusterOptions {
   std::string run_dir;         // RUN_DIR: token, scheduler.addr and workers.log are written here
   bool external = false;       // wait for workers started by someone else (srun, MPIJob, ...)
   std::string listen;          // overrides cluster.scheduler_address when non-empty
+  std::string token;           // the run's secret; empty = generate one (it is written to
+                               // RUN_DIR/token either way)
   std::string r1_binary;       // what local-mode workers run; empty = this executable
   int32_t worker_threads = 0;  // --threads of local-mode workers; 0 = their default
   // How long Acquire waits for every worker to register (launch included).

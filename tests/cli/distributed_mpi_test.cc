@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -86,7 +87,8 @@ class DistributedTest : public ::testing::Test {
   }
 
   // Starts `r1 ARGS` in the background, output to `log`.
-  Subprocess Start(const std::string& args, const std::string& log) {
+  Subprocess Start(const std::string& args, const std::string& log,
+                   const std::map<std::string, std::string>& env = {}) {
     std::vector<std::string> argv = {R1_BINARY_DIR "/cli/r1"};
     for (absl::string_view a : absl::StrSplit(args, ' ', absl::SkipEmpty())) {
       argv.emplace_back(a);
@@ -94,6 +96,7 @@ class DistributedTest : public ::testing::Test {
     SpawnOptions options;
     options.log_file = log;
     options.env = {{"OPENBLAS_NUM_THREADS", "1"}, {"R1_THREADS", "1"}};
+    options.env.insert(env.begin(), env.end());
     absl::StatusOr<Subprocess> p = Subprocess::Spawn(argv, options);
     EXPECT_TRUE(p.ok()) << p.status();
     return *std::move(p);
@@ -290,8 +293,11 @@ TEST_F(DistributedTest, ExternalWorkersJoinASchedulerAndStrangersAreRefused) {
       WriteConfig("mode: external, trainer_ranks: 2, max_stage_attempts: 1", 30, 2);
   const std::string run_dir = JoinPath(dir_, "run");
   const std::string log = JoinPath(dir_, "scheduler.log");
+  // The deployment's token (R1_TOKEN, e.g. from a Kubernetes Secret) becomes the run's token.
+  const std::string token = "deployment-secret-0123456789";
   Subprocess scheduler =
-      Start("scheduler " + config + " --run-dir " + run_dir + " --wait-workers 120", log);
+      Start("scheduler " + config + " --run-dir " + run_dir + " --wait-workers 120", log,
+            {{"R1_TOKEN", token}});
   std::string address;
   for (absl::Time end = absl::Now() + absl::Seconds(60); address.empty() && absl::Now() < end;) {
     address = std::string(absl::StripTrailingAsciiWhitespace(
@@ -299,6 +305,7 @@ TEST_F(DistributedTest, ExternalWorkersJoinASchedulerAndStrangersAreRefused) {
     if (address.empty()) absl::SleepFor(absl::Milliseconds(50));
   }
   ASSERT_FALSE(address.empty()) << ReadFile(log).value_or("");
+  EXPECT_EQ(ReadFile(JoinPath(run_dir, "token")).value_or(""), token + "\n");
 
   // A worker with the wrong token is refused and exits.
   SpawnOptions stranger_options;
