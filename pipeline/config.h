@@ -121,7 +121,7 @@ struct TrainParams {
   int64_t epochs = 1;              // passes over the data (used when steps == 0)
   int64_t steps = 0;               // optimizer steps; 0: derived from epochs
   int64_t checkpoint_every = 100;  // optimizer steps between checkpoints; 0: only at the end
-  int64_t log_every = 10;          // steps between metrics lines
+  int64_t log_every = 1;           // steps between metrics lines
   bool loss_on_prompt = false;     // sft: also train on prompt tokens (pretrain always does)
 };
 
