@@ -13,6 +13,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/test_util.h"
 
 namespace {
 
@@ -33,8 +34,7 @@ std::string Slurp(const std::string& path) {
 
 // Runs `r1 reward ARGS` with `input` on stdin (ARGS is shell-quoted by the caller).
 RunResult RunReward(const std::string& args, const std::string& input) {
-  const std::string dir = ::testing::TempDir() + "/r1_reward_test_" + std::to_string(getpid());
-  std::system(("mkdir -p " + dir).c_str());
+  const std::string dir = r1::testing_util::ScratchDir("r1_reward_test");
   { std::ofstream(dir + "/in.jsonl") << input; }
   const std::string command = std::string(R1_BINARY_DIR) + "/cli/r1 reward " + args + " < " + dir +
                               "/in.jsonl > " + dir + "/out 2> " + dir + "/err";

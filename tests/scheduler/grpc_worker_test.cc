@@ -11,6 +11,7 @@
 #include "scheduler/grpc_worker_client.h"
 #include "scheduler/pipeline_runner.h"
 #include "tests/stages/fake_worker.h"
+#include "tests/test_util.h"
 #include "workers/service/worker_service.h"
 
 namespace r1 {
@@ -86,10 +87,7 @@ stages:
 }
 
 std::string TempDir(const std::string& name) {
-  std::string dir = absl::StrCat(::testing::TempDir(), "/grpc_worker_", ::getpid(), "_", name);
-  EXPECT_TRUE(RemoveAll(dir).ok());
-  EXPECT_TRUE(MakeDirs(dir).ok());
-  return dir;
+  return testing_util::ScratchDir("grpc_worker_" + name);
 }
 
 TEST(GrpcWorkerTest, APipelineOverGrpcMatchesTheInProcessRun) {

@@ -10,18 +10,14 @@
 #include "gtest/gtest.h"
 #include "pipeline/journal.h"
 #include "tests/stages/fake_worker.h"
+#include "tests/test_util.h"
 
 namespace r1 {
 namespace {
 
 using ::testing::HasSubstr;
 
-std::string TempDir(const std::string& name) {
-  std::string dir = absl::StrCat(::testing::TempDir(), "/runner_", ::getpid(), "_", name);
-  EXPECT_TRUE(RemoveAll(dir).ok());
-  EXPECT_TRUE(MakeDirs(dir).ok());
-  return dir;
-}
+std::string TempDir(const std::string& name) { return testing_util::ScratchDir("runner_" + name); }
 
 PipelineConfig Config(const std::string& dir, int attempts) {
   std::string data = JoinPath(dir, "data.jsonl");

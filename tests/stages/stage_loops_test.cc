@@ -13,15 +13,13 @@
 #include "stages/stage.h"
 #include "stages/stage_util.h"
 #include "tests/stages/fake_worker.h"
+#include "tests/test_util.h"
 
 namespace r1 {
 namespace {
 
 std::string TempDir(const std::string& name) {
-  std::string dir = absl::StrCat(::testing::TempDir(), "/stage_loops_", ::getpid(), "_", name);
-  EXPECT_TRUE(RemoveAll(dir).ok());
-  EXPECT_TRUE(MakeDirs(dir).ok());
-  return dir;
+  return testing_util::ScratchDir("stage_loops_" + name);
 }
 
 // A prompt_answer JSONL file of `prompts` (reference "0", an R1-format solution).

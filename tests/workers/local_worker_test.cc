@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "model/hf_dir.h"
 #include "model/threads.h"
+#include "tests/test_util.h"
 #include "workers/worker_comms.h"
 
 namespace r1 {
@@ -23,10 +24,7 @@ const char kTinyConfig[] = R"({"model_type": "llama", "vocab_size": 0, "hidden_s
   "num_key_value_heads": 2, "max_position_embeddings": 128, "tie_word_embeddings": true})";
 
 std::string TempDir(const std::string& name) {
-  std::string dir = absl::StrCat(::testing::TempDir(), "/local_worker_", ::getpid(), "_", name);
-  EXPECT_TRUE(RemoveAll(dir).ok());
-  EXPECT_TRUE(MakeDirs(dir).ok());
-  return dir;
+  return testing_util::ScratchDir("local_worker_" + name);
 }
 
 OptimizerOptions Adam() {

@@ -1,0 +1,42 @@
+// Helpers shared by the test suites. Header-only, no LibTorch.
+#ifndef R1_TESTS_TEST_UTIL_H_
+#define R1_TESTS_TEST_UTIL_H_
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "base/file_util.h"
+
+namespace r1::testing_util {
+
+// An empty directory `<gtest temp dir>/<name>_<pid>` for one test. Every directory made here is
+// removed when the test program exits, unless R1_KEEP_TEST_DIRS is set (to look at a failure).
+// Thread-safe.
+inline std::string ScratchDir(const std::string& name) {
+  static std::mutex mu;
+  static std::vector<std::string>* dirs = [] {
+    auto* made = new std::vector<std::string>();
+    std::atexit([] {
+      if (std::getenv("R1_KEEP_TEST_DIRS") != nullptr) return;
+      std::lock_guard<std::mutex> lock(mu);
+      for (const std::string& d : *dirs) RemoveAll(d).IgnoreError();
+    });
+    return made;
+  }();
+  const std::string dir = absl::StrCat(::testing::TempDir(), "/", name, "_", ::getpid());
+  EXPECT_TRUE(RemoveAll(dir).ok());
+  EXPECT_TRUE(MakeDirs(dir).ok());
+  std::lock_guard<std::mutex> lock(mu);
+  dirs->push_back(dir);
+  return dir;
+}
+
+}  // namespace r1::testing_util
+
+#endif  // R1_TESTS_TEST_UTIL_H_
