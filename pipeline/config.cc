@@ -461,6 +461,7 @@ void ParseReward(MapReader r, const ConfigParseOptions& options, RewardConfig* w
   r.Get("name", &w->name);
   r.Get("weight", &w->weight);
   r.Get("scope", &w->scope);
+  r.Get("applies_to", &w->applies_to);
   if (r.Get("model", &w->model) && !absl::StartsWith(w->model, kStagePrefix)) {
     w->model = ResolvePath(w->model, options);
   }
@@ -759,6 +760,7 @@ void EmitGrpo(YAML::Emitter& out, const GrpoParams& g) {
     Kv(out, "name", w.name);
     Kv(out, "weight", w.weight);
     Kv(out, "scope", w.scope);
+    Kv(out, "applies_to", w.applies_to);
     if (!w.model.empty()) Kv(out, "model", w.model);
     if (!w.params.empty()) {
       out << YAML::Key << "params" << YAML::Value;

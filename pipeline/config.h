@@ -56,7 +56,7 @@ struct BaseModelConfig {
 // ---- cluster --------------------------------------------------------------------------------
 
 struct ClusterConfig {
-  std::string mode = "local";       // local: `r1 run` launches workers | external: they join
+  std::string mode = "local";  // local: `r1 run` launches workers | external: they join
   // How workers are started: mpirun | srun (local mode: `r1 run` spawns that one command),
   // k8s (external mode: an MPIJob), in_process (no worker processes: one colocated worker inside
   // `r1 run`, for debugging and single-process use).
@@ -130,7 +130,11 @@ struct RewardConfig {
   std::string name;                // accuracy | format | language | overlong | reward_model
   double weight = 1.0;             // multiplier
   std::string scope = "response";  // what is scored: response (reasoning included) | answer
-  std::string model;               // reward_model only: a path or "stage:<reward_model stage>"
+  // Which prompts it scores: reasoning | general | all | auto (reward_model: general prompts,
+  // overlong: all, the other rule rewards: reasoning prompts), as in R1's all-scenario RL.
+  // Prompts of non-reasoning datasets (chat, synthetic non_reasoning) are general.
+  std::string applies_to = "auto";
+  std::string model;  // reward_model only: a path or "stage:<reward_model stage>"
   nlohmann::json params = nlohmann::json::object();  // reward-specific knobs, passed through
 };
 

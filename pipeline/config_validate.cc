@@ -284,6 +284,7 @@ void CheckGrpo(const GrpoParams& g, const Checker& c) {
     std::string key = absl::StrCat("rewards[", i, "]");
     c.OneOf(key + ".name", w.name, kRewards);
     c.OneOf(key + ".scope", w.scope, {"response", "answer"});
+    c.OneOf(key + ".applies_to", w.applies_to, {"auto", "reasoning", "general", "all"});
     if (w.name != "reward_model" && !w.model.empty()) {
       c.Error(key + ".model",
               absl::StrCat("only the reward_model reward takes a model, got ", Quoted(w.model)));

@@ -43,6 +43,9 @@ struct Example {
   std::string solution;   // a gold response (GSM8K worked solution, or R1-format response)
   std::vector<ChatMessage> messages;  // chat datasets only
   std::string task;  // optional task tag ("gsm8k", "arithmetic", "countdown", "echo", ...)
+  // False for prompts of a non-reasoning (general) dataset: in RL, rule rewards score reasoning
+  // prompts and reward models general ones (RewardConfig::applies_to).
+  bool reasoning = true;
 };
 
 struct PreferencePair {

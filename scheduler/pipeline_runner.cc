@@ -167,6 +167,7 @@ class Executor {
           return absl::InvalidArgumentError(absl::StrCat("unknown dataset ", ref.value));
         R1_ASSIGN_OR_RETURN(data, LoadDataset(*d));
         non_reasoning = IsNonReasoning(*d);
+        for (Example& e : data.examples) e.reasoning = !non_reasoning;
       }
       auto& target = non_reasoning && stage.type == StageType::kRejectionSampling
                          ? context.non_reasoning

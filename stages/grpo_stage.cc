@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -54,9 +55,10 @@ class StageRewards {
  public:
   static absl::StatusOr<std::unique_ptr<StageRewards>> Create(const StageContext& context) {
     auto out = std::make_unique<StageRewards>();
-    std::vector<RewardSpec> rule_specs;
+    std::map<Target, std::vector<RewardSpec>> rule_specs;
     const auto& specs = context.stage->grpo.rewards;
     for (size_t i = 0; i < specs.size(); ++i) {
+      const Target target = ResolveTarget(specs[i]);
       if (specs[i].name == "reward_model") {
         auto dir = context.reward_model_dirs.find(i);
         if (dir == context.reward_model_dirs.end()) {
@@ -67,18 +69,21 @@ class StageRewards {
         R1_RETURN_IF_ERROR(context.worker->LoadModel(slot, dir->second, nullptr, ""));
         out->models_.push_back({slot, absl::StrCat("reward_model", i), specs[i].weight,
                                 specs[i].scope == "answer" ? RewardModelScope::kFinalAnswer
-                                                           : RewardModelScope::kWholeResponse});
+                                                           : RewardModelScope::kWholeResponse,
+                                target});
       } else {
-        rule_specs.push_back(RewardSpec{specs[i].name, specs[i].weight, specs[i].params});
+        rule_specs[target].push_back(RewardSpec{specs[i].name, specs[i].weight, specs[i].params});
       }
     }
-    if (!rule_specs.empty()) {
-      static const RewardRegistry* registry = new RewardRegistry(BuiltinRewardRegistry());
-      auto composite = CompositeReward::Create(rule_specs, *registry);
+    static const RewardRegistry* registry = new RewardRegistry(BuiltinRewardRegistry());
+    for (auto& [target, list] : rule_specs) {
+      auto composite = CompositeReward::Create(list, *registry);
       if (!composite.ok()) {
         return Annotate(composite.status(), absl::StrCat("stage ", context.stage->name, ": "));
       }
-      out->rules_ = std::make_unique<CompositeReward>(*std::move(composite));
+      RuleRewards rules{target, std::make_unique<CompositeReward>(*std::move(composite)), {}};
+      for (const RewardSpec& spec : list) rules.names.push_back(spec.name);
+      out->rules_.push_back(std::move(rules));
     }
     return out;
   }
@@ -90,37 +95,50 @@ class StageRewards {
     for (Group& g : *groups) {
       if (g.rewards.empty()) todo.push_back(&g);
     }
+    // A reward that does not apply to a prompt adds nothing; its part is recorded as 0 so that
+    // every part stays aligned with the rollouts.
     for (Group* g : todo) {
       g->rewards.assign(g->rollouts.size(), 0.0);
-      for (size_t j = 0; j < g->rollouts.size() && rules_ != nullptr; ++j) {
+      for (size_t j = 0; j < g->rollouts.size(); ++j) {
         const Rollout& r = g->rollouts[j];
         RewardInput input;
         input.prompt = g->example->prompt;
         input.response = r.text;
         input.reference = g->example->reference;
         input.response_length_tokens = static_cast<int64_t>(r.response.size());
-        R1_ASSIGN_OR_RETURN(RewardBreakdown b, rules_->Compute(input));
-        g->rewards[j] += b.total;
-        for (const auto& [name, value] : b.parts) g->parts[name].push_back(value);
+        for (const RuleRewards& rules : rules_) {
+          if (!Applies(rules.target, *g->example)) {
+            for (const std::string& name : rules.names) g->parts[name].push_back(0.0);
+            continue;
+          }
+          R1_ASSIGN_OR_RETURN(RewardBreakdown b, rules.reward->Compute(input));
+          g->rewards[j] += b.total;
+          for (const auto& [name, value] : b.parts) g->parts[name].push_back(value);
+        }
       }
     }
     for (const ModelReward& m : models_) {
-      if (todo.empty()) break;
       std::vector<TokenSeq> prompts;
       std::vector<std::string> texts;
       for (const Group* g : todo) {
+        if (!Applies(m.target, *g->example)) continue;
         for (const Rollout& r : g->rollouts) {
           prompts.push_back(g->prompt);
           texts.emplace_back(ScopedResponse(m.scope, r.text));
         }
       }
-      R1_ASSIGN_OR_RETURN(std::vector<TokenSeq> responses, worker->Tokenize(texts));
-      R1_ASSIGN_OR_RETURN(std::vector<float> scores, worker->Score(m.slot, prompts, responses));
+      std::vector<float> scores;
+      if (!prompts.empty()) {
+        R1_ASSIGN_OR_RETURN(std::vector<TokenSeq> responses, worker->Tokenize(texts));
+        R1_ASSIGN_OR_RETURN(scores, worker->Score(m.slot, prompts, responses));
+      }
       size_t i = 0;
       for (Group* g : todo) {
-        for (size_t j = 0; j < g->rollouts.size(); ++j, ++i) {
-          g->rewards[j] += m.weight * scores[i];
-          g->parts[m.name].push_back(scores[i]);
+        const bool applies = Applies(m.target, *g->example);
+        for (size_t j = 0; j < g->rollouts.size(); ++j) {
+          const double score = applies ? scores[i++] : 0.0;
+          g->rewards[j] += m.weight * score;
+          g->parts[m.name].push_back(score);
         }
       }
     }
@@ -128,14 +146,41 @@ class StageRewards {
   }
 
  private:
+  enum class Target { kReasoning, kGeneral, kAll };
+  static Target ResolveTarget(const RewardConfig& spec) {
+    if (spec.applies_to == "reasoning") return Target::kReasoning;
+    if (spec.applies_to == "general") return Target::kGeneral;
+    if (spec.applies_to == "all") return Target::kAll;
+    if (spec.name == "reward_model") return Target::kGeneral;  // auto
+    return spec.name == "overlong" ? Target::kAll : Target::kReasoning;
+  }
+  static bool Applies(Target target, const Example& example) {
+    return target == Target::kAll || (target == Target::kReasoning) == example.reasoning;
+  }
+  struct RuleRewards {
+    Target target;
+    std::unique_ptr<CompositeReward> reward;
+    std::vector<std::string> names;  // the parts it produces
+  };
   struct ModelReward {
     std::string slot, name;
     double weight;
     RewardModelScope scope;
+    Target target;
   };
-  std::unique_ptr<CompositeReward> rules_;
+  std::vector<RuleRewards> rules_;
   std::vector<ModelReward> models_;
 };
+
+// The mean of the values whose mask entry is non-zero; 0 when there are none.
+double MaskedMean(const std::vector<double>& values, const std::vector<double>& mask) {
+  double sum = 0.0, count = 0.0;
+  for (size_t i = 0; i < values.size() && i < mask.size(); ++i) {
+    sum += values[i] * mask[i];
+    count += mask[i];
+  }
+  return count > 0 ? sum / count : 0.0;
+}
 
 double Mean(const std::vector<double>& v) {
   if (v.empty()) return 0.0;
@@ -259,8 +304,13 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
     // Metrics of the groups trained on (with dynamic sampling: after the drop and refill).
     m["reward_mean"] = Mean(totals);
     for (const auto& [name, values] : parts) m[absl::StrCat("reward/", name)] = Mean(values);
-    if (parts.count("accuracy")) m["accuracy"] = Mean(parts["accuracy"]);
-    if (parts.count("format")) m["format_rate"] = Mean(parts["format"]);
+    // Accuracy and format describe reasoning prompts: general ones are not graded by them.
+    std::vector<double> reasoning_mask;
+    for (const Group& g : groups) {
+      reasoning_mask.insert(reasoning_mask.end(), g.rollouts.size(), g.example->reasoning ? 1 : 0);
+    }
+    if (parts.count("accuracy")) m["accuracy"] = MaskedMean(parts["accuracy"], reasoning_mask);
+    if (parts.count("format")) m["format_rate"] = MaskedMean(parts["format"], reasoning_mask);
     m["uniform_groups"] = static_cast<double>(dropped);
     m["groups"] = static_cast<double>(groups.size());
 

@@ -221,6 +221,38 @@ TEST(GrpoStageTest, ResumeReloadsTheReferenceRefreshedBeforeTheCheckpoint) {
   EXPECT_EQ(worker.loads.back(), "reference<-" + JoinPath(refs, "step-000006"));
 }
 
+TEST(GrpoStageTest, RuleRewardsScoreReasoningPromptsAndRewardModelsGeneralOnes) {
+  const std::string stage = R"(  - name: s
+    type: grpo
+    inputs: {model: base, datasets: [d]}
+    grpo:
+      steps: 1
+      prompts_per_step: 3
+      group_size: 2
+      kl_coef: 0
+      rewards: [{name: accuracy}, {name: reward_model, weight: 2.0, model: /rm}]
+)";
+  std::string dir = TempDir("grpo_scopes");
+  std::string data = WriteData(dir, {"a", "b"});
+  FakeWorker worker;  // answers "0" (right for the reasoning prompts); its reward model says 0.25
+  auto f = Make(dir, data, stage, &worker);
+  Example general;
+  general.prompt = "say hi";
+  general.reference = "hi";  // gradeable, but a general prompt: accuracy does not apply
+  general.reasoning = false;
+  f->context.examples.push_back(general);
+  f->context.reward_model_dirs[1] = "/rm";
+  auto result = RunStage(f->context);
+  ASSERT_TRUE(result.ok()) << result.status();
+  auto lines = ReadJsonlRecords(f->run_dir->MetricsPath("s"));
+  ASSERT_TRUE(lines.ok());
+  const nlohmann::json& m = (*lines)[0];
+  // Reasoning rollouts: accuracy 1, no reward model; general ones: 2 * 0.25, no accuracy.
+  EXPECT_NEAR(m["reward_mean"].get<double>(), (2 * 1.0 + 0.5) / 3, 1e-9);
+  EXPECT_NEAR(m["accuracy"].get<double>(), 1.0, 1e-9);  // over reasoning prompts only
+  EXPECT_NEAR(m["reward/reward_model1"].get<double>(), 0.25 / 3, 1e-9);
+}
+
 TEST(EvalStageTest, WritesPassAt1MajorityAndFormatRate) {
   const std::string stage = R"(  - name: s
     type: eval
