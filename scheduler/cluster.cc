@@ -196,7 +196,8 @@ absl::Status Cluster::LaunchAndWait() {
     R1_ASSIGN_OR_RETURN(Subprocess launched, LaunchWorkers(spec));
     ++launches_;
     Log(absl::StrCat(launches_ == 1 ? "launched" : "relaunched", " ", expected,
-                     " workers: ", absl::StrJoin(argv, " "), " (log: ", log_file, ")"));
+                     expected == 1 ? " worker: " : " workers: ", absl::StrJoin(argv, " "),
+                     " (log: ", log_file, ")"));
     std::lock_guard<std::mutex> lock(mu_);
     launcher_.emplace(std::move(launched));
   } else {
