@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "base/file_util.h"
 #include "cli/args.h"
 #include "cli/command.h"
@@ -45,13 +44,12 @@ int RunCancel(const std::vector<std::string>& argv) {
   std::string token_file = args->GetOr("token-file", "");
   if (args->Has("run-dir")) {
     const std::string dir = *args->Get("run-dir");
-    absl::StatusOr<std::string> text = ReadFile(JoinPath(dir, "scheduler.addr"));
-    if (!text.ok()) {
-      std::fprintf(stderr, "r1 cancel: %s has no scheduler.addr (is the run going?): %s\n",
-                   dir.c_str(), std::string(text.status().message()).c_str());
+    absl::StatusOr<std::string> found = ReadSchedulerAddress(dir);
+    if (!found.ok()) {
+      std::fprintf(stderr, "r1 cancel: %s\n", std::string(found.status().message()).c_str());
       return 1;
     }
-    address = std::string(absl::StripAsciiWhitespace(*text));
+    address = *found;
     token_file = JoinPath(dir, "token");
   }
   absl::StatusOr<std::string> token = ReadRunToken(token_file);

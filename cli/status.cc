@@ -397,12 +397,12 @@ int RunStatus(const std::vector<std::string>& argv) {
 
   // --run-dir: the live scheduler when the run has one that answers, else the files.
   const std::string dir = *args->Get("run-dir");
-  absl::StatusOr<std::string> addr = ReadFile(JoinPath(dir, "scheduler.addr"));
-  if (addr.ok() && !absl::StripAsciiWhitespace(*addr).empty()) {
+  absl::StatusOr<std::string> addr = ReadSchedulerAddress(dir);
+  if (addr.ok()) {
     absl::StatusOr<std::string> token = ReadRunToken(args->GetOr(
         "token-file", PathExists(JoinPath(dir, "token")) ? JoinPath(dir, "token") : ""));
     if (token.ok()) {
-      SchedulerStatusClient client(std::string(absl::StripAsciiWhitespace(*addr)), *token);
+      SchedulerStatusClient client(*addr, *token);
       absl::StatusOr<nlohmann::json> first = client.Get(kRunDirProbeTimeout);
       if (first.ok()) {
         const int code = ShowFromScheduler(&client, *args, *first, min_interval_ms);

@@ -83,4 +83,15 @@ absl::StatusOr<std::string> ReadRunToken(const std::string& token_file) {
                    kRunTokenEnvVar));
 }
 
+absl::StatusOr<std::string> ReadSchedulerAddress(const std::string& run_dir) {
+  const std::string path = JoinPath(run_dir, "scheduler.addr");
+  absl::StatusOr<std::string> text = ReadFile(path);
+  if (!text.ok() || absl::StripAsciiWhitespace(*text).empty()) {
+    return absl::NotFoundError(
+        absl::StrCat(path, ": no scheduler address (is the run going?)",
+                     text.ok() ? "" : absl::StrCat(": ", text.status().message())));
+  }
+  return std::string(absl::StripAsciiWhitespace(*text));
+}
+
 }  // namespace r1

@@ -25,6 +25,10 @@ absl::Status WriteRunTokenFile(const std::string& path, const std::string& token
 // environment variable R1_TOKEN. NotFound, saying both ways to give it, when neither is set.
 absl::StatusOr<std::string> ReadRunToken(const std::string& token_file);
 
+// The address ("HOST:PORT") of the scheduler serving RUN_DIR, from RUN_DIR/scheduler.addr (which
+// the scheduler writes when it starts). NotFound naming the file when it is missing or empty.
+absl::StatusOr<std::string> ReadSchedulerAddress(const std::string& run_dir);
+
 }  // namespace r1
 
 #endif  // R1_SCHEDULER_RUN_TOKEN_H_
