@@ -19,6 +19,9 @@
 namespace r1 {
 namespace {
 
+// On-policy steps skip the old-policy forward, except one in this many (see step 3).
+constexpr int64_t kMismatchCheckEvery = 10;
+
 // The policy-loss names of workers/policy_loss.h for the config's aggregation names.
 std::string LossAggregationFor(const std::string& config_name) {
   if (config_name == "token_mean") return "token-mean";
@@ -340,10 +343,21 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
         generate_s > 0 ? static_cast<double>(rollout_tokens) / generate_s : 0;
 
     if (!prompts.empty()) {
-      // 3. Old-policy and reference log-probs.
+      // 3. Old-policy and reference log-probs. With a single update over the whole batch the
+      // policy is still the one that sampled, so its log-probs come free with the update's own
+      // forward (TrainBatch.old_logprobs empty) and the extra forward is skipped, except every
+      // kMismatchCheckEvery steps, which compute them to check the rollout engine against them.
+      const size_t total_seqs = prompts.size();
+      const size_t mini =
+          p.mini_batch_size > 0 ? static_cast<size_t>(p.mini_batch_size) : total_seqs;
+      const bool on_policy = p.ppo_epochs == 1 && mini >= total_seqs;
       double t = NowSeconds();
-      auto old_lp = worker->Logprobs("policy", prompts, responses);
-      if (!old_lp.ok()) return Annotate(old_lp.status(), where);
+      std::vector<std::vector<float>> old_lp;
+      if (!on_policy || step % kMismatchCheckEvery == 0) {
+        auto computed = worker->Logprobs("policy", prompts, responses);
+        if (!computed.ok()) return Annotate(computed.status(), where);
+        old_lp = std::move(*computed);
+      }
       std::vector<std::vector<float>> ref_lp;
       if (p.kl_coef > 0.0) {
         R1_ASSIGN_OR_RETURN(ref_lp, worker->Logprobs("reference", prompts, responses));
@@ -351,11 +365,12 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
       m["logprobs_seconds"] = NowSeconds() - t;
       // Untempered sampling: the rollout engine's log-probs must equal the trainer's (a mismatch
       // means rollouts do not come from the policy being trained, and the gradient is biased).
-      if (p.sampling.temperature == 1.0 && p.sampling.top_p >= 1.0) {
+      // Measured where the trainer's were computed anyway.
+      if (!old_lp.empty() && p.sampling.temperature == 1.0 && p.sampling.top_p >= 1.0) {
         double diff = 0.0, count = 0.0;
-        for (size_t i = 0; i < old_lp->size(); ++i) {
+        for (size_t i = 0; i < old_lp.size(); ++i) {
           const std::vector<float>& sampled = *sampled_logprobs[i];
-          const std::vector<float>& trained = (*old_lp)[i];
+          const std::vector<float>& trained = old_lp[i];
           for (size_t k = 0; k < sampled.size() && k < trained.size(); ++k) {
             diff += std::abs(static_cast<double>(sampled[k]) - trained[k]);
             count += 1.0;
@@ -365,9 +380,6 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
       }
       // 4. Policy updates over mini-batches.
       t = NowSeconds();
-      const size_t total_seqs = prompts.size();
-      const size_t mini =
-          p.mini_batch_size > 0 ? static_cast<size_t>(p.mini_batch_size) : total_seqs;
       std::map<std::string, double> sums;
       int updates = 0;
       double train_tokens = 0.0;
@@ -380,7 +392,7 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
           batch.prompts.assign(prompts.begin() + begin, prompts.begin() + end);
           batch.responses.assign(responses.begin() + begin, responses.begin() + end);
           batch.advantages.assign(advantages.begin() + begin, advantages.begin() + end);
-          batch.old_logprobs.assign(old_lp->begin() + begin, old_lp->begin() + end);
+          if (!on_policy) batch.old_logprobs.assign(old_lp.begin() + begin, old_lp.begin() + end);
           if (!ref_lp.empty())
             batch.ref_logprobs.assign(ref_lp.begin() + begin, ref_lp.begin() + end);
           batch.policy_loss.clip_low = p.clip_low;

@@ -75,7 +75,10 @@ struct TrainBatch {
   std::vector<TokenSeq> prompts;
   std::vector<TokenSeq> responses;               // reward model: the chosen responses
   std::vector<float> advantages;                 // policy gradient: one per sequence
-  std::vector<std::vector<float>> old_logprobs;  // policy gradient: one per response token
+  // Policy gradient: log π_old, one per response token; empty = on-policy (the weights being
+  // trained sampled the responses and have not been updated since), so the ratio is taken against
+  // this step's own log-probs, detached: it is 1 and the gradient is the plain policy gradient.
+  std::vector<std::vector<float>> old_logprobs;
   std::vector<std::vector<float>> ref_logprobs;  // policy gradient with kl_coef > 0
   std::vector<TokenSeq> rejected;                // reward model: rejected responses
   PolicyLossConfig policy_loss;

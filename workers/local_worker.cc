@@ -174,10 +174,11 @@ absl::StatusOr<ShardCounts> CountShard(const TrainBatch& batch, bool allow_empty
       }
       break;
     case TrainBatch::Objective::kPolicyGradient:
-      if (batch.advantages.size() != n || batch.old_logprobs.size() != n) {
+      if (batch.advantages.size() != n ||
+          (!batch.old_logprobs.empty() && batch.old_logprobs.size() != n)) {
         return absl::InvalidArgumentError(
-            "TrainStep: policy gradient needs one advantage and one old_logprobs row per "
-            "sequence");
+            "TrainStep: policy gradient needs one advantage per sequence and one old_logprobs "
+            "row per sequence (or none: on-policy)");
       }
       if (batch.policy_loss.kl_coef > 0.0 && batch.ref_logprobs.size() != n) {
         return absl::InvalidArgumentError("TrainStep: kl_coef > 0 needs ref_logprobs");
@@ -582,7 +583,8 @@ absl::StatusOr<StepMetrics> LocalWorker::TrainStep(const std::string& slot_name,
         const int64_t width = fwd.logprobs.size(1);
         PolicyLossInputs inputs;
         inputs.logprobs = fwd.logprobs;
-        inputs.old_logprobs = PadRows(batch.old_logprobs, width);
+        inputs.old_logprobs = batch.old_logprobs.empty() ? fwd.logprobs.detach()
+                                                         : PadRows(batch.old_logprobs, width);
         inputs.advantages = torch::tensor(batch.advantages, torch::kFloat32);
         inputs.response_mask = fwd.mask;
         if (loss_options.kl_coef > 0.0) inputs.ref_logprobs = PadRows(batch.ref_logprobs, width);

@@ -169,7 +169,8 @@ TEST(GrpoStageTest, DynamicSamplingTrainsOnlyGroupsWithSignal) {
       for (size_t j = 0; j < 4; ++j) signal |= batch.advantages[g + j] != 0.0f;
       EXPECT_TRUE(signal) << "a group without signal was trained on";
     }
-    EXPECT_EQ(batch.old_logprobs.size(), batch.responses.size());
+    // One update per step over the whole batch: on-policy, no old-policy log-probs sent.
+    EXPECT_TRUE(batch.old_logprobs.empty());
     EXPECT_TRUE(batch.ref_logprobs.empty());  // kl_coef 0: no reference model
   }
   auto lines = ReadJsonlRecords(f->run_dir->MetricsPath("s"));
@@ -183,6 +184,39 @@ TEST(GrpoStageTest, DynamicSamplingTrainsOnlyGroupsWithSignal) {
             0.0);
   for (const auto& load : worker.loads)
     EXPECT_THAT(load, ::testing::Not(::testing::HasSubstr("reference")));
+}
+
+// Several updates per batch (mini-batches, epochs): the later ones are off-policy, so every
+// update gets the old-policy log-probs computed before the first.
+TEST(GrpoStageTest, OffPolicyUpdatesGetOldLogprobs) {
+  const std::string stage = R"(  - name: s
+    type: grpo
+    inputs: {model: base, datasets: [d]}
+    grpo:
+      steps: 2
+      prompts_per_step: 2
+      group_size: 2
+      ppo_epochs: 2
+      mini_batch_size: 2
+      kl_coef: 0
+      rewards: [{name: accuracy, weight: 1.0}]
+      checkpoint_every: 0
+)";
+  std::string dir = TempDir("grpo_off_policy");
+  std::string data = WriteData(dir, {"a", "b", "c"});
+  FakeWorker worker;
+  worker.respond = [](const std::string&, uint64_t seed) {
+    return std::string(seed % 2 == 0 ? "<think>t</think><answer>0</answer>"
+                                     : "<think>t</think><answer>1</answer>");
+  };
+  auto f = Make(dir, data, stage, &worker);
+  auto result = RunStage(f->context);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(worker.batches.size(), 8u);  // 2 steps x 2 epochs x 2 mini-batches
+  for (const TrainBatch& batch : worker.batches) {
+    ASSERT_EQ(batch.responses.size(), 2u);
+    EXPECT_EQ(batch.old_logprobs.size(), batch.responses.size());
+  }
 }
 
 TEST(GrpoStageTest, ResumeReloadsTheReferenceRefreshedBeforeTheCheckpoint) {

@@ -170,6 +170,48 @@ TEST_F(LocalWorkerTest, PolicyGradientAndRewardModelSteps) {
   EXPECT_FLOAT_EQ((*again)[0], (*scores)[0]);
 }
 
+// On-policy (no old log-probs: the ratio is taken against the step's own detached log-probs) is
+// the same update as passing the log-probs of the weights that are about to be trained.
+TEST_F(LocalWorkerTest, OnPolicyStepEqualsExplicitOldLogprobs) {
+  auto train = [](bool explicit_old) -> std::vector<float> {
+    LocalWorker worker;
+    OptimizerOptions adam = Adam();
+    EXPECT_TRUE(worker.InitModel("policy", kTinyConfig, "byte", 11, &adam).ok());
+    TrainBatch batch = LmBatch(worker, 0);
+    batch.objective = TrainBatch::Objective::kPolicyGradient;
+    batch.advantages = {0.7f, -1.3f};
+    if (explicit_old) {
+      auto old_lp = worker.Logprobs("policy", batch.prompts, batch.responses);
+      EXPECT_TRUE(old_lp.ok());
+      batch.old_logprobs = *old_lp;
+    }
+    auto m = worker.TrainStep("policy", batch);
+    EXPECT_TRUE(m.ok()) << m.status();
+    if (m.ok()) EXPECT_DOUBLE_EQ(m->at("clip_fraction"), 0.0);
+    auto after = worker.Logprobs("policy", batch.prompts, batch.responses);
+    EXPECT_TRUE(after.ok());
+    std::vector<float> flat;
+    for (const auto& row : *after) flat.insert(flat.end(), row.begin(), row.end());
+    return flat;
+  };
+  const std::vector<float> explicit_old = train(true);
+  const std::vector<float> on_policy = train(false);
+  ASSERT_EQ(explicit_old.size(), on_policy.size());
+  ASSERT_FALSE(on_policy.empty());
+  for (size_t i = 0; i < on_policy.size(); ++i) EXPECT_NEAR(on_policy[i], explicit_old[i], 1e-5);
+  // A wrong number of old log-prob rows is still refused.
+  LocalWorker worker;
+  OptimizerOptions adam = Adam();
+  ASSERT_TRUE(worker.InitModel("policy", kTinyConfig, "byte", 11, &adam).ok());
+  TrainBatch batch = LmBatch(worker, 0);
+  batch.objective = TrainBatch::Objective::kPolicyGradient;
+  batch.advantages = {1.0f, -1.0f};
+  batch.old_logprobs.resize(1);
+  auto refused = worker.TrainStep("policy", batch);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(std::string(refused.status().message()), ::testing::HasSubstr("old_logprobs"));
+}
+
 TEST_F(LocalWorkerTest, ErrorsNameTheProblem) {
   LocalWorker worker;
   auto missing = worker.Generate("policy", {});
