@@ -37,6 +37,8 @@ arithmetic (and the arithmetic half of preference):
   --min-operands N --max-operands N    operands per problem (default 2..2)
   --operators OPS                      subset of "+-*" (default "+-*")
   --non-negative                       no negative intermediate results or answers
+  --terse-percent P                    share of solutions without the digit-by-digit working
+                                       (default 0)
 countdown:
   --min-numbers N --max-numbers N      how many numbers are given (default 3..4)
   --min-number N --max-number N        range of each number (default 1..25)
@@ -80,6 +82,7 @@ absl::Status ArithmeticFromArgs(const ParsedArgs& args, ArithmeticOptions* o) {
   R1_RETURN_IF_ERROR(IntOption(args, "max-digits", &o->max_digits));
   R1_RETURN_IF_ERROR(IntOption(args, "min-operands", &o->min_operands));
   R1_RETURN_IF_ERROR(IntOption(args, "max-operands", &o->max_operands));
+  R1_RETURN_IF_ERROR(IntOption(args, "terse-percent", &o->terse_percent));
   o->operators = args.GetOr("operators", o->operators);
   if (args.Flag("non-negative")) o->allow_negative = false;
   return absl::OkStatus();
@@ -165,7 +168,8 @@ int RunSynth(const std::vector<std::string>& argv) {
                         "countdown-operators",
                         "tasks",
                         "assistant-name",
-                        "arithmetic-percent"};
+                        "arithmetic-percent",
+                        "terse-percent"};
   spec.flag_options = {"non-negative", "use-all-numbers"};
   absl::StatusOr<ParsedArgs> args = ParseArgs(argv, spec);
   if (!args.ok()) {

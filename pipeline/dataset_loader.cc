@@ -69,6 +69,7 @@ void ReadArithmetic(OptionReader* r, ArithmeticOptions* o) {
   r->Get("max_operands", &o->max_operands);
   r->Get("operators", &o->operators);
   r->Get("allow_negative", &o->allow_negative);
+  r->Get("terse_percent", &o->terse_percent);
 }
 
 void ReadSimple(OptionReader* r, SimpleTaskOptions* o) {

@@ -318,6 +318,9 @@ absl::Status ValidateArithmeticOptions(const ArithmeticOptions& o) {
   if (o.max_operands < o.min_operands || o.max_operands > 8) {
     return bad("max_operands", o.max_operands, "not in min_operands..8");
   }
+  if (o.terse_percent < 0 || o.terse_percent > 100) {
+    return bad("terse_percent", o.terse_percent, "not in 0..100");
+  }
   if (o.operators.empty())
     return absl::InvalidArgumentError("arithmetic option operators is empty");
   for (char c : o.operators) {
@@ -362,7 +365,7 @@ absl::StatusOr<ArithmeticProblem> SolveArithmetic(const std::vector<int64_t>& op
     return absl::InvalidArgumentError(absl::StrCat(p.expression, " overflows 64 bits"));
   };
   // Multiplications first, then + and - from left to right.
-  std::vector<std::string> steps;
+  std::vector<std::string> steps, terse;
   std::vector<int64_t> terms = {operands[0]};
   std::string term_ops;
   for (size_t i = 1; i < operands.size(); ++i) {
@@ -371,6 +374,7 @@ absl::StatusOr<ArithmeticProblem> SolveArithmetic(const std::vector<int64_t>& op
       int64_t product;
       if (!Apply(terms.back(), '*', operands[i], &product)) return overflow();
       steps.push_back(StepText(terms.back(), '*', operands[i], product));
+      terse.push_back(absl::StrCat(terms.back(), "*", operands[i], "=", product, "."));
       terms.back() = product;
     } else {
       terms.push_back(operands[i]);
@@ -383,10 +387,12 @@ absl::StatusOr<ArithmeticProblem> SolveArithmetic(const std::vector<int64_t>& op
     if (!Apply(acc, term_ops[i - 1], terms[i], &next)) return overflow();
     if (next < 0) p.went_negative = true;
     steps.push_back(StepText(acc, term_ops[i - 1], terms[i], next));
+    terse.push_back(absl::StrCat(acc, std::string(1, term_ops[i - 1]), terms[i], "=", next, "."));
     acc = next;
   }
   p.result = acc;
   p.thinking = absl::StrJoin(steps, " ");
+  p.terse_thinking = absl::StrJoin(terse, " ");
   return p;
 }
 
@@ -417,7 +423,10 @@ absl::StatusOr<std::vector<Example>> GenerateArithmetic(const ArithmeticOptions&
     ex.task = "arithmetic";
     ex.prompt = absl::StrCat("What is ", p.expression, "?");
     ex.reference = absl::StrCat(p.result);
-    ex.solution = R1Response(p.thinking, ex.reference);
+    // The style draw has its own stream, so the problems do not depend on terse_percent.
+    SplitMix64 style(ExampleSeed(seed, static_cast<uint64_t>(i)) ^ 0x7E55E5717E55E571ull);
+    const bool terse = options.terse_percent > 0 && style.Percent(options.terse_percent);
+    ex.solution = R1Response(terse ? p.terse_thinking : p.thinking, ex.reference);
     out.push_back(std::move(ex));
   }
   return out;

@@ -69,6 +69,11 @@ struct ArithmeticOptions {
   std::string operators = "+-*";  // non-empty subset of "+-*", one drawn per operation
   // false: redraw the problem until every intermediate result and the answer are >= 0.
   bool allow_negative = true;
+  // Share (0..100) of solutions that state each result without the digit-by-digit working
+  // ("<think>87+50=137.</think>"), like a terse worked answer on the web. A model that has seen
+  // both styles samples both, and RL can find that working it out pays. Drawn per example from
+  // its own stream: the problems are the same whatever this is.
+  int32_t terse_percent = 0;
 };
 
 // InvalidArgument naming the field and value when options are out of range (digits outside
@@ -83,6 +88,7 @@ struct ArithmeticProblem {
   int64_t result = 0;
   std::string expression;      // "12+34*5"
   std::string thinking;        // the chain of thought (inside <think>)
+  std::string terse_thinking;  // each operation's result without the working: "87+50=137."
   bool went_negative = false;  // some intermediate result or the answer is < 0
 };
 

@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -63,7 +64,11 @@ TEST(SolveArithmeticTest, HandWorkedChainsOfThought) {
   auto p = SolveArithmetic({5, 9, 3}, "-+");
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(p->thinking, "5-9=-4. -4+3=-1.");
+  EXPECT_EQ(p->terse_thinking, "5-9=-4. -4+3=-1.");
   EXPECT_EQ(p->result, -1);
+  auto q = SolveArithmetic({12, 34, 5}, "+*");
+  ASSERT_TRUE(q.ok());
+  EXPECT_EQ(q->terse_thinking, "34*5=170. 12+170=182.");
   EXPECT_TRUE(p->went_negative);
   EXPECT_EQ(p->expression, "5-9+3");
 }
@@ -165,6 +170,39 @@ TEST(GenerateArithmeticTest, NonNegativeOption) {
     EXPECT_EQ(ex.solution.find("=-"), std::string::npos) << ex.solution;
     EXPECT_EQ(ex.solution.find("negated"), std::string::npos) << ex.solution;
   }
+}
+
+// terse_percent: about that share of solutions skip the working; the problems do not change.
+TEST(GenerateArithmeticTest, TersePercentMixesStylesOverTheSameProblems) {
+  ArithmeticOptions worked;
+  worked.min_digits = 2;
+  worked.max_digits = 2;
+  worked.operators = "+-";
+  ArithmeticOptions mixed = worked;
+  mixed.terse_percent = 40;
+  auto a = GenerateArithmetic(worked, 5, 500);
+  auto b = GenerateArithmetic(mixed, 5, 500);
+  ASSERT_TRUE(a.ok() && b.ok());
+  int terse = 0;
+  for (size_t i = 0; i < 500; ++i) {
+    const Example& w = (*a)[i];
+    const Example& m = (*b)[i];
+    EXPECT_EQ(w.prompt, m.prompt);
+    EXPECT_EQ(w.reference, m.reference);
+    EXPECT_THAT(w.solution, HasSubstr(", so "));  // two-digit operands: always worked
+    if (m.solution == w.solution) continue;
+    ++terse;
+    // "<think>47+85=132.</think><answer>132</answer>"
+    const std::string expression = m.prompt.substr(8, m.prompt.size() - 9);
+    EXPECT_EQ(m.solution, absl::StrCat("<think>", expression, "=", m.reference, ".</think><answer>",
+                                       m.reference, "</answer>"));
+  }
+  EXPECT_GT(terse, 160);
+  EXPECT_LT(terse, 240);
+  mixed.terse_percent = 101;
+  auto bad = GenerateArithmetic(mixed, 5, 1);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("terse_percent = 101"));
 }
 
 TEST(GenerateArithmeticTest, DeterministicPerSeedAndPrefixStable) {
