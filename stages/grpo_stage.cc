@@ -192,6 +192,25 @@ double Mean(const std::vector<double>& v) {
   return s / static_cast<double>(v.size());
 }
 
+// reward_mean, reward/<part>, and accuracy and format rate over the reasoning prompts (general
+// prompts are not graded by them), each prefixed by `prefix`.
+void LogRewardMetrics(const std::vector<Group>& groups, const std::string& prefix, StepMetrics* m) {
+  std::vector<double> totals;
+  std::map<std::string, std::vector<double>> parts;
+  Flatten(groups, &totals, &parts);
+  (*m)[prefix + "reward_mean"] = Mean(totals);
+  for (const auto& [name, values] : parts)
+    (*m)[absl::StrCat(prefix, "reward/", name)] = Mean(values);
+  std::vector<double> reasoning_mask;
+  for (const Group& g : groups) {
+    reasoning_mask.insert(reasoning_mask.end(), g.rollouts.size(), g.example->reasoning ? 1 : 0);
+  }
+  if (parts.count("accuracy"))
+    (*m)[prefix + "accuracy"] = MaskedMean(parts["accuracy"], reasoning_mask);
+  if (parts.count("format"))
+    (*m)[prefix + "format_rate"] = MaskedMean(parts["format"], reasoning_mask);
+}
+
 }  // namespace
 
 absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
@@ -242,6 +261,7 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
     double t0 = NowSeconds();
     // 1. Prompts and rollouts (dynamic sampling refills dropped groups, at most twice).
     std::vector<Group> groups;
+    std::vector<Group> first_round_copy;  // dynamic sampling: round 0 before the drop
     std::vector<double> totals;
     std::map<std::string, std::vector<double>> parts;
     AdvantageResult adv;
@@ -295,7 +315,10 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
       options.drop_uniform_groups = p.dynamic_sampling;
       R1_ASSIGN_OR_RETURN(adv, ComputeGroupAdvantages(totals, options));
       reward_s += NowSeconds() - t;
-      if (round == 0) dropped = static_cast<int64_t>(adv.uniform_groups.size());
+      if (round == 0) {
+        dropped = static_cast<int64_t>(adv.uniform_groups.size());
+        if (p.dynamic_sampling) first_round_copy = groups;
+      }
       if (!p.dynamic_sampling) break;
       // Keep the groups with signal and sample replacements for the others.
       std::vector<Group> kept;
@@ -304,16 +327,10 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
       Flatten(groups, &totals, &parts);
       R1_ASSIGN_OR_RETURN(adv, ComputeGroupAdvantages(totals, options));
     }
-    // Metrics of the groups trained on (with dynamic sampling: after the drop and refill).
-    m["reward_mean"] = Mean(totals);
-    for (const auto& [name, values] : parts) m[absl::StrCat("reward/", name)] = Mean(values);
-    // Accuracy and format describe reasoning prompts: general ones are not graded by them.
-    std::vector<double> reasoning_mask;
-    for (const Group& g : groups) {
-      reasoning_mask.insert(reasoning_mask.end(), g.rollouts.size(), g.example->reasoning ? 1 : 0);
-    }
-    if (parts.count("accuracy")) m["accuracy"] = MaskedMean(parts["accuracy"], reasoning_mask);
-    if (parts.count("format")) m["format_rate"] = MaskedMean(parts["format"], reasoning_mask);
+    // Reward, accuracy and format describe the policy's fresh samples (the first round): with
+    // dynamic sampling the groups trained on are biased towards mixed outcomes.
+    LogRewardMetrics(p.dynamic_sampling ? first_round_copy : groups, "", &m);
+    if (p.dynamic_sampling) LogRewardMetrics(groups, "trained_", &m);
     m["uniform_groups"] = static_cast<double>(dropped);
     m["groups"] = static_cast<double>(groups.size());
 

@@ -178,6 +178,15 @@ TEST(GrpoStageTest, DynamicSamplingTrainsOnlyGroupsWithSignal) {
   ASSERT_EQ(lines->size(), 3u);
   EXPECT_TRUE((*lines)[0].contains("reward_mean"));
   EXPECT_TRUE((*lines)[0].contains("generate_seconds"));
+  // accuracy is the policy's (first round, easy groups included); trained_accuracy is over the
+  // groups kept, which never include an always-right easy group.
+  double fresh = 0, trained = 0;
+  for (const auto& line : *lines) {
+    ASSERT_TRUE(line.contains("accuracy") && line.contains("trained_accuracy"));
+    fresh += line["accuracy"].get<double>();
+    trained += line["trained_accuracy"].get<double>();
+  }
+  EXPECT_GT(fresh, trained);
   EXPECT_GT((*lines)[0]["uniform_groups"].get<double>() +
                 (*lines)[1]["uniform_groups"].get<double>() +
                 (*lines)[2]["uniform_groups"].get<double>(),
