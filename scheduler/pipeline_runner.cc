@@ -248,17 +248,25 @@ absl::StatusOr<PipelineReport> RunPipeline(const PipelineConfig& config, WorkerC
 }
 
 std::string FormatEvalTable(const std::vector<EvalRow>& evals) {
-  std::string out = absl::StrFormat("%-26s %-28s %8s %8s %8s %8s\n", "eval", "model", "pass@1",
-                                    "maj@k", "format", "length");
-  auto get = [](const EvalRow& row, const char* key) {
+  // Columns as wide as the longest stage and model names; a value the eval did not report
+  // (format rate of an eval without reasoning prompts) prints as "-".
+  int stage_width = 4, model_width = 5;
+  for (const EvalRow& row : evals) {
+    stage_width = std::max(stage_width, static_cast<int>(row.stage.size()));
+    model_width = std::max(model_width, static_cast<int>(row.model.size()));
+  }
+  std::string out = absl::StrFormat("%-*s  %-*s %8s %8s %8s %8s\n", stage_width, "eval",
+                                    model_width, "model", "pass@1", "maj@k", "format", "length");
+  auto cell = [](const EvalRow& row, const char* key, int decimals) -> std::string {
     auto it = row.values.find(key);
-    return it == row.values.end() ? 0.0 : it->second;
+    if (it == row.values.end()) return absl::StrFormat(" %8s", "-");
+    return absl::StrFormat(" %8.*f", decimals, it->second);
   };
   for (const EvalRow& row : evals) {
     absl::StrAppend(&out,
-                    absl::StrFormat("%-26s %-28s %8.3f %8.3f %8.3f %8.1f\n", row.stage, row.model,
-                                    get(row, "pass@1"), get(row, "maj@k"), get(row, "format_rate"),
-                                    get(row, "response_length_mean")));
+                    absl::StrFormat("%-*s  %-*s", stage_width, row.stage, model_width, row.model),
+                    cell(row, "pass@1", 3), cell(row, "maj@k", 3), cell(row, "format_rate", 3),
+                    cell(row, "response_length_mean", 1), "\n");
   }
   return out;
 }

@@ -157,7 +157,7 @@ absl::StatusOr<StageResult> RunEvalStage(const StageContext& context) {
 
   std::vector<ProblemSamples> problems(n);
   std::map<std::string, std::vector<ProblemSamples>> by_task;
-  double format_sum = 0.0, length_sum = 0.0;
+  double format_sum = 0.0, format_count = 0.0, length_sum = 0.0;
   std::vector<RolloutSample> samples;
   for (size_t i = 0; i < n; ++i) {
     const Example& ex = context.examples[i];
@@ -165,7 +165,10 @@ absl::StatusOr<StageResult> RunEvalStage(const StageContext& context) {
       EvalGrade grade = GradeEvalSample(ex, r.text);
       problems[i].correct.push_back(grade.correct);
       problems[i].answers.push_back(std::move(grade.answer));
-      format_sum += MatchesThinkAnswerFormat(r.text) ? 1.0 : 0.0;
+      if (ex.reasoning) {  // general prompts are answered directly, without <think>
+        format_sum += MatchesThinkAnswerFormat(r.text) ? 1.0 : 0.0;
+        format_count += 1.0;
+      }
       length_sum += static_cast<double>(r.response.size());
     }
     by_task[ex.task.empty() ? "all" : ex.task].push_back(problems[i]);
@@ -182,10 +185,11 @@ absl::StatusOr<StageResult> RunEvalStage(const StageContext& context) {
       {"temperature", p.sampling.temperature},
       {"pass@1", PassAt1(problems)},
       {"maj@k", MajorityAtK(problems)},
-      {"format_rate", num_samples > 0 ? format_sum / num_samples : 0.0},
       {"response_length_mean", num_samples > 0 ? length_sum / num_samples : 0.0},
       {"rollout_tokens_per_s", seconds > 0 ? static_cast<double>(tokens) / seconds : 0.0},
   };
+  // The format rate of reasoning prompts; absent when the eval has none.
+  if (format_count > 0) report["format_rate"] = format_sum / format_count;
   nlohmann::json tasks = nlohmann::json::object();
   for (const auto& [task, list] : by_task) {
     tasks[task] = {
@@ -201,7 +205,7 @@ absl::StatusOr<StageResult> RunEvalStage(const StageContext& context) {
   R1_RETURN_IF_ERROR(SamplesWriter(context.run_dir->SamplesPath(stage.name)).Write(0, samples));
   for (const char* key :
        {"pass@1", "maj@k", "format_rate", "response_length_mean", "problems", "k"}) {
-    result.summary[key] = report[key].get<double>();
+    if (report.contains(key)) result.summary[key] = report[key].get<double>();
   }
   return result;
 }

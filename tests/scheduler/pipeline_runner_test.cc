@@ -6,6 +6,7 @@
 
 #include <fstream>
 
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pipeline/journal.h"
@@ -86,6 +87,24 @@ TEST(PipelineRunnerTest, RunsInDependencyOrderAndWritesTheReport) {
   EXPECT_TRUE(again.batches.empty());
   EXPECT_EQ(again.generated, 0);
   EXPECT_EQ(resumed->evals.size(), 1u);
+}
+
+// The table's columns fit the longest stage and model names; a value an eval did not report
+// prints as "-".
+TEST(FormatEvalTableTest, ColumnsFitTheNamesAndMissingValuesShowAsDash) {
+  std::vector<EvalRow> rows = {
+      {"eval_a_rather_long_stage_name_indeed",
+       "stage:a",
+       {{"pass@1", 0.5}, {"maj@k", 0.25}, {"format_rate", 1.0}, {"response_length_mean", 12.0}}},
+      {"eval_b", "stage:b", {{"pass@1", 0.125}, {"maj@k", 0.0}, {"response_length_mean", 3.0}}}};
+  const std::string table = FormatEvalTable(rows);
+  const std::vector<std::string> lines = absl::StrSplit(table, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0].size(), lines[1].size());
+  EXPECT_EQ(lines[1].size(), lines[2].size());
+  EXPECT_THAT(lines[1], HasSubstr("eval_a_rather_long_stage_name_indeed  stage:a"));
+  EXPECT_THAT(lines[1], HasSubstr("0.500    0.250    1.000     12.0"));
+  EXPECT_THAT(lines[2], HasSubstr("0.125    0.000        -      3.0"));
 }
 
 TEST(PipelineRunnerTest, RetriesAFailedStageFromItsCheckpoint) {

@@ -320,6 +320,18 @@ TEST(EvalStageTest, WritesPassAt1MajorityAndFormatRate) {
   auto text = ReadFile(result->output);
   ASSERT_TRUE(text.ok());
   EXPECT_DOUBLE_EQ(nlohmann::json::parse(*text)["pass@1"].get<double>(), 0.5);
+
+  // Prompts of a general (non-reasoning) dataset are answered directly: the format rate is over
+  // reasoning prompts only, and absent when there are none.
+  f->context.examples[0].reasoning = false;
+  auto mixed = RunStage(f->context);
+  ASSERT_TRUE(mixed.ok()) << mixed.status();
+  EXPECT_DOUBLE_EQ(mixed->summary["format_rate"], 0.0);  // only "wrong" (no format) counts
+  f->context.examples[1].reasoning = false;
+  auto general = RunStage(f->context);
+  ASSERT_TRUE(general.ok()) << general.status();
+  EXPECT_EQ(general->summary.count("format_rate"), 0u);
+  EXPECT_DOUBLE_EQ(general->summary["pass@1"], 0.5);
 }
 
 TEST(RejectionSamplingStageTest, CountsEveryReasonAndKeepsAtMostMPerPrompt) {
