@@ -481,6 +481,7 @@ void ParseGrpo(MapReader r, const ConfigParseOptions& options, GrpoParams* g) {
   r.Get("kl_estimator", &g->kl_estimator);
   r.Get("loss_aggregation", &g->loss_aggregation);
   r.Get("advantage", &g->advantage);
+  r.Get("negative_advantage_scale", &g->negative_advantage_scale);
   r.Get("dynamic_sampling", &g->dynamic_sampling);
   r.Get("ppo_epochs", &g->ppo_epochs);
   r.Get("mini_batch_size", &g->mini_batch_size);
@@ -751,6 +752,7 @@ void EmitGrpo(YAML::Emitter& out, const GrpoParams& g) {
   Kv(out, "kl_estimator", g.kl_estimator);
   Kv(out, "loss_aggregation", g.loss_aggregation);
   Kv(out, "advantage", g.advantage);
+  Kv(out, "negative_advantage_scale", g.negative_advantage_scale);
   Kv(out, "dynamic_sampling", g.dynamic_sampling);
   Kv(out, "ppo_epochs", g.ppo_epochs);
   Kv(out, "mini_batch_size", g.mini_batch_size);

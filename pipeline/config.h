@@ -159,6 +159,10 @@ struct GrpoParams {
   // tokens of the batch) | constant (Dr.GRPO: token sum / max_new_tokens).
   std::string loss_aggregation = "sequence_mean";
   std::string advantage = "grpo";  // grpo (r - mean) / std | dr_grpo (r - mean) | rloo
+  // Multiplies the advantages below 0: 1 is the plain estimator; below 1 weights the samples
+  // worse than their group less than the better ones (0: learn only from the better ones, like
+  // online rejection-sampling fine-tuning), which sharpens pass@1 at the cost of diversity.
+  double negative_advantage_scale = 1.0;
   bool dynamic_sampling = false;   // drop groups whose rewards are all equal and refill
   int64_t ppo_epochs = 1;          // optimizer passes over each rollout batch
   int64_t mini_batch_size = 0;     // responses per optimizer step; 0: the whole batch

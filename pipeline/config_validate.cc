@@ -271,6 +271,7 @@ void CheckGrpo(const GrpoParams& g, const Checker& c) {
   c.OneOf("kl_estimator", g.kl_estimator, {"k1", "k2", "k3"});
   c.OneOf("loss_aggregation", g.loss_aggregation, {"sequence_mean", "token_mean", "constant"});
   c.OneOf("advantage", g.advantage, {"grpo", "dr_grpo", "rloo"});
+  c.InRange("negative_advantage_scale", g.negative_advantage_scale, 0, 1, false, false);
   c.AtLeast("ppo_epochs", g.ppo_epochs, int64_t{1});
   c.AtLeast("mini_batch_size", g.mini_batch_size, int64_t{0});
   int64_t batch = g.prompts_per_step * g.group_size;

@@ -348,7 +348,8 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
         prompts.push_back(groups[g].prompt);
         responses.push_back(r.response);
         sampled_logprobs.push_back(&r.logprobs);
-        advantages.push_back(static_cast<float>(adv.advantages[g * groups[g].rollouts.size() + j]));
+        const double a = adv.advantages[g * groups[g].rollouts.size() + j];
+        advantages.push_back(static_cast<float>(a < 0 ? a * p.negative_advantage_scale : a));
       }
     }
     const double num_rollouts = static_cast<double>(groups.size() * p.group_size);

@@ -113,6 +113,7 @@ stages:
       kl_estimator: k1
       loss_aggregation: constant
       advantage: rloo
+      negative_advantage_scale: 0.25
       dynamic_sampling: true
       ppo_epochs: 2
       mini_batch_size: 16
@@ -138,6 +139,7 @@ stages:
   EXPECT_DOUBLE_EQ(g.kl_coef, 0.0);
   EXPECT_EQ(g.loss_aggregation, "constant");
   EXPECT_EQ(g.advantage, "rloo");
+  EXPECT_DOUBLE_EQ(g.negative_advantage_scale, 0.25);
   EXPECT_TRUE(g.dynamic_sampling);
   EXPECT_EQ(g.ppo_epochs, 2);
   EXPECT_EQ(g.reference_refresh_every, 10);
@@ -326,7 +328,7 @@ TEST(ConfigTest, NumericRanges) {
     type: grpo
     inputs: {datasets: [gsm]}
     grpo: {group_size: 1, top_p: 1.5, clip_low: 1, mini_batch_size: 5, prompts_per_step: 2,
-           temperature: 0, optimizer: {lr: 0, betas: [0.9, 1.0]}}
+           temperature: 0, optimizer: {lr: 0, betas: [0.9, 1.0]}, negative_advantage_scale: -0.5}
 )"),
               ElementsAre("stages[1].grpo.optimizer.lr: must be > 0, got 0",
                           "stages[1].grpo.optimizer.betas[1]: must be in [0, 1), got 1",
@@ -334,6 +336,7 @@ TEST(ConfigTest, NumericRanges) {
                           "stages[1].grpo.temperature: must be > 0, got 0",
                           "stages[1].grpo.top_p: must be in (0, 1], got 1.5",
                           "stages[1].grpo.clip_low: must be in (0, 1), got 1",
+                          "stages[1].grpo.negative_advantage_scale: must be in [0, 1], got -0.5",
                           "stages[1].grpo.mini_batch_size: must divide prompts_per_step * "
                           "group_size (2), got 5"));
   EXPECT_THAT(StageErrors(R"(

@@ -228,6 +228,57 @@ TEST(GrpoStageTest, OffPolicyUpdatesGetOldLogprobs) {
   }
 }
 
+// negative_advantage_scale multiplies only the advantages below 0 (0: learn from the better
+// samples only).
+TEST(GrpoStageTest, NegativeAdvantageScaleWeighsWorseSamples) {
+  auto advantages_with = [](const std::string& scale) {
+    const std::string stage = absl::StrCat(R"(  - name: s
+    type: grpo
+    inputs: {model: base, datasets: [d]}
+    grpo:
+      steps: 1
+      prompts_per_step: 2
+      group_size: 4
+      kl_coef: 0
+      negative_advantage_scale: )",
+                                           scale, R"(
+      rewards: [{name: accuracy, weight: 1.0}]
+      checkpoint_every: 0
+)");
+    std::string dir = TempDir("grpo_negative_" + scale);
+    std::string data = WriteData(dir, {"a", "b"});
+    FakeWorker worker;
+    worker.respond = [](const std::string&, uint64_t seed) {
+      return std::string(seed % 4 == 0 ? "<think>t</think><answer>0</answer>"
+                                       : "<think>t</think><answer>1</answer>");
+    };
+    auto f = Make(dir, data, stage, &worker);
+    auto result = RunStage(f->context);
+    EXPECT_TRUE(result.ok()) << result.status();
+    return worker.batches.empty() ? std::vector<float>{} : worker.batches[0].advantages;
+  };
+  const std::vector<float> plain = advantages_with("1.0");
+  const std::vector<float> half = advantages_with("0.5");
+  const std::vector<float> none = advantages_with("0");
+  ASSERT_EQ(plain.size(), 8u);
+  ASSERT_EQ(half.size(), 8u);
+  ASSERT_EQ(none.size(), 8u);
+  int negatives = 0, positives = 0;
+  for (size_t i = 0; i < plain.size(); ++i) {
+    if (plain[i] < 0) {
+      ++negatives;
+      EXPECT_FLOAT_EQ(half[i], 0.5f * plain[i]);
+      EXPECT_FLOAT_EQ(none[i], 0.0f);
+    } else {
+      positives += plain[i] > 0;
+      EXPECT_FLOAT_EQ(half[i], plain[i]);
+      EXPECT_FLOAT_EQ(none[i], plain[i]);
+    }
+  }
+  EXPECT_GT(negatives, 0);
+  EXPECT_GT(positives, 0);
+}
+
 TEST(GrpoStageTest, ResumeReloadsTheReferenceRefreshedBeforeTheCheckpoint) {
   const std::string stage = R"(  - name: s
     type: grpo
