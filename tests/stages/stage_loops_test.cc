@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <functional>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -20,6 +21,14 @@ namespace {
 
 std::string TempDir(const std::string& name) {
   return testing_util::ScratchDir("stage_loops_" + name);
+}
+
+// A FakeWorker responder: the right answer ("0") for the seeds where `right(seed)`, else "1".
+std::function<std::string(const std::string&, uint64_t)> RightWhen(bool (*right)(uint64_t)) {
+  return [right](const std::string&, uint64_t seed) {
+    return std::string(right(seed) ? "<think>t</think><answer>0</answer>"
+                                   : "<think>t</think><answer>1</answer>");
+  };
 }
 
 // A prompt_answer JSONL file of `prompts` (reference "0", an R1-format solution).
@@ -214,10 +223,7 @@ TEST(GrpoStageTest, OffPolicyUpdatesGetOldLogprobs) {
   std::string dir = TempDir("grpo_off_policy");
   std::string data = WriteData(dir, {"a", "b", "c"});
   FakeWorker worker;
-  worker.respond = [](const std::string&, uint64_t seed) {
-    return std::string(seed % 2 == 0 ? "<think>t</think><answer>0</answer>"
-                                     : "<think>t</think><answer>1</answer>");
-  };
+  worker.respond = RightWhen([](uint64_t seed) { return seed % 2 == 0; });
   auto f = Make(dir, data, stage, &worker);
   auto result = RunStage(f->context);
   ASSERT_TRUE(result.ok()) << result.status();
@@ -248,10 +254,7 @@ TEST(GrpoStageTest, NegativeAdvantageScaleWeighsWorseSamples) {
     std::string dir = TempDir("grpo_negative_" + scale);
     std::string data = WriteData(dir, {"a", "b"});
     FakeWorker worker;
-    worker.respond = [](const std::string&, uint64_t seed) {
-      return std::string(seed % 4 == 0 ? "<think>t</think><answer>0</answer>"
-                                       : "<think>t</think><answer>1</answer>");
-    };
+    worker.respond = RightWhen([](uint64_t seed) { return seed % 4 == 0; });
     auto f = Make(dir, data, stage, &worker);
     auto result = RunStage(f->context);
     EXPECT_TRUE(result.ok()) << result.status();
@@ -295,10 +298,7 @@ TEST(GrpoStageTest, ResumeReloadsTheReferenceRefreshedBeforeTheCheckpoint) {
   std::string dir = TempDir("grpo_refresh");
   std::string data = WriteData(dir, {"a", "b", "c"});
   FakeWorker worker;
-  worker.respond = [](const std::string&, uint64_t seed) {
-    return std::string(seed % 2 == 0 ? "<think>t</think><answer>0</answer>"
-                                     : "<think>t</think><answer>1</answer>");
-  };
+  worker.respond = RightWhen([](uint64_t seed) { return seed % 2 == 0; });
   worker.fail_at_step = 4;
   auto f = Make(dir, data, stage, &worker);
   ASSERT_FALSE(RunStage(f->context).ok());

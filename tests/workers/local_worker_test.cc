@@ -173,13 +173,18 @@ TEST_F(LocalWorkerTest, PolicyGradientAndRewardModelSteps) {
 // On-policy (no old log-probs: the ratio is taken against the step's own detached log-probs) is
 // the same update as passing the log-probs of the weights that are about to be trained.
 TEST_F(LocalWorkerTest, OnPolicyStepEqualsExplicitOldLogprobs) {
-  auto train = [](bool explicit_old) -> std::vector<float> {
-    LocalWorker worker;
+  // A fresh policy and a policy-gradient batch over LmBatch's two sequences.
+  auto policy_gradient_batch = [](LocalWorker& worker) {
     OptimizerOptions adam = Adam();
     EXPECT_TRUE(worker.InitModel("policy", kTinyConfig, "byte", 11, &adam).ok());
     TrainBatch batch = LmBatch(worker, 0);
     batch.objective = TrainBatch::Objective::kPolicyGradient;
     batch.advantages = {0.7f, -1.3f};
+    return batch;
+  };
+  auto train = [&](bool explicit_old) -> std::vector<float> {
+    LocalWorker worker;
+    TrainBatch batch = policy_gradient_batch(worker);
     if (explicit_old) {
       auto old_lp = worker.Logprobs("policy", batch.prompts, batch.responses);
       EXPECT_TRUE(old_lp.ok());
@@ -201,11 +206,7 @@ TEST_F(LocalWorkerTest, OnPolicyStepEqualsExplicitOldLogprobs) {
   for (size_t i = 0; i < on_policy.size(); ++i) EXPECT_NEAR(on_policy[i], explicit_old[i], 1e-5);
   // A wrong number of old log-prob rows is still refused.
   LocalWorker worker;
-  OptimizerOptions adam = Adam();
-  ASSERT_TRUE(worker.InitModel("policy", kTinyConfig, "byte", 11, &adam).ok());
-  TrainBatch batch = LmBatch(worker, 0);
-  batch.objective = TrainBatch::Objective::kPolicyGradient;
-  batch.advantages = {1.0f, -1.0f};
+  TrainBatch batch = policy_gradient_batch(worker);
   batch.old_logprobs.resize(1);
   auto refused = worker.TrainStep("policy", batch);
   ASSERT_FALSE(refused.ok());
