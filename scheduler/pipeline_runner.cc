@@ -1,9 +1,11 @@
 // The pipeline executor (see pipeline_runner.h).
 #include "scheduler/pipeline_runner.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/file_util.h"
@@ -217,6 +219,16 @@ class Executor {
     for (const auto& [k, v] : j.items()) {
       if (v.is_number()) row.values[k] = v.get<double>();
     }
+    // An eval over several tasks also reports each one: "pass@1/countdown", "maj@k/countdown".
+    const nlohmann::json& tasks = j.contains("tasks") ? j["tasks"] : nlohmann::json();
+    if (tasks.is_object() && tasks.size() > 1) {
+      for (const auto& [task, values] : tasks.items()) {
+        for (const char* key : {"pass@1", "maj@k"}) {
+          if (values.is_object() && values.contains(key) && values[key].is_number())
+            row.values[absl::StrCat(key, "/", task)] = values[key].get<double>();
+        }
+      }
+    }
     return row;
   }
 
@@ -249,15 +261,22 @@ absl::StatusOr<PipelineReport> RunPipeline(const PipelineConfig& config, WorkerC
 
 std::string FormatEvalTable(const std::vector<EvalRow>& evals) {
   // Columns as wide as the longest stage and model names; a value the eval did not report
-  // (format rate of an eval without reasoning prompts) prints as "-".
+  // (format rate of an eval without reasoning prompts) prints as "-". An eval over several tasks
+  // gets an indented line per task ("pass@1/<task>", "maj@k/<task>").
+  constexpr absl::string_view kTaskPrefix = "pass@1/";
   int stage_width = 4, model_width = 5;
   for (const EvalRow& row : evals) {
     stage_width = std::max(stage_width, static_cast<int>(row.stage.size()));
     model_width = std::max(model_width, static_cast<int>(row.model.size()));
+    for (const auto& [key, value] : row.values) {
+      if (absl::StartsWith(key, kTaskPrefix)) {
+        stage_width = std::max(stage_width, static_cast<int>(key.size() - kTaskPrefix.size() + 2));
+      }
+    }
   }
   std::string out = absl::StrFormat("%-*s  %-*s %8s %8s %8s %8s\n", stage_width, "eval",
                                     model_width, "model", "pass@1", "maj@k", "format", "length");
-  auto cell = [](const EvalRow& row, const char* key, int decimals) -> std::string {
+  auto cell = [](const EvalRow& row, const std::string& key, int decimals) -> std::string {
     auto it = row.values.find(key);
     if (it == row.values.end()) return absl::StrFormat(" %8s", "-");
     return absl::StrFormat(" %8.*f", decimals, it->second);
@@ -267,6 +286,14 @@ std::string FormatEvalTable(const std::vector<EvalRow>& evals) {
                     absl::StrFormat("%-*s  %-*s", stage_width, row.stage, model_width, row.model),
                     cell(row, "pass@1", 3), cell(row, "maj@k", 3), cell(row, "format_rate", 3),
                     cell(row, "response_length_mean", 1), "\n");
+    for (const auto& [key, value] : row.values) {
+      if (!absl::StartsWith(key, kTaskPrefix)) continue;
+      const std::string task(key.substr(kTaskPrefix.size()));
+      absl::StrAppend(&out,
+                      absl::StrFormat("%-*s  %-*s", stage_width, "  " + task, model_width, ""),
+                      cell(row, key, 3), cell(row, "maj@k/" + task, 3), " ",
+                      absl::StrFormat("%8s %8s", "-", "-"), "\n");
+    }
   }
   return out;
 }

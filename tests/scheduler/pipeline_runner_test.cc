@@ -96,15 +96,25 @@ TEST(FormatEvalTableTest, ColumnsFitTheNamesAndMissingValuesShowAsDash) {
       {"eval_a_rather_long_stage_name_indeed",
        "stage:a",
        {{"pass@1", 0.5}, {"maj@k", 0.25}, {"format_rate", 1.0}, {"response_length_mean", 12.0}}},
-      {"eval_b", "stage:b", {{"pass@1", 0.125}, {"maj@k", 0.0}, {"response_length_mean", 3.0}}}};
+      {"eval_b",
+       "stage:b",
+       {{"pass@1", 0.125},
+        {"maj@k", 0.0},
+        {"response_length_mean", 3.0},
+        {"pass@1/countdown", 0.25},
+        {"maj@k/countdown", 0.5}}}};
   const std::string table = FormatEvalTable(rows);
   const std::vector<std::string> lines = absl::StrSplit(table, '\n', absl::SkipEmpty());
-  ASSERT_EQ(lines.size(), 3u);
+  ASSERT_EQ(lines.size(), 4u);
   EXPECT_EQ(lines[0].size(), lines[1].size());
   EXPECT_EQ(lines[1].size(), lines[2].size());
+  EXPECT_EQ(lines[2].size(), lines[3].size());
   EXPECT_THAT(lines[1], HasSubstr("eval_a_rather_long_stage_name_indeed  stage:a"));
   EXPECT_THAT(lines[1], HasSubstr("0.500    0.250    1.000     12.0"));
   EXPECT_THAT(lines[2], HasSubstr("0.125    0.000        -      3.0"));
+  // eval_b covered several tasks: one indented line each.
+  EXPECT_THAT(lines[3], ::testing::StartsWith("  countdown "));
+  EXPECT_THAT(lines[3], HasSubstr("0.250    0.500        -        -"));
 }
 
 TEST(PipelineRunnerTest, RetriesAFailedStageFromItsCheckpoint) {
