@@ -163,9 +163,9 @@ struct GrpoParams {
   // worse than their group less than the better ones (0: learn only from the better ones, like
   // online rejection-sampling fine-tuning), which sharpens pass@1 at the cost of diversity.
   double negative_advantage_scale = 1.0;
-  bool dynamic_sampling = false;   // drop groups whose rewards are all equal and refill
-  int64_t ppo_epochs = 1;          // optimizer passes over each rollout batch
-  int64_t mini_batch_size = 0;     // responses per optimizer step; 0: the whole batch
+  bool dynamic_sampling = false;  // drop groups whose rewards are all equal and refill
+  int64_t ppo_epochs = 1;         // optimizer passes over each rollout batch
+  int64_t mini_batch_size = 0;    // responses per optimizer step; 0: the whole batch
   std::vector<RewardConfig> rewards = {{"accuracy", 1.0}, {"format", 0.5}};  // summed, weighted
   int64_t reference_refresh_every = 0;  // steps between reference := policy; 0: never
   int64_t checkpoint_every = 50;        // steps between checkpoints; 0: only at the end

@@ -73,8 +73,8 @@ struct TrainBatch {
   Objective objective = Objective::kLanguageModel;
   int64_t step = 0;  // global step (for the learning-rate schedule)
   std::vector<TokenSeq> prompts;
-  std::vector<TokenSeq> responses;               // reward model: the chosen responses
-  std::vector<float> advantages;                 // policy gradient: one per sequence
+  std::vector<TokenSeq> responses;  // reward model: the chosen responses
+  std::vector<float> advantages;    // policy gradient: one per sequence
   // Policy gradient: log π_old, one per response token; empty = on-policy (the weights being
   // trained sampled the responses and have not been updated since), so the ratio is taken against
   // this step's own log-probs, detached: it is 1 and the gradient is the plain policy gradient.

@@ -583,8 +583,8 @@ absl::StatusOr<StepMetrics> LocalWorker::TrainStep(const std::string& slot_name,
         const int64_t width = fwd.logprobs.size(1);
         PolicyLossInputs inputs;
         inputs.logprobs = fwd.logprobs;
-        inputs.old_logprobs = batch.old_logprobs.empty() ? fwd.logprobs.detach()
-                                                         : PadRows(batch.old_logprobs, width);
+        inputs.old_logprobs =
+            batch.old_logprobs.empty() ? fwd.logprobs.detach() : PadRows(batch.old_logprobs, width);
         inputs.advantages = torch::tensor(batch.advantages, torch::kFloat32);
         inputs.response_mask = fwd.mask;
         if (loss_options.kl_coef > 0.0) inputs.ref_logprobs = PadRows(batch.ref_logprobs, width);
