@@ -27,7 +27,8 @@ constexpr char kUsage[] =
 Reads JSON lines {"prompt": "text"} or {"prompt_ids": [...]} and writes for each
 {"text": "...", "ids": [...], "logprobs": [...], "finish_reason": "stop" | "length"}: the
 generated token ids (a final stop token included), their text (when the model directory has a
-tokenizer) and log p of each under the model. Blank lines are skipped. A line may override any
+tokenizer) and log p of each under softmax(logits / temperature) (the model's own when greedy;
+top-k/top-p not applied). Blank lines are skipped. A line may override any
 sampling option: "temperature", "top_k", "top_p", "max_new_tokens", "seed", "stop" (a list of ids
 or token texts). Line n (counting from 0) without its own "seed" uses --seed + n.
 

@@ -18,13 +18,16 @@ namespace r1::cli {
 namespace {
 
 constexpr char kUsage[] =
-    R"(usage: r1 logprobs --model DIR [--batch-size N] [--threads N] < IN.jsonl > OUT.jsonl
+    R"(usage: r1 logprobs --model DIR [--temperature T] [--batch-size N] [--threads N]
+                  < IN.jsonl > OUT.jsonl
 
 Reads JSON lines {"prompt_ids": [...], "response_ids": [...]} and writes for each
 {"logprobs": [...]}: log p(response_ids[t] | prompt_ids, response_ids[<t]) under the model, one
 number per response token. Blank lines are skipped.
 
   --model DIR        a Hugging Face model directory (config.json + safetensors)
+  --temperature T    log-probs of softmax(logits / T), T > 0 (default 1; `r1 generate` reports
+                     its samples' log-probs at its own temperature)
   --batch-size N     lines per forward pass (default 8)
   --threads N        intra-op threads (default: R1_THREADS, else all cores)
 
@@ -53,16 +56,23 @@ absl::StatusOr<std::vector<int32_t>> IdArray(const json& in, const std::string& 
 
 int RunLogprobs(const std::vector<std::string>& argv) {
   ArgSpec spec;
-  spec.value_options = {"model", "batch-size", "threads"};
+  spec.value_options = {"model", "batch-size", "threads", "temperature"};
   absl::StatusOr<ParsedArgs> args = ParseArgs(argv, spec);
   absl::StatusOr<int64_t> batch = args.ok() ? args->GetInt("batch-size", 8) : args.status();
   absl::StatusOr<int64_t> threads = args.ok() ? args->GetInt("threads", 0) : args.status();
-  if (!batch.ok() || !threads.ok() || *batch < 1 || !args->Has("model") ||
+  absl::StatusOr<double> temperature =
+      args.ok() ? args->GetDouble("temperature", 1.0) : args.status();
+  if (temperature.ok()) {
+    const absl::Status valid = CheckLogprobTemperature(static_cast<float>(*temperature));
+    if (!valid.ok()) temperature = valid;
+  }
+  if (!batch.ok() || !threads.ok() || !temperature.ok() || *batch < 1 || !args->Has("model") ||
       !args->positional().empty()) {
     std::cerr << "r1 logprobs: "
-              << (!batch.ok()     ? batch.status().message()
-                  : !threads.ok() ? threads.status().message()
-                                  : "--model is required; --batch-size must be >= 1")
+              << (!batch.ok()         ? batch.status().message()
+                  : !threads.ok()     ? threads.status().message()
+                  : !temperature.ok() ? temperature.status().message()
+                                      : "--model is required; --batch-size must be >= 1")
               << "\n"
               << kUsage << "\n";
     return 2;
@@ -77,7 +87,8 @@ int RunLogprobs(const std::vector<std::string>& argv) {
   std::vector<std::vector<int32_t>> prompts, responses;
   auto flush = [&]() -> bool {
     if (prompts.empty()) return true;
-    auto lp = ComputeResponseLogProbsNoGrad(**model, prompts, responses);
+    auto lp = ComputeResponseLogProbsNoGrad(**model, prompts, responses,
+                                            static_cast<float>(*temperature));
     if (!lp.ok()) {
       std::cerr << "r1 logprobs: " << lp.status().message() << "\n";
       return false;

@@ -36,6 +36,11 @@ absl::Status ValidateRequest(const GenerationRequest& r, size_t index, int64_t v
   return absl::OkStatus();
 }
 
+// 1 / temperature for the returned log-probs; greedy decoding reports the model's own log-probs.
+float LogprobScale(const SamplingParams& sampling) {
+  return sampling.temperature > 0.0f ? 1.0f / sampling.temperature : 1.0f;
+}
+
 // Generates for requests[indices[k]] in one padded batch, writing results[indices[k]].
 void GenerateBatch(CausalLmImpl& model, const std::vector<GenerationRequest>& requests,
                    const std::vector<size_t>& indices, std::vector<GenerationResult>& results) {
@@ -66,7 +71,11 @@ void GenerateBatch(CausalLmImpl& model, const std::vector<GenerationRequest>& re
   std::vector<size_t> active = indices;  // slot -> request index
   while (true) {
     logits = logits.contiguous();
-    const at::Tensor lse = logits.logsumexp(-1);  // [B'] for the returned log-probs
+    // The returned log-probs are under logits / temperature (1 for greedy), row by row.
+    std::vector<float> inv_temperature;
+    for (size_t i : active) inv_temperature.push_back(LogprobScale(requests[i].sampling));
+    const at::Tensor lse =
+        (logits * torch::tensor(inv_temperature).unsqueeze(1)).logsumexp(-1);  // [B']
     const auto lse_a = lse.accessor<float, 1>();
     const int64_t v = logits.size(1);
     const float* data = logits.data_ptr<float>();
@@ -79,7 +88,7 @@ void GenerateBatch(CausalLmImpl& model, const std::vector<GenerationRequest>& re
       const uint64_t step = res.token_ids.size();
       const int32_t token = SampleToken(row, req.sampling, UniformForStep(req.sampling.seed, step));
       res.token_ids.push_back(token);
-      res.logprobs.push_back(row[token] - lse_a[k]);
+      res.logprobs.push_back(row[token] * inv_temperature[k] - lse_a[k]);
       const bool stop = std::find(req.stop_token_ids.begin(), req.stop_token_ids.end(), token) !=
                         req.stop_token_ids.end();
       if (stop) {

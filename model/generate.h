@@ -28,8 +28,9 @@ const char* FinishReasonName(FinishReason reason);  // "stop" / "length"
 
 struct GenerationResult {
   std::vector<int32_t> token_ids;  // generated ids; a final stop id is included
-  // log p(token | context) of each generated token under the model's unmodified distribution
-  // (temperature 1, no top-k/top-p): the quantity trainers recompute with ComputeResponseLogProbs.
+  // log p(token | context) of each generated token under softmax(logits / temperature), before
+  // top-k/top-p (greedy: temperature 1): what trainers recompute with ComputeResponseLogProbs at
+  // the same temperature, as verl and TRL take the policy's log-probs at the rollout temperature.
   std::vector<float> logprobs;
   FinishReason finish_reason = FinishReason::kLength;
 };

@@ -2,8 +2,10 @@
 #include "model/logprobs.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 
 namespace r1 {
 
@@ -71,7 +73,9 @@ namespace {
 
 absl::StatusOr<ResponseLogProbs> Compute(CausalLmImpl& model,
                                          const std::vector<std::vector<int32_t>>& prompts,
-                                         const std::vector<std::vector<int32_t>>& responses) {
+                                         const std::vector<std::vector<int32_t>>& responses,
+                                         float temperature) {
+  R1_RETURN_IF_ERROR(CheckLogprobTemperature(temperature));
   auto packed = PackSequences(prompts, responses, model.config().vocab_size);
   if (!packed.ok()) return packed.status();
   try {
@@ -80,6 +84,7 @@ absl::StatusOr<ResponseLogProbs> Compute(CausalLmImpl& model,
     const int64_t c = hidden.size(2);
     auto picked =
         model.LmHead(hidden.gather(1, packed->target_index.unsqueeze(-1).expand({-1, -1, c})));
+    if (temperature != 1.0f) picked = picked / temperature;
     auto r_index =
         torch::arange(picked.size(1), torch::kInt64).unsqueeze(0).expand_as(packed->target_index);
     ResponseLogProbs out;
@@ -93,17 +98,25 @@ absl::StatusOr<ResponseLogProbs> Compute(CausalLmImpl& model,
 
 }  // namespace
 
+absl::Status CheckLogprobTemperature(float temperature) {
+  if (!(temperature > 0.0f && std::isfinite(temperature))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("log-prob temperature must be finite and > 0, got ", temperature));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ResponseLogProbs> ComputeResponseLogProbs(
     CausalLmImpl& model, const std::vector<std::vector<int32_t>>& prompts,
-    const std::vector<std::vector<int32_t>>& responses) {
-  return Compute(model, prompts, responses);
+    const std::vector<std::vector<int32_t>>& responses, float temperature) {
+  return Compute(model, prompts, responses, temperature);
 }
 
 absl::StatusOr<ResponseLogProbs> ComputeResponseLogProbsNoGrad(
     CausalLmImpl& model, const std::vector<std::vector<int32_t>>& prompts,
-    const std::vector<std::vector<int32_t>>& responses) {
+    const std::vector<std::vector<int32_t>>& responses, float temperature) {
   at::NoGradGuard no_grad;
-  return Compute(model, prompts, responses);
+  return Compute(model, prompts, responses, temperature);
 }
 
 }  // namespace r1

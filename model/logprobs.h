@@ -42,16 +42,21 @@ struct ResponseLogProbs {
   at::Tensor mask;      // [B, R] f32; 1 = real response token
 };
 
-// Log-probs of responses under `model`, differentiable w.r.t. its parameters (for training).
-// Errors as PackSequences; LibTorch exceptions become Internal.
+// Log-probs of responses under softmax(logits / temperature) of `model`, differentiable w.r.t.
+// its parameters (for training). RL passes its rollout temperature, so that the policy being
+// trained is the distribution that sampled. InvalidArgument for temperature <= 0 and as
+// PackSequences; LibTorch exceptions become Internal.
 absl::StatusOr<ResponseLogProbs> ComputeResponseLogProbs(
     CausalLmImpl& model, const std::vector<std::vector<int32_t>>& prompts,
-    const std::vector<std::vector<int32_t>>& responses);
+    const std::vector<std::vector<int32_t>>& responses, float temperature = 1.0f);
 
 // Same values with autograd off (reference model, rollouts): less memory, no graph.
 absl::StatusOr<ResponseLogProbs> ComputeResponseLogProbsNoGrad(
     CausalLmImpl& model, const std::vector<std::vector<int32_t>>& prompts,
-    const std::vector<std::vector<int32_t>>& responses);
+    const std::vector<std::vector<int32_t>>& responses, float temperature = 1.0f);
+
+// InvalidArgument unless temperature is finite and > 0 (the scale of a log-prob computation).
+absl::Status CheckLogprobTemperature(float temperature);
 
 }  // namespace r1
 

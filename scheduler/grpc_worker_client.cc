@@ -124,9 +124,10 @@ absl::StatusOr<std::vector<Rollout>> GrpcWorkerClient::Generate(
 
 absl::StatusOr<std::vector<std::vector<float>>> GrpcWorkerClient::Logprobs(
     const std::string& slot, const std::vector<TokenSeq>& prompts,
-    const std::vector<TokenSeq>& responses) {
+    const std::vector<TokenSeq>& responses, float temperature) {
   v1::LogprobsRequest request;
   request.set_slot(slot);
+  request.set_temperature(temperature);
   ToProto(prompts, request.mutable_prompts());
   ToProto(responses, request.mutable_responses());
   v1::LogprobsResponse response;

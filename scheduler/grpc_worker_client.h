@@ -37,9 +37,10 @@ class GrpcWorkerClient : public WorkerClient {
   absl::StatusOr<int32_t> EosId() override;
   absl::StatusOr<std::vector<Rollout>> Generate(
       const std::string& slot, const std::vector<RolloutRequest>& requests) override;
-  absl::StatusOr<std::vector<std::vector<float>>> Logprobs(
-      const std::string& slot, const std::vector<TokenSeq>& prompts,
-      const std::vector<TokenSeq>& responses) override;
+  absl::StatusOr<std::vector<std::vector<float>>> Logprobs(const std::string& slot,
+                                                           const std::vector<TokenSeq>& prompts,
+                                                           const std::vector<TokenSeq>& responses,
+                                                           float temperature) override;
   absl::StatusOr<StepMetrics> TrainStep(const std::string& slot, const TrainBatch& batch) override;
   absl::StatusOr<std::vector<float>> Score(const std::string& slot,
                                            const std::vector<TokenSeq>& prompts,

@@ -198,11 +198,11 @@ absl::StatusOr<std::vector<Row>> WorkerGroup::OverTrainers(const char* what,
 
 absl::StatusOr<std::vector<std::vector<float>>> WorkerGroup::Logprobs(
     const std::string& slot, const std::vector<TokenSeq>& prompts,
-    const std::vector<TokenSeq>& responses) {
+    const std::vector<TokenSeq>& responses, float temperature) {
   return OverTrainers<std::vector<float>>(
       "Logprobs", prompts, responses,
       [&](WorkerClient& w, const std::vector<TokenSeq>& p, const std::vector<TokenSeq>& r) {
-        return w.Logprobs(slot, p, r);
+        return w.Logprobs(slot, p, r, temperature);
       });
 }
 

@@ -369,22 +369,26 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
       const size_t mini =
           p.mini_batch_size > 0 ? static_cast<size_t>(p.mini_batch_size) : total_seqs;
       const bool on_policy = p.ppo_epochs == 1 && mini >= total_seqs;
+      // Every log-prob is of the distribution that sampled, softmax(logits / temperature), as in
+      // verl and TRL (the config requires temperature > 0 for RL).
+      const float lp_temperature = static_cast<float>(p.sampling.temperature);
       double t = NowSeconds();
       std::vector<std::vector<float>> old_lp;
       if (!on_policy || step % kMismatchCheckEvery == 0) {
-        auto computed = worker->Logprobs("policy", prompts, responses);
+        auto computed = worker->Logprobs("policy", prompts, responses, lp_temperature);
         if (!computed.ok()) return Annotate(computed.status(), where);
         old_lp = std::move(*computed);
       }
       std::vector<std::vector<float>> ref_lp;
       if (p.kl_coef > 0.0) {
-        R1_ASSIGN_OR_RETURN(ref_lp, worker->Logprobs("reference", prompts, responses));
+        R1_ASSIGN_OR_RETURN(ref_lp,
+                            worker->Logprobs("reference", prompts, responses, lp_temperature));
       }
       m["logprobs_seconds"] = NowSeconds() - t;
-      // Untempered sampling: the rollout engine's log-probs must equal the trainer's (a mismatch
-      // means rollouts do not come from the policy being trained, and the gradient is biased).
+      // Without top-p, the rollout engine's log-probs must equal the trainer's (a mismatch means
+      // rollouts do not come from the policy being trained, and the gradient is biased).
       // Measured where the trainer's were computed anyway.
-      if (!old_lp.empty() && p.sampling.temperature == 1.0 && p.sampling.top_p >= 1.0) {
+      if (!old_lp.empty() && p.sampling.top_p >= 1.0) {
         double diff = 0.0, count = 0.0;
         for (size_t i = 0; i < old_lp.size(); ++i) {
           const std::vector<float>& sampled = *sampled_logprobs[i];
@@ -418,6 +422,7 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
           batch.policy_loss.kl_coef = p.kl_coef;
           batch.policy_loss.kl_estimator = p.kl_estimator;
           batch.policy_loss.aggregation = LossAggregationFor(p.loss_aggregation);
+          batch.policy_loss.temperature = lp_temperature;
           auto step_metrics = worker->TrainStep("policy", batch);
           if (!step_metrics.ok()) return Annotate(step_metrics.status(), where);
           for (const auto& [k, v] : *step_metrics) sums[k] += v;

@@ -64,6 +64,7 @@ struct PolicyLossConfig {
   std::string kl_estimator = "k3";
   std::string aggregation = "token-mean";  // seq-mean-token-mean | token-mean |
                                            // seq-mean-token-sum-norm (workers/policy_loss.h)
+  double temperature = 1.0;  // the policy trained is softmax(logits / temperature), > 0
 };
 
 // One optimisation step on a batch. Sequence i is prompts[i] followed by responses[i]; the loss
@@ -123,10 +124,11 @@ class WorkerClient {
   virtual absl::StatusOr<std::vector<Rollout>> Generate(
       const std::string& slot, const std::vector<RolloutRequest>& requests) = 0;
 
-  // log p(responses[i][t] | prompts[i], responses[i][:t]) under `slot`, one row per pair.
+  // log p(responses[i][t] | prompts[i], responses[i][:t]) under softmax(logits / temperature) of
+  // `slot`, one row per pair. RL passes its rollout temperature (> 0).
   virtual absl::StatusOr<std::vector<std::vector<float>>> Logprobs(
       const std::string& slot, const std::vector<TokenSeq>& prompts,
-      const std::vector<TokenSeq>& responses) = 0;
+      const std::vector<TokenSeq>& responses, float temperature) = 0;
 
   // One optimizer step of the trainable "policy" (or "reward") slot.
   virtual absl::StatusOr<StepMetrics> TrainStep(const std::string& slot,

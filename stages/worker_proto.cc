@@ -137,6 +137,7 @@ void ToProto(const std::string& slot, const TrainBatch& b, v1::TrainStepRequest*
   loss->set_kl_coef(b.policy_loss.kl_coef);
   loss->set_kl_estimator(b.policy_loss.kl_estimator);
   loss->set_aggregation(b.policy_loss.aggregation);
+  loss->set_temperature(b.policy_loss.temperature);
 }
 
 absl::Status FromProto(const v1::TrainStepRequest& r, TrainBatch* b) {
@@ -162,6 +163,9 @@ absl::Status FromProto(const v1::TrainStepRequest& r, TrainBatch* b) {
   b->policy_loss.kl_coef = r.policy_loss().kl_coef();
   b->policy_loss.kl_estimator = r.policy_loss().kl_estimator();
   b->policy_loss.aggregation = r.policy_loss().aggregation();
+  // 0 (unset, an older client) means the model's own distribution.
+  b->policy_loss.temperature =
+      r.policy_loss().temperature() == 0.0 ? 1.0 : r.policy_loss().temperature();
   return absl::OkStatus();
 }
 

@@ -185,6 +185,8 @@ absl::StatusOr<ShardCounts> CountShard(const TrainBatch& batch, bool allow_empty
       }
       R1_RETURN_IF_ERROR(ParseKlEstimator(batch.policy_loss.kl_estimator).status());
       R1_RETURN_IF_ERROR(ParseLossAggregation(batch.policy_loss.aggregation).status());
+      R1_RETURN_IF_ERROR(
+          CheckLogprobTemperature(static_cast<float>(batch.policy_loss.temperature)));
       for (size_t i = 0; i < n; ++i) {
         const double tokens = static_cast<double>(batch.responses[i].size());
         counts.tokens += tokens;
@@ -253,7 +255,8 @@ absl::StatusOr<double> MaxAcrossRanks(Communicator& comm, double value, absl::Du
 }
 
 // A training forward over prompt + response sequences that keeps the response logits (for the
-// entropy diagnostic). Same values as ComputeResponseLogProbs.
+// entropy diagnostic), all of softmax(logits / temperature). Same values as
+// ComputeResponseLogProbs.
 struct ResponseForward {
   at::Tensor logprobs;  // [B, R] f32, differentiable; 0 where mask is 0
   at::Tensor mask;      // [B, R] f32: 1 = a real response token
@@ -262,7 +265,8 @@ struct ResponseForward {
 
 absl::StatusOr<ResponseForward> ForwardResponses(CausalLmImpl& model,
                                                  const std::vector<TokenSeq>& prompts,
-                                                 const std::vector<TokenSeq>& responses) {
+                                                 const std::vector<TokenSeq>& responses,
+                                                 float temperature) {
   R1_ASSIGN_OR_RETURN(PackedSequences packed,
                       PackSequences(prompts, responses, model.config().vocab_size));
   at::Tensor hidden = model.Hidden(packed.input_ids, packed.attention_mask, packed.position_ids);
@@ -271,6 +275,7 @@ absl::StatusOr<ResponseForward> ForwardResponses(CausalLmImpl& model,
   ResponseForward out;
   out.logits =
       model.LmHead(hidden.gather(1, packed.target_index.unsqueeze(-1).expand({-1, -1, c})));
+  if (temperature != 1.0f) out.logits = out.logits / temperature;
   // log p(token) = logit(token) - logsumexp(logits), without GatherTokenLogProbs' re-gather of
   // positions (a second [B, R, V] copy: these logits are already the predicting positions).
   const at::Tensor chosen = out.logits.gather(2, packed.target_ids.unsqueeze(-1)).squeeze(-1);
@@ -464,10 +469,10 @@ absl::StatusOr<std::vector<Rollout>> LocalWorker::Generate(
 
 absl::StatusOr<std::vector<std::vector<float>>> LocalWorker::Logprobs(
     const std::string& slot_name, const std::vector<TokenSeq>& prompts,
-    const std::vector<TokenSeq>& responses) {
+    const std::vector<TokenSeq>& responses, float temperature) {
   R1_ASSIGN_OR_RETURN(Slot * slot, FindSlot(slot_name));
   R1_ASSIGN_OR_RETURN(ResponseLogProbs lp,
-                      ComputeResponseLogProbsNoGrad(*slot->model, prompts, responses));
+                      ComputeResponseLogProbsNoGrad(*slot->model, prompts, responses, temperature));
   at::Tensor values = lp.logprobs.to(torch::kFloat32).contiguous();
   std::vector<std::vector<float>> rows(responses.size());
   auto acc = values.accessor<float, 2>();
@@ -579,7 +584,8 @@ absl::StatusOr<StepMetrics> LocalWorker::TrainStep(const std::string& slot_name,
         // Dr.GRPO's constant defaults to the padded response length of the GLOBAL batch.
         loss_options.token_sum_norm = global.max_response;
         R1_ASSIGN_OR_RETURN(ResponseForward fwd,
-                            ForwardResponses(*slot->model, batch.prompts, batch.responses));
+                            ForwardResponses(*slot->model, batch.prompts, batch.responses,
+                                             static_cast<float>(batch.policy_loss.temperature)));
         const int64_t width = fwd.logprobs.size(1);
         PolicyLossInputs inputs;
         inputs.logprobs = fwd.logprobs;

@@ -55,9 +55,10 @@ class LocalWorker : public WorkerClient {
   absl::StatusOr<int32_t> EosId() override;
   absl::StatusOr<std::vector<Rollout>> Generate(
       const std::string& slot, const std::vector<RolloutRequest>& requests) override;
-  absl::StatusOr<std::vector<std::vector<float>>> Logprobs(
-      const std::string& slot, const std::vector<TokenSeq>& prompts,
-      const std::vector<TokenSeq>& responses) override;
+  absl::StatusOr<std::vector<std::vector<float>>> Logprobs(const std::string& slot,
+                                                           const std::vector<TokenSeq>& prompts,
+                                                           const std::vector<TokenSeq>& responses,
+                                                           float temperature) override;
   // One optimizer step. With a trainer_comm of size W > 1 this is one rank of data-parallel
   // training: `batch` is this rank's shard (W contiguous shards of the global batch; a shard may be
   // empty and must still be passed, since every rank joins every collective). The step equals

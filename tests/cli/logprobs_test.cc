@@ -42,6 +42,35 @@ TEST_F(CliTest, LogprobsPerResponseToken) {
       1e-6);
 }
 
+// `r1 generate` reports its samples' log-probs at its temperature, and `r1 logprobs --temperature`
+// recomputes them.
+TEST_F(CliTest, LogprobsAtTheGenerationTemperature) {
+  const std::string model = MakeModel();
+  RunResult g =
+      Run("generate --ignore-eos --max-new-tokens 6 --seed 3 --temperature 0.5 --model " + model,
+          "{\"prompt_ids\": [104, 105]}\n");
+  ASSERT_EQ(g.exit_code, 0) << g.err;
+  ASSERT_EQ(g.lines.size(), 1u);
+  const nlohmann::json request = {{"prompt_ids", {104, 105}}, {"response_ids", g.lines[0]["ids"]}};
+  RunResult tempered = Run("logprobs --temperature 0.5 --model " + model, request.dump() + "\n");
+  RunResult plain = Run("logprobs --model " + model, request.dump() + "\n");
+  ASSERT_EQ(tempered.exit_code, 0) << tempered.err;
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  const nlohmann::json& sampled = g.lines[0]["logprobs"];
+  ASSERT_EQ(tempered.lines[0]["logprobs"].size(), sampled.size());
+  double largest_difference = 0.0;
+  for (size_t t = 0; t < sampled.size(); ++t) {
+    EXPECT_NEAR(tempered.lines[0]["logprobs"][t].get<double>(), sampled[t].get<double>(), 1e-4);
+    largest_difference =
+        std::max(largest_difference,
+                 std::abs(plain.lines[0]["logprobs"][t].get<double>() - sampled[t].get<double>()));
+  }
+  EXPECT_GT(largest_difference, 1e-3);
+  RunResult bad = Run("logprobs --temperature 0 --model " + model, "");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("temperature"));
+}
+
 TEST_F(CliTest, LogprobsBadLinesNameTheLine) {
   const std::string model = MakeModel();
   RunResult r = Run("logprobs --model " + model,

@@ -178,20 +178,29 @@ TEST(GenerateTest, SameRequestAndSeedGiveSameTokensInAnyBatch) {
   EXPECT_NE((*other)[0].token_ids, tokens);
 }
 
+// The returned log-probs are of softmax(logits / temperature) without the top-k cut, row by row
+// in a mixed batch: what the trainer recomputes at the same temperature.
 TEST(GenerateTest, LogProbsMatchTrainerLogProbs) {
   CausalLm m = TinyModel();
   GenerationRequest r = Request({4, 5, 6}, 77, 0.8f);
   r.sampling.top_k = 10;
-  auto out = Generate(*m, {r, Request({7}, 3)});
+  GenerationRequest plain = Request({7}, 3);
+  auto out = Generate(*m, {r, plain});
   ASSERT_TRUE(out.ok());
   for (int i = 0; i < 2; ++i) {
-    const auto& prompt = i == 0 ? r.prompt_ids : std::vector<int32_t>{7};
-    auto lp = ComputeResponseLogProbsNoGrad(*m, {prompt}, {(*out)[i].token_ids});
+    const GenerationRequest& req = i == 0 ? r : plain;
+    auto lp = ComputeResponseLogProbsNoGrad(*m, {req.prompt_ids}, {(*out)[i].token_ids},
+                                            req.sampling.temperature);
     ASSERT_TRUE(lp.ok());
     for (size_t t = 0; t < (*out)[i].token_ids.size(); ++t) {
       EXPECT_NEAR((*out)[i].logprobs[t], lp->logprobs[0][t].item<float>(), 1e-4);
     }
   }
+  auto untempered = ComputeResponseLogProbsNoGrad(*m, {r.prompt_ids}, {(*out)[0].token_ids});
+  ASSERT_TRUE(untempered.ok());
+  const at::Tensor sampled = torch::tensor((*out)[0].logprobs);
+  EXPECT_GT((untempered->logprobs[0] - sampled).abs().max().item<float>(), 1e-3);
+  EXPECT_FALSE(ComputeResponseLogProbsNoGrad(*m, {r.prompt_ids}, {(*out)[0].token_ids}, 0.0f).ok());
 }
 
 TEST(GenerateTest, StopTokensAndLengths) {

@@ -74,7 +74,7 @@ stages:
     type: grpo
     depends_on: [sft]
     inputs: {model: "stage:sft", datasets: [d]}
-    grpo: {steps: 2, prompts_per_step: 2, group_size: 2, kl_coef: 0.1,
+    grpo: {steps: 2, prompts_per_step: 2, group_size: 2, kl_coef: 0.1, temperature: 0.9,
            rewards: [{name: accuracy}]}
   - name: eval
     type: eval
@@ -120,8 +120,12 @@ TEST(GrpcWorkerTest, APipelineOverGrpcMatchesTheInProcessRun) {
     EXPECT_EQ(a.ref_logprobs, b.ref_logprobs);
     EXPECT_EQ(a.policy_loss.aggregation, b.policy_loss.aggregation);
     EXPECT_EQ(a.policy_loss.kl_coef, b.policy_loss.kl_coef);
+    EXPECT_EQ(a.policy_loss.temperature, b.policy_loss.temperature);
   }
   EXPECT_EQ(remote.generated, direct.generated);
+  ASSERT_FALSE(direct.logprob_temperatures.empty());
+  EXPECT_EQ(remote.logprob_temperatures, direct.logprob_temperatures);
+  EXPECT_FLOAT_EQ(remote.logprob_temperatures[0], 0.9f);
   ASSERT_EQ(got->evals.size(), 1u);
   for (const char* key : {"pass@1", "maj@k", "format_rate", "response_length_mean", "problems"}) {
     EXPECT_EQ(got->evals[0].values[key], expected->evals[0].values[key]) << key;

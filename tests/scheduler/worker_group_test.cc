@@ -106,7 +106,8 @@ TEST(WorkerGroupTest, LogprobsAndScoresComeBackInRequestOrder) {
   WorkerGroup group({{"w0", &t0, true, false}, {"w1", &t1, true, false}, {"w2", &r0, false, true}});
   const std::vector<TokenSeq> prompts = {{1}, {2}, {3}};
   const std::vector<TokenSeq> responses = {{1}, {1, 2}, {1, 2, 3}};
-  absl::StatusOr<std::vector<std::vector<float>>> lp = group.Logprobs("policy", prompts, responses);
+  absl::StatusOr<std::vector<std::vector<float>>> lp =
+      group.Logprobs("policy", prompts, responses, 1.0f);
   ASSERT_TRUE(lp.ok()) << lp.status();
   ASSERT_EQ(lp->size(), 3u);
   for (size_t i = 0; i < 3; ++i) EXPECT_EQ((*lp)[i].size(), i + 1);
@@ -114,7 +115,7 @@ TEST(WorkerGroupTest, LogprobsAndScoresComeBackInRequestOrder) {
   ASSERT_TRUE(scores.ok());
   EXPECT_EQ(scores->size(), 3u);
   EXPECT_EQ(r0.batches.size(), 0u);
-  EXPECT_FALSE(group.Logprobs("policy", prompts, {{1}}).ok());  // mismatched lengths
+  EXPECT_FALSE(group.Logprobs("policy", prompts, {{1}}, 1.0f).ok());  // mismatched lengths
 }
 
 TEST(WorkerGroupTest, SlotsSavesAndWeightSyncFollowThePlacement) {

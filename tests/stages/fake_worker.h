@@ -26,10 +26,11 @@ class FakeWorker : public WorkerClient {
   // TrainStep fails (Unavailable) at this global step once, to simulate a crash; -1 = never.
   int64_t fail_at_step = -1;
 
-  std::vector<TrainBatch> batches;  // every TrainStep's batch, in order
-  std::vector<std::string> loads;   // "slot<-dir" (or "slot<-init"), in order
-  std::vector<std::string> saves;   // directories saved, in order
-  int64_t generated = 0;            // rollouts produced
+  std::vector<TrainBatch> batches;          // every TrainStep's batch, in order
+  std::vector<std::string> loads;           // "slot<-dir" (or "slot<-init"), in order
+  std::vector<std::string> saves;           // directories saved, in order
+  int64_t generated = 0;                    // rollouts produced
+  std::vector<float> logprob_temperatures;  // the temperature of every Logprobs call, in order
 
   absl::Status LoadModel(const std::string& slot, const std::string& model_dir,
                          const OptimizerOptions*, const std::string& checkpoint_dir) override {
@@ -61,9 +62,11 @@ class FakeWorker : public WorkerClient {
     }
     return out;
   }
-  absl::StatusOr<std::vector<std::vector<float>>> Logprobs(
-      const std::string&, const std::vector<TokenSeq>&,
-      const std::vector<TokenSeq>& responses) override {
+  absl::StatusOr<std::vector<std::vector<float>>> Logprobs(const std::string&,
+                                                           const std::vector<TokenSeq>&,
+                                                           const std::vector<TokenSeq>& responses,
+                                                           float temperature) override {
+    logprob_temperatures.push_back(temperature);
     std::vector<std::vector<float>> out;
     for (const auto& r : responses) out.emplace_back(r.size(), -0.5f);
     return out;

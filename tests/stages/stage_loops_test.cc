@@ -234,6 +234,44 @@ TEST(GrpoStageTest, OffPolicyUpdatesGetOldLogprobs) {
   }
 }
 
+// The old-policy and reference log-probs, and the policy the update trains, are all at the
+// rollout temperature.
+TEST(GrpoStageTest, LogprobsAndTheLossUseTheRolloutTemperature) {
+  auto run_at = [](const std::string& temperature, FakeWorker& worker) {
+    const std::string stage = absl::StrCat(R"(  - name: s
+    type: grpo
+    inputs: {model: base, datasets: [d]}
+    grpo:
+      steps: 1
+      prompts_per_step: 2
+      group_size: 2
+      ppo_epochs: 2
+      kl_coef: 0.01
+      temperature: )",
+                                           temperature, R"(
+      rewards: [{name: accuracy, weight: 1.0}]
+      checkpoint_every: 0
+)");
+    std::string dir = TempDir("grpo_temperature_" + temperature);
+    std::string data = WriteData(dir, {"a", "b"});
+    worker.respond = RightWhen([](uint64_t seed) { return seed % 2 == 0; });
+    auto f = Make(dir, data, stage, &worker);
+    auto result = RunStage(f->context);
+    ASSERT_TRUE(result.ok()) << result.status();
+  };
+  FakeWorker tempered;
+  run_at("0.7", tempered);
+  ASSERT_EQ(tempered.logprob_temperatures.size(), 2u);  // policy (off-policy epochs), reference
+  for (float t : tempered.logprob_temperatures) EXPECT_FLOAT_EQ(t, 0.7f);
+  ASSERT_FALSE(tempered.batches.empty());
+  for (const TrainBatch& batch : tempered.batches) {
+    EXPECT_FLOAT_EQ(static_cast<float>(batch.policy_loss.temperature), 0.7f);
+  }
+  FakeWorker plain;
+  run_at("1.0", plain);
+  for (float t : plain.logprob_temperatures) EXPECT_EQ(t, 1.0f);
+}
+
 // negative_advantage_scale multiplies only the advantages below 0 (0: learn from the better
 // samples only).
 TEST(GrpoStageTest, NegativeAdvantageScaleWeighsWorseSamples) {

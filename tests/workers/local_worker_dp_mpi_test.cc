@@ -93,7 +93,7 @@ TrainBatch PgBatch(LocalWorker& worker, const std::string& aggregation) {
   batch.objective = TrainBatch::Objective::kPolicyGradient;
   batch.policy_loss.aggregation = aggregation;
   batch.policy_loss.kl_coef = 0.05;
-  auto lp = worker.Logprobs("policy", batch.prompts, batch.responses);
+  auto lp = worker.Logprobs("policy", batch.prompts, batch.responses, 1.0f);
   EXPECT_TRUE(lp.ok()) << lp.status();
   batch.old_logprobs = *lp;
   batch.ref_logprobs = *lp;

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 
@@ -112,7 +113,7 @@ TEST_F(LocalWorkerTest, GenerationIsReproducibleAndLogprobsMatchTheSampler) {
   ASSERT_TRUE(alone.ok() && mixed.ok());
   EXPECT_EQ((*alone)[0].response, (*mixed)[1].response);
   ASSERT_FALSE((*alone)[0].response.empty());
-  auto lp = worker.Logprobs("policy", {r.prompt}, {(*alone)[0].response});
+  auto lp = worker.Logprobs("policy", {r.prompt}, {(*alone)[0].response}, 1.0f);
   ASSERT_TRUE(lp.ok()) << lp.status();
   ASSERT_EQ((*lp)[0].size(), (*alone)[0].logprobs.size());
   for (size_t t = 0; t < (*lp)[0].size(); ++t) {
@@ -126,7 +127,7 @@ TEST_F(LocalWorkerTest, PolicyGradientAndRewardModelSteps) {
   OptimizerOptions adam = Adam();
   ASSERT_TRUE(worker.InitModel("policy", kTinyConfig, "byte", 5, &adam).ok());
   TrainBatch batch = LmBatch(worker, 0);
-  auto old_lp = worker.Logprobs("policy", batch.prompts, batch.responses);
+  auto old_lp = worker.Logprobs("policy", batch.prompts, batch.responses, 1.0f);
   ASSERT_TRUE(old_lp.ok());
   batch.objective = TrainBatch::Objective::kPolicyGradient;
   batch.old_logprobs = *old_lp;
@@ -186,14 +187,14 @@ TEST_F(LocalWorkerTest, OnPolicyStepEqualsExplicitOldLogprobs) {
     LocalWorker worker;
     TrainBatch batch = policy_gradient_batch(worker);
     if (explicit_old) {
-      auto old_lp = worker.Logprobs("policy", batch.prompts, batch.responses);
+      auto old_lp = worker.Logprobs("policy", batch.prompts, batch.responses, 1.0f);
       EXPECT_TRUE(old_lp.ok());
       batch.old_logprobs = *old_lp;
     }
     auto m = worker.TrainStep("policy", batch);
     EXPECT_TRUE(m.ok()) << m.status();
     if (m.ok()) EXPECT_DOUBLE_EQ(m->at("clip_fraction"), 0.0);
-    auto after = worker.Logprobs("policy", batch.prompts, batch.responses);
+    auto after = worker.Logprobs("policy", batch.prompts, batch.responses, 1.0f);
     EXPECT_TRUE(after.ok());
     std::vector<float> flat;
     for (const auto& row : *after) flat.insert(flat.end(), row.begin(), row.end());
@@ -211,6 +212,60 @@ TEST_F(LocalWorkerTest, OnPolicyStepEqualsExplicitOldLogprobs) {
   auto refused = worker.TrainStep("policy", batch);
   ASSERT_FALSE(refused.ok());
   EXPECT_THAT(std::string(refused.status().message()), ::testing::HasSubstr("old_logprobs"));
+}
+
+// RL trains softmax(logits / T) at its rollout temperature T, as verl and TRL do: the sampler's
+// log-probs are the trainer's at T (ratio 1 in the loss), and the model's own log-probs are not.
+TEST_F(LocalWorkerTest, TemperatureScalesTheSamplerAndTheTrainedPolicy) {
+  OptimizerOptions adam = Adam();
+  LocalWorker worker;
+  ASSERT_TRUE(worker.InitModel("policy", kTinyConfig, "byte", 13, &adam).ok());
+  auto prompt = worker.Tokenize({"User: 2+2\nAssistant: "});
+  ASSERT_TRUE(prompt.ok());
+  RolloutRequest r;
+  r.prompt = (*prompt)[0];
+  r.sampling.max_new_tokens = 12;
+  r.sampling.seed = 5;
+  r.sampling.temperature = 0.5f;
+  auto rollout = worker.Generate("policy", {r});
+  ASSERT_TRUE(rollout.ok()) << rollout.status();
+  const TokenSeq response = (*rollout)[0].response;
+  ASSERT_FALSE(response.empty());
+  auto tempered = worker.Logprobs("policy", {r.prompt}, {response}, 0.5f);
+  auto plain = worker.Logprobs("policy", {r.prompt}, {response}, 1.0f);
+  ASSERT_TRUE(tempered.ok() && plain.ok());
+  double largest_difference = 0.0;
+  for (size_t t = 0; t < response.size(); ++t) {
+    EXPECT_NEAR((*tempered)[0][t], (*rollout)[0].logprobs[t], 1e-4) << "token " << t;
+    largest_difference =
+        std::max(largest_difference, std::abs(double((*plain)[0][t]) - (*tempered)[0][t]));
+  }
+  EXPECT_GT(largest_difference, 1e-3);
+  for (float bad : {0.0f, -1.0f, std::nanf("")}) {
+    EXPECT_EQ(worker.Logprobs("policy", {r.prompt}, {response}, bad).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  }
+
+  // One step at temperature 0.5 from the same fresh weights, against the given old log-probs.
+  auto step = [&](const std::vector<std::vector<float>>& old,
+                  double temperature) -> absl::StatusOr<StepMetrics> {
+    LocalWorker fresh;
+    EXPECT_TRUE(fresh.InitModel("policy", kTinyConfig, "byte", 13, &adam).ok());
+    TrainBatch batch;
+    batch.objective = TrainBatch::Objective::kPolicyGradient;
+    batch.prompts = {r.prompt};
+    batch.responses = {response};
+    batch.advantages = {1.0f};
+    batch.old_logprobs = old;
+    batch.policy_loss.temperature = temperature;
+    return fresh.TrainStep("policy", batch);
+  };
+  auto same = step(*tempered, 0.5);
+  auto other = step(*plain, 0.5);
+  ASSERT_TRUE(same.ok() && other.ok()) << same.status() << other.status();
+  EXPECT_NEAR(same->at("approx_kl"), 0.0, 1e-6);
+  EXPECT_GT(other->at("approx_kl"), 1e-5);
+  EXPECT_EQ(step(*tempered, 0.0).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(LocalWorkerTest, ErrorsNameTheProblem) {
@@ -240,7 +295,7 @@ TEST_F(LocalWorkerTest, PolicyGradientReportsEntropy) {
     OptimizerOptions adam = Adam();
     EXPECT_TRUE(worker.InitModel("policy", config, "byte", 3, &adam).ok());
     TrainBatch batch = LmBatch(worker, 0);
-    auto old_lp = worker.Logprobs("policy", batch.prompts, batch.responses);
+    auto old_lp = worker.Logprobs("policy", batch.prompts, batch.responses, 1.0f);
     EXPECT_TRUE(old_lp.ok()) << old_lp.status();
     batch.objective = TrainBatch::Objective::kPolicyGradient;
     batch.old_logprobs = *old_lp;

@@ -94,8 +94,10 @@ grpc::Status WorkerService::ComputeLogprobs(grpc::ServerContext* context,
                                             v1::LogprobsResponse* response) {
   R1_CHECK_TOKEN();
   std::lock_guard<std::mutex> lock(mu_);
+  // 0 (unset, an older client) means the model's own distribution.
+  const float temperature = request->temperature() == 0.0f ? 1.0f : request->temperature();
   auto rows = backend()->Logprobs(request->slot(), FromProto(request->prompts()),
-                                  FromProto(request->responses()));
+                                  FromProto(request->responses()), temperature);
   if (!rows.ok()) return ToGrpcStatus(rows.status());
   ToProto(*rows, response->mutable_logprobs());
   return grpc::Status::OK;
