@@ -21,12 +21,20 @@ int32_t ChooseNumThreads(int32_t requested) {
   return hw > 0 ? static_cast<int32_t>(hw) : 1;
 }
 
+int32_t ChooseBlasThreads() {
+  if (const char* env = std::getenv("OPENBLAS_NUM_THREADS")) {
+    int32_t n = 0;
+    if (absl::SimpleAtoi(env, &n) && n > 0) return n;
+  }
+  return 1;
+}
+
 int32_t ConfigureThreads(int32_t requested) {
   const int32_t n = ChooseNumThreads(requested);
   at::set_num_threads(n);
   using SetThreadsFn = void (*)(int);
   if (auto fn = reinterpret_cast<SetThreadsFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
-    fn(n);
+    fn(ChooseBlasThreads());
   }
   return n;
 }

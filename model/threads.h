@@ -2,11 +2,14 @@
 // call) use, on purpose rather than by accident. On a shared machine the default (every core for
 // every process, plus OpenBLAS's own pool) oversubscribes the CPU.
 //
-// OPENBLAS_NUM_THREADS: OpenBLAS sizes its pool from this variable when the library loads, before
-// main(). ConfigureThreads also resizes that pool at run time (openblas_set_num_threads, looked up
-// with dlsym, when the loaded BLAS is OpenBLAS), so the environment variable only matters for
-// work done before the call; setting OPENBLAS_NUM_THREADS=1 in the environment avoids a burst of
-// idle OpenBLAS threads at start-up.
+// OpenBLAS gets one thread unless OPENBLAS_NUM_THREADS says otherwise. Its idle pool threads spin
+// on sched_yield between calls, and LibTorch calls BLAS thousands of times per step on small
+// matrices. With a pool of 2 next to LibTorch's 2 threads on 2 cores, the spinning thread took
+// the CPU from LibTorch's: training and GRPO steps ran 1.9-2.0x slower, and sys time went from 2 s
+// to 32 s (bench/blas_threads.sh).
+// OpenBLAS sizes its pool from OPENBLAS_NUM_THREADS when the library loads, before main();
+// ConfigureThreads resizes it (openblas_set_num_threads, looked up with dlsym when the loaded
+// BLAS is OpenBLAS).
 #ifndef R1_MODEL_THREADS_H_
 #define R1_MODEL_THREADS_H_
 
@@ -18,8 +21,12 @@ namespace r1 {
 // variable if set and > 0, else std::thread::hardware_concurrency() (at least 1).
 int32_t ChooseNumThreads(int32_t requested);
 
-// Applies ChooseNumThreads(requested) to at::set_num_threads and to OpenBLAS; returns the count.
-// Call once at start-up, before heavy tensor work, from the main thread.
+// OpenBLAS's pool size: OPENBLAS_NUM_THREADS if set to a positive integer, else 1.
+int32_t ChooseBlasThreads();
+
+// Applies ChooseNumThreads(requested) to at::set_num_threads and ChooseBlasThreads() to OpenBLAS;
+// returns the LibTorch count. Call once at start-up, before heavy tensor work, from the main
+// thread.
 int32_t ConfigureThreads(int32_t requested = 0);
 
 }  // namespace r1

@@ -1,0 +1,76 @@
+// Thread-count policy: LibTorch gets the requested threads, OpenBLAS one unless
+// OPENBLAS_NUM_THREADS says otherwise (its idle threads spin between calls).
+#include "model/threads.h"
+
+#include <ATen/Parallel.h>
+#include <dlfcn.h>
+#include <stdlib.h>
+
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace r1 {
+namespace {
+
+// Sets (or, with nullptr, unsets) an environment variable for the scope, then restores it.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = getenv(name)) {
+      old_ = old;
+      had_ = true;
+    }
+    if (value != nullptr) {
+      setenv(name, value, 1);
+    } else {
+      unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (had_) {
+      setenv(name_.c_str(), old_.c_str(), 1);
+    } else {
+      unsetenv(name_.c_str());
+    }
+  }
+
+ private:
+  std::string name_, old_;
+  bool had_ = false;
+};
+
+TEST(ThreadsTest, LibTorchThreadsFromTheRequestThenR1ThreadsThenTheCores) {
+  ScopedEnv env("R1_THREADS", "3");
+  EXPECT_EQ(ChooseNumThreads(2), 2);
+  EXPECT_EQ(ChooseNumThreads(0), 3);
+  ScopedEnv bad("R1_THREADS", "many");
+  EXPECT_GE(ChooseNumThreads(0), 1);
+}
+
+TEST(ThreadsTest, OpenBlasGetsOneThreadUnlessOpenblasNumThreadsSaysOtherwise) {
+  {
+    ScopedEnv env("OPENBLAS_NUM_THREADS", nullptr);
+    EXPECT_EQ(ChooseBlasThreads(), 1);
+  }
+  for (const char* bad : {"0", "-2", "two", ""}) {
+    ScopedEnv env("OPENBLAS_NUM_THREADS", bad);
+    EXPECT_EQ(ChooseBlasThreads(), 1) << bad;
+  }
+  ScopedEnv env("OPENBLAS_NUM_THREADS", nullptr);
+  EXPECT_EQ(ConfigureThreads(2), 2);
+  EXPECT_EQ(at::get_num_threads(), 2);
+  // The loaded OpenBLAS (when LibTorch uses it) really has one thread.
+  using GetThreadsFn = int (*)();
+  if (auto get = reinterpret_cast<GetThreadsFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"))) {
+    EXPECT_EQ(get(), 1);
+    ScopedEnv two("OPENBLAS_NUM_THREADS", "2");
+    EXPECT_EQ(ChooseBlasThreads(), 2);
+    ConfigureThreads(1);
+    EXPECT_EQ(get(), 2);
+  }
+  ConfigureThreads(1);
+}
+
+}  // namespace
+}  // namespace r1
