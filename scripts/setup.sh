@@ -20,9 +20,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# OpenBLAS ignores at::set_num_threads; r1 sets its own threads, so keep BLAS to one per process
-# unless the user chose otherwise.
-export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
 BUILD_DIR="${R1_BUILD_DIR:-build}"
 JOBS="${R1_JOBS:-$(nproc)}"
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
