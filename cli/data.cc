@@ -45,6 +45,8 @@ countdown:
   --min-target N --max-target N        range of the target (default 10..200)
   --countdown-operators OPS            subset of "+-*/" (default "+-*/")
   --use-all-numbers                    the target is built from every number
+  --max-wrong-tries N                  the thinking first shows 0..N tries that miss the
+                                       target, as a search would (default 0)
 simple (and the simple half of preference):
   --tasks A,B,...                      echo,reverse,uppercase,successor,greeting,identity
   --assistant-name NAME                used by the identity task (default "r1")
@@ -95,6 +97,7 @@ absl::Status CountdownFromArgs(const ParsedArgs& args, CountdownOptions* o) {
   R1_RETURN_IF_ERROR(IntOption(args, "max-number", &o->max_number));
   R1_RETURN_IF_ERROR(IntOption(args, "min-target", &o->min_target));
   R1_RETURN_IF_ERROR(IntOption(args, "max-target", &o->max_target));
+  R1_RETURN_IF_ERROR(IntOption(args, "max-wrong-tries", &o->max_wrong_tries));
   o->operators = args.GetOr("countdown-operators", o->operators);
   if (args.Flag("use-all-numbers")) o->use_all_numbers = true;
   return absl::OkStatus();
@@ -166,6 +169,7 @@ int RunSynth(const std::vector<std::string>& argv) {
                         "min-target",
                         "max-target",
                         "countdown-operators",
+                        "max-wrong-tries",
                         "tasks",
                         "assistant-name",
                         "arithmetic-percent",

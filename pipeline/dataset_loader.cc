@@ -96,6 +96,7 @@ absl::StatusOr<LoadedDataset> Generate(const DatasetConfig& config) {
     reader.Get("max_target", &o.max_target);
     reader.Get("use_all_numbers", &o.use_all_numbers);
     reader.Get("operators", &o.operators);
+    reader.Get("max_wrong_tries", &o.max_wrong_tries);
     R1_RETURN_IF_ERROR(reader.Finish());
     R1_ASSIGN_OR_RETURN(out.examples, GenerateCountdown(o, spec.seed, spec.count));
   } else if (spec.kind == "non_reasoning") {

@@ -215,22 +215,14 @@ bool Combine(const Item& a, char op, const Item& b, Item* out, std::string* step
   return true;
 }
 
-bool TryDrawCountdown(const CountdownOptions& o, SplitMix64& rng, CountdownProblem* p) {
-  int n = static_cast<int>(rng.Between(o.min_numbers, o.max_numbers));
-  p->numbers.clear();
-  for (int i = 0; i < n; ++i) p->numbers.push_back(rng.Between(o.min_number, o.max_number));
-  std::vector<int> order(static_cast<size_t>(n));
-  std::iota(order.begin(), order.end(), 0);
-  for (int i = n - 1; i > 0; --i) {  // Fisher-Yates with our own generator
-    std::swap(order[static_cast<size_t>(i)], order[rng.Below(static_cast<uint64_t>(i) + 1)]);
-  }
-  int k = o.use_all_numbers ? n : static_cast<int>(rng.Between(2, n));
+// Combines `numbers` in a random order with random operators of `o` into one expression
+// (Countdown rules: every intermediate result a positive integer). False if a merge found no
+// legal operation.
+bool BuildExpression(const CountdownOptions& o, SplitMix64& rng, std::vector<int64_t> numbers,
+                     Item* result, std::vector<std::string>* steps) {
   std::vector<Item> items;
-  for (int i = 0; i < k; ++i) {
-    int64_t v = p->numbers[static_cast<size_t>(order[static_cast<size_t>(i)])];
-    items.push_back(Item{v, absl::StrCat(v), 3});
-  }
-  std::vector<std::string> steps;
+  for (int64_t v : numbers) items.push_back(Item{v, absl::StrCat(v), 3});
+  steps->clear();
   while (items.size() > 1) {
     bool merged = false;
     for (int attempt = 0; attempt < kMaxMergeAttempts && !merged; ++attempt) {
@@ -244,16 +236,74 @@ bool TryDrawCountdown(const CountdownOptions& o, SplitMix64& rng, CountdownProbl
       items.erase(items.begin() + static_cast<long>(std::max(i, j)));
       items.erase(items.begin() + static_cast<long>(std::min(i, j)));
       items.push_back(std::move(combined));
-      steps.push_back(std::move(step));
+      steps->push_back(std::move(step));
       merged = true;
     }
     if (!merged) return false;
   }
-  if (items[0].value < o.min_target || items[0].value > o.max_target) return false;
-  p->target = items[0].value;
-  p->solution = items[0].text;
+  *result = std::move(items[0]);
+  return true;
+}
+
+// `k` of `numbers`, chosen at random (a Fisher-Yates shuffle with our own generator).
+std::vector<int64_t> RandomSubset(const std::vector<int64_t>& numbers, int k, SplitMix64& rng) {
+  const int n = static_cast<int>(numbers.size());
+  std::vector<int> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  for (int i = n - 1; i > 0; --i) {
+    std::swap(order[static_cast<size_t>(i)], order[rng.Below(static_cast<uint64_t>(i) + 1)]);
+  }
+  std::vector<int64_t> subset;
+  for (int i = 0; i < k; ++i) {
+    subset.push_back(numbers[static_cast<size_t>(order[static_cast<size_t>(i)])]);
+  }
+  return subset;
+}
+
+bool TryDrawCountdown(const CountdownOptions& o, SplitMix64& rng, CountdownProblem* p) {
+  int n = static_cast<int>(rng.Between(o.min_numbers, o.max_numbers));
+  p->numbers.clear();
+  for (int i = 0; i < n; ++i) p->numbers.push_back(rng.Between(o.min_number, o.max_number));
+  // The subset size is drawn after the shuffle, as it always was: seeds keep their problems.
+  std::vector<int64_t> shuffled = RandomSubset(p->numbers, n, rng);
+  int k = o.use_all_numbers ? n : static_cast<int>(rng.Between(2, n));
+  shuffled.resize(static_cast<size_t>(k));
+  Item result;
+  std::vector<std::string> steps;
+  if (!BuildExpression(o, rng, std::move(shuffled), &result, &steps)) return false;
+  if (result.value < o.min_target || result.value > o.max_target) return false;
+  p->target = result.value;
+  p->solution = result.text;
   p->thinking = absl::StrJoin(steps, " ");
   return true;
+}
+
+// Up to o.max_wrong_tries attempts that miss the target, written before the solution's steps:
+// "8+9=17, not 21. 12+9=21." Each try is a random expression over a random subset of the
+// numbers; tries repeat neither each other nor the solution.
+void AddWrongTries(const CountdownOptions& o, uint64_t seed, CountdownProblem* p) {
+  SplitMix64 rng(seed ^ 0x5EA4C4A77E3795ull);  // its own stream: the problem does not change
+  const int64_t want = rng.Between(0, o.max_wrong_tries);
+  std::vector<std::string> tries;
+  std::vector<std::string> seen = {p->solution};
+  for (int draw = 0; draw < kMaxMergeAttempts && static_cast<int64_t>(tries.size()) < want;
+       ++draw) {
+    const int n = static_cast<int>(p->numbers.size());
+    const int k = o.use_all_numbers ? n : static_cast<int>(rng.Between(2, n));
+    Item result;
+    std::vector<std::string> steps;
+    if (!BuildExpression(o, rng, RandomSubset(p->numbers, k, rng), &result, &steps)) continue;
+    if (result.value == p->target ||
+        std::find(seen.begin(), seen.end(), result.text) != seen.end()) {
+      continue;
+    }
+    seen.push_back(result.text);
+    steps.back().pop_back();  // the final '.'
+    absl::StrAppend(&steps.back(), ", not ", p->target, ".");
+    tries.push_back(absl::StrJoin(steps, " "));
+  }
+  if (tries.empty()) return;
+  p->thinking = absl::StrCat(absl::StrJoin(tries, " "), " ", p->thinking);
 }
 
 }  // namespace
@@ -276,6 +326,9 @@ absl::Status ValidateCountdownOptions(const CountdownOptions& o) {
   }
   if (o.min_target < 1) return bad("min_target", o.min_target, "must be >= 1");
   if (o.max_target < o.min_target) return bad("max_target", o.max_target, "is below min_target");
+  if (o.max_wrong_tries < 0 || o.max_wrong_tries > 8) {
+    return bad("max_wrong_tries", o.max_wrong_tries, "not in 0..8");
+  }
   if (o.operators.empty()) return absl::InvalidArgumentError("countdown option operators is empty");
   for (char c : o.operators) {
     if (c != '+' && c != '-' && c != '*' && c != '/') {
@@ -299,6 +352,7 @@ absl::StatusOr<CountdownProblem> MakeCountdownProblem(const CountdownOptions& op
       return absl::InternalError(absl::StrCat("countdown construction produced \"", p.solution,
                                               "\" = ", p.target, " which fails: ", check.reason));
     }
+    if (options.max_wrong_tries > 0) AddWrongTries(options, seed, &p);
     return p;
   }
   return absl::InvalidArgumentError(absl::StrCat(

@@ -34,6 +34,9 @@ struct CountdownOptions {
   // true: the target is built from all the numbers; false: from a random subset of >= 2.
   bool use_all_numbers = false;
   std::string operators = "+-*/";  // non-empty subset of "+-*/"
+  // 0..8: the thinking first shows a uniform 0..max_wrong_tries attempts that miss the target
+  // ("8+9=17, not 21. "), as a search would, then the solution's steps. 0: the steps only.
+  int32_t max_wrong_tries = 0;
 };
 
 // InvalidArgument naming the field and value when an option is out of range.
@@ -43,7 +46,8 @@ struct CountdownProblem {
   std::vector<int64_t> numbers;  // in the order shown in the prompt
   int64_t target = 0;
   std::string solution;  // an expression over the numbers that equals target: "(25-5)*4+3"
-  std::string thinking;  // the construction steps: "25-5=20. 20*4=80. 80+3=83."
+  std::string thinking;  // the construction steps: "25-5=20. 20*4=80. 80+3=83.", after any
+                         // wrong tries (CountdownOptions::max_wrong_tries)
 };
 
 // The problem drawn for `seed` (a pure function of options and seed). InvalidArgument for bad

@@ -153,6 +153,68 @@ TEST(GenerateCountdownTest, UseAllNumbersAndDeterminism) {
   EXPECT_GT(differing, 90);
 }
 
+// Wrong tries change only the thinking: the same problems, the solution's steps last, and before
+// them 0..max_wrong_tries distinct tries whose steps are correct arithmetic over the given numbers
+// and whose last step names a value other than the target.
+TEST(GenerateCountdownTest, WrongTriesPrecedeTheSolution) {
+  CountdownOptions plain;
+  plain.min_numbers = 2;
+  plain.max_numbers = 3;
+  plain.max_number = 15;
+  plain.max_target = 45;
+  plain.operators = "+-";
+  CountdownOptions search = plain;
+  search.max_wrong_tries = 3;
+  auto a = GenerateCountdown(plain, 9, 300);
+  auto b = GenerateCountdown(search, 9, 300);
+  ASSERT_TRUE(a.ok() && b.ok()) << a.status() << b.status();
+  const std::regex think("<think>(.*)</think>");
+  const std::regex step("(\\d+)([-+])(\\d+)=(\\d+)(, not (\\d+))?\\.");
+  std::set<int> tries_seen;
+  for (size_t i = 0; i < a->size(); ++i) {
+    const Example& x = (*a)[i];
+    const Example& y = (*b)[i];
+    ASSERT_EQ(x.prompt, y.prompt);
+    ASSERT_EQ(x.reference, y.reference);
+    std::smatch mx, my;
+    ASSERT_TRUE(std::regex_search(x.solution, mx, think));
+    ASSERT_TRUE(std::regex_search(y.solution, my, think));
+    const std::string plain_thinking = mx[1].str(), thinking = my[1].str();
+    ASSERT_GE(thinking.size(), plain_thinking.size());
+    ASSERT_EQ(thinking.substr(thinking.size() - plain_thinking.size()), plain_thinking);
+    EXPECT_EQ(x.solution.substr(x.solution.find("</think>")),
+              y.solution.substr(y.solution.find("</think>")));
+    auto ref = ParseCountdownReference(y.reference);
+    ASSERT_TRUE(ref.ok());
+    const std::string tries = thinking.substr(0, thinking.size() - plain_thinking.size());
+    int count = 0;
+    std::set<std::string> distinct;
+    std::string current;
+    for (std::sregex_iterator it(tries.begin(), tries.end(), step), end; it != end; ++it) {
+      const std::smatch& m = *it;
+      const int64_t l = std::stoll(m[1].str()), r = std::stoll(m[3].str());
+      EXPECT_EQ(std::stoll(m[4].str()), m[2].str() == "+" ? l + r : l - r) << tries;
+      current += m[0].str();
+      if (m[5].matched) {  // the last step of a try
+        ++count;
+        EXPECT_EQ(std::stoll(m[6].str()), ref->target) << tries;
+        EXPECT_NE(std::stoll(m[4].str()), ref->target) << tries;
+        EXPECT_TRUE(distinct.insert(current).second) << "repeated try in " << tries;
+        current.clear();
+      }
+    }
+    EXPECT_TRUE(current.empty()) << "a try without its \", not\" in " << tries;
+    EXPECT_LE(count, 3) << tries;
+    tries_seen.insert(count);
+  }
+  EXPECT_EQ(tries_seen, (std::set<int>{0, 1, 2, 3}));
+
+  search.max_wrong_tries = 9;
+  auto r = GenerateCountdown(search, 1, 1);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("max_wrong_tries = 9"));
+}
+
 TEST(GenerateCountdownTest, HandCheckedPromptAndOptionErrors) {
   CountdownProblem p{{3, 5, 25, 4}, 83, "(25-5)*4+3", "25-5=20. 20*4=80. 80+3=83."};
   Example ex = CountdownExample(p, "x");
