@@ -10,23 +10,27 @@
 #include "absl/strings/numbers.h"
 
 namespace r1 {
+namespace {
+
+// The environment variable `name` as a positive integer; 0 when unset or anything else.
+int32_t PositiveFromEnv(const char* name) {
+  int32_t n = 0;
+  const char* env = std::getenv(name);
+  return env != nullptr && absl::SimpleAtoi(env, &n) && n > 0 ? n : 0;
+}
+
+}  // namespace
 
 int32_t ChooseNumThreads(int32_t requested) {
   if (requested > 0) return requested;
-  if (const char* env = std::getenv("R1_THREADS")) {
-    int32_t n = 0;
-    if (absl::SimpleAtoi(env, &n) && n > 0) return n;
-  }
+  if (const int32_t n = PositiveFromEnv("R1_THREADS"); n > 0) return n;
   const unsigned hw = std::thread::hardware_concurrency();
   return hw > 0 ? static_cast<int32_t>(hw) : 1;
 }
 
 int32_t ChooseBlasThreads() {
-  if (const char* env = std::getenv("OPENBLAS_NUM_THREADS")) {
-    int32_t n = 0;
-    if (absl::SimpleAtoi(env, &n) && n > 0) return n;
-  }
-  return 1;
+  const int32_t n = PositiveFromEnv("OPENBLAS_NUM_THREADS");
+  return n > 0 ? n : 1;
 }
 
 int32_t ConfigureThreads(int32_t requested) {

@@ -280,15 +280,15 @@ bool TryDrawCountdown(const CountdownOptions& o, SplitMix64& rng, CountdownProbl
 
 // Up to o.max_wrong_tries attempts that miss the target, written before the solution's steps:
 // "8+9=17, not 21. 12+9=21." Each try is a random expression over a random subset of the
-// numbers; tries repeat neither each other nor the solution.
+// numbers; no two tries are the same expression (and none is the solution: they miss).
 void AddWrongTries(const CountdownOptions& o, uint64_t seed, CountdownProblem* p) {
   SplitMix64 rng(seed ^ 0x5EA4C4A77E3795ull);  // its own stream: the problem does not change
   const int64_t want = rng.Between(0, o.max_wrong_tries);
+  const int n = static_cast<int>(p->numbers.size());
   std::vector<std::string> tries;
-  std::vector<std::string> seen = {p->solution};
+  std::vector<std::string> seen;  // the tries' expressions
   for (int draw = 0; draw < kMaxMergeAttempts && static_cast<int64_t>(tries.size()) < want;
        ++draw) {
-    const int n = static_cast<int>(p->numbers.size());
     const int k = o.use_all_numbers ? n : static_cast<int>(rng.Between(2, n));
     Item result;
     std::vector<std::string> steps;
