@@ -66,18 +66,21 @@ function(r1_add_library name)
   endif()
 endfunction()
 
-# r1_add_folder_tests(DIR [TORCH] LIBS l...): every *_test.cc in DIR becomes a test executable.
-# Files named *_mpi_test.cc (multi-process, launched through mpirun) get the label "multiprocess" so
-# that a quick run can skip them: ctest -LE multiprocess.
+# r1_add_folder_tests(DIR [TORCH] [LABELS l...] LIBS l...): every *_test.cc in DIR becomes a test
+# executable. Files named *_mpi_test.cc (multi-process, launched through mpirun) get the label
+# "multiprocess" so that a quick run can skip them: ctest -LE multiprocess. LABELS replaces the
+# default "unit" for the whole folder.
 function(r1_add_folder_tests dir)
-  cmake_parse_arguments(ARG "TORCH" "" "LIBS" ${ARGN})
+  cmake_parse_arguments(ARG "TORCH" "" "LIBS;LABELS" ${ARGN})
   file(GLOB tests CONFIGURE_DEPENDS ${dir}/*_test.cc)
   if(NOT R1_HAVE_NCCL)
     list(FILTER tests EXCLUDE REGEX "_nccl_test\\.cc$")
   endif()
   foreach(t ${tests})
     set(labels unit)
-    if(t MATCHES "_mpi_test\\.cc$")
+    if(ARG_LABELS)
+      set(labels ${ARG_LABELS})
+    elseif(t MATCHES "_mpi_test\\.cc$")
       set(labels multiprocess)
     endif()
     if(ARG_TORCH)

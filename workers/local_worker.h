@@ -25,9 +25,17 @@ struct LocalWorkerOptions {
   bool per_request_generation = false;
   // Sequences per forward/backward inside one TrainStep (gradients accumulate); 0 = all at once.
   int64_t micro_batch_size = 0;
+  // Where every tensor of every slot lives: "cpu" or "cuda:N" (a concrete ordinal; `r1 worker`
+  // resolves "cuda" to its launcher's local rank with ResolveWorkerDevice, workers/device.h).
+  std::string device = "cpu";
+  // Compute dtype of the models: "float32" or "bfloat16" ("float64" is accepted for tests: the CPU
+  // stand-in for a device mismatch). Trainable bfloat16 slots keep float32 master weights and
+  // AdamW state; log-probs, losses and the KL are computed in float32 (at least).
+  std::string dtype = "float32";
   // The data-parallel group of trainer ranks (not owned; must outlive the worker). Null or size 1
-  // = single-process training. See LocalWorker::TrainStep. Models live on the CPU, so both
-  // communicators must carry CPU tensors ("mpi" or "single"; not "nccl").
+  // = single-process training. See LocalWorker::TrainStep. A communicator whose backend carries
+  // host tensors ("mpi", "single") with models on a GPU is fed staged host copies; "nccl" carries
+  // the device tensors themselves.
   Communicator* trainer_comm = nullptr;
   // The weight-sync group: trainer rank 0 (its rank 0) and the rollout-only workers (not owned).
   // Null = colocated placement: SyncWeights moves nothing.

@@ -38,6 +38,7 @@ absl::StatusOr<std::unique_ptr<Communicator>> SplitGroup(bool member, const std:
   comm.color = member ? kMemberColor : kOtherColor;
   comm.group_name = member ? name : absl::StrCat("not-", name);
   comm.use_gpu = member && options.use_gpu;
+  comm.cuda_device = options.cuda_device;
   comm.init_timeout = options.timeout;
   R1_ASSIGN_OR_RETURN(std::unique_ptr<Communicator> group, CreateCommunicator(comm));
   if (!member) return nullptr;
