@@ -7,12 +7,20 @@ find_package(yaml-cpp CONFIG REQUIRED)
 find_package(nlohmann_json CONFIG REQUIRED)
 find_package(ICU REQUIRED COMPONENTS uc)
 find_package(MPI REQUIRED COMPONENTS CXX)
+# LibTorch: Debian's CPU build (libtorch-dev, 1.13) by default, or any official LibTorch 1.13 / 2.x,
+# CPU or CUDA, with -DTorch_DIR=<libtorch>/share/cmake/Torch (for PyTorch's wheel:
+# python3 -c 'import torch; print(torch.utils.cmake_prefix_path)'/Torch). Whether models can run
+# on a GPU is decided at run time (torch::cuda::is_available()), not here.
 find_package(Torch CONFIG REQUIRED)
+message(STATUS "r1: LibTorch ${Torch_VERSION} from ${Torch_DIR}")
 
 # NCCL backend: built whenever CUDA runtime + NCCL headers/libraries are present (no GPU needed).
+# R1_NCCL_ROOT: an NCCL outside the CUDA toolkit (e.g. the nvidia-nccl wheel's directory).
 set(R1_CUDA_ROOT "/usr/local/cuda" CACHE PATH "CUDA toolkit root searched for NCCL")
-find_path(NCCL_INCLUDE_DIR nccl.h HINTS ${R1_CUDA_ROOT}/include)
-find_library(NCCL_LIBRARY nccl HINTS ${R1_CUDA_ROOT}/lib64 ${R1_CUDA_ROOT}/lib)
+set(R1_NCCL_ROOT "" CACHE PATH "NCCL root (include/nccl.h, lib/libnccl.so) if not in R1_CUDA_ROOT")
+find_path(NCCL_INCLUDE_DIR nccl.h HINTS ${R1_NCCL_ROOT}/include ${R1_CUDA_ROOT}/include)
+find_library(NCCL_LIBRARY NAMES nccl libnccl.so.2
+             HINTS ${R1_NCCL_ROOT}/lib ${R1_CUDA_ROOT}/lib64 ${R1_CUDA_ROOT}/lib)
 find_path(CUDART_INCLUDE_DIR cuda_runtime_api.h HINTS ${R1_CUDA_ROOT}/include)
 find_library(CUDART_LIBRARY cudart HINTS ${R1_CUDA_ROOT}/lib64 ${R1_CUDA_ROOT}/lib)
 if(NCCL_INCLUDE_DIR AND NCCL_LIBRARY AND CUDART_INCLUDE_DIR AND CUDART_LIBRARY)

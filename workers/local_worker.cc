@@ -27,19 +27,28 @@
 
 namespace r1 {
 
+// Every tensor of a slot lives on the worker's device, in its compute dtype (the optimizer's master
+// weights and state: float32).
 struct LocalWorker::Slot {
   std::string name;
-  ModelConfig config;
+  ModelConfig config;  // config.torch_dtype: the dtype the weights are saved in
   CausalLm model{nullptr};
-  at::Tensor score_weight;  // [1, C] f32 reward head; undefined for a plain LM
+  at::Tensor score_weight;  // [1, C] reward head; undefined for a plain LM
   std::unique_ptr<Tokenizer> tokenizer;
-  std::unique_ptr<torch::optim::AdamW> optimizer;  // null unless trainable
+  std::unique_ptr<torch::optim::AdamW> optimizer;  // null unless trainable; steps TrainedParameters
   OptimizerOptions optimizer_options;
+  // Trainable slots computing in a reduced precision: float32 copies of Parameters() (same order)
+  // that the optimizer steps and that are copied into the model after each step. Empty otherwise.
+  std::vector<at::Tensor> master;
 
   std::vector<at::Tensor> Parameters() const {
     std::vector<at::Tensor> params = model->parameters();
     if (score_weight.defined()) params.push_back(score_weight);
     return params;
+  }
+  // What gradients are all-reduced on, clipped on and stepped: the master weights when there are.
+  std::vector<at::Tensor> TrainedParameters() const {
+    return master.empty() ? Parameters() : master;
   }
 };
 
@@ -47,6 +56,7 @@ namespace {
 
 constexpr char kScoreWeight[] = "score.weight";
 constexpr char kOptimizerFile[] = "optimizer.pt";
+constexpr char kMasterWeightsFile[] = "master_weights.pt";  // float32 masters of a bf16 slot
 constexpr char kTrainerStateFile[] = "trainer_state.json";
 
 // Runs `fn`, turning LibTorch's exceptions into an Internal status with the message.
@@ -57,6 +67,27 @@ auto CatchTorch(const char* what, Fn&& fn) -> decltype(fn()) {
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat(what, ": ", e.what()));
   }
+}
+
+// "float32" | "bfloat16" | "float64" -> the compute dtype.
+absl::StatusOr<at::ScalarType> ComputeDtype(const std::string& name) {
+  if (name == "float32") return at::kFloat;
+  if (name == "bfloat16") return at::kBFloat16;
+  if (name == "float64") return at::kDouble;
+  return absl::InvalidArgumentError(
+      absl::StrCat("model dtype \"", name, "\" (want float32 or bfloat16)"));
+}
+
+bool IsReducedPrecision(at::ScalarType t) { return t == at::kBFloat16 || t == at::kHalf; }
+
+// Where a communicator's tensors must live: the device for "nccl", the host for the others.
+at::Device CommDevice(const Communicator& comm, at::Device device) {
+  return comm.backend() == "nccl" ? device : at::Device(at::kCPU);
+}
+
+// Log-probs, losses and the KL are computed in float32 at least (float64 stays float64).
+at::Tensor Upcast(const at::Tensor& t) {
+  return t.to(at::promote_types(t.scalar_type(), at::kFloat));
 }
 
 // A right-padded [B, T] batch of whole sequences (prompt + response) for scoring.
@@ -105,17 +136,20 @@ absl::StatusOr<SequenceBatch> BuildSequenceBatch(const std::vector<TokenSeq>& pr
   return out;
 }
 
-// Scores [B] f32 of whole sequences: the reward head applied to the last token's hidden state.
-at::Tensor ScoreSequences(LocalWorker::Slot& slot, const SequenceBatch& batch) {
-  at::Tensor positions = PositionIdsFromMask(batch.attention_mask);
-  at::Tensor hidden = slot.model->Hidden(batch.input_ids, batch.attention_mask, positions);
-  at::Tensor rows = torch::arange(hidden.size(0), torch::kInt64);
-  at::Tensor last = hidden.index({rows, batch.last_index});  // [B, C]
-  return last.matmul(slot.score_weight.t()).squeeze(-1);     // [B]
+// Scores [B] (float32 at least) of whole sequences: the reward head applied to the last token's
+// hidden state. The batch is built on the host and moved to `device` here.
+at::Tensor ScoreSequences(LocalWorker::Slot& slot, const SequenceBatch& host_batch,
+                          at::Device device) {
+  const at::Tensor ids = host_batch.input_ids.to(device);
+  const at::Tensor mask = host_batch.attention_mask.to(device);
+  at::Tensor hidden = slot.model->Hidden(ids, mask, PositionIdsFromMask(mask));
+  at::Tensor rows = torch::arange(hidden.size(0), ids.options());
+  at::Tensor last = hidden.index({rows, host_batch.last_index.to(device)});  // [B, C]
+  return Upcast(last.matmul(slot.score_weight.t()).squeeze(-1));            // [B]
 }
 
-// [B, R] f32 from ragged rows, zero-padded to `width` columns.
-at::Tensor PadRows(const std::vector<std::vector<float>>& rows, int64_t width) {
+// [B, R] f32 on `device` from ragged rows, zero-padded to `width` columns.
+at::Tensor PadRows(const std::vector<std::vector<float>>& rows, int64_t width, at::Device device) {
   at::Tensor out = torch::zeros({static_cast<int64_t>(rows.size()), width}, torch::kFloat32);
   auto acc = out.accessor<float, 2>();
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -123,7 +157,7 @@ at::Tensor PadRows(const std::vector<std::vector<float>>& rows, int64_t width) {
       acc[static_cast<int64_t>(i)][static_cast<int64_t>(t)] = rows[i][t];
     }
   }
-  return out;
+  return out.to(device);
 }
 
 double GlobalGradNorm(const std::vector<at::Tensor>& params) {
@@ -132,6 +166,23 @@ double GlobalGradNorm(const std::vector<at::Tensor>& params) {
     if (p.grad().defined()) sum += p.grad().pow(2).sum().item<double>();
   }
   return std::sqrt(sum);
+}
+
+// Gives each master weight the float32 gradient of its model parameter (zeros when it has none).
+void GradientsToMaster(const std::vector<at::Tensor>& params, std::vector<at::Tensor>& master) {
+  for (size_t i = 0; i < master.size(); ++i) {
+    const at::Tensor& g = params[i].grad();
+    master[i].mutable_grad() = g.defined() ? g.to(at::kFloat) : at::zeros_like(master[i]);
+  }
+}
+
+// Copies the stepped master weights into the model's parameters (rounding to the compute dtype).
+void MasterToParameters(const std::vector<at::Tensor>& master, std::vector<at::Tensor>& params) {
+  at::NoGradGuard no_grad;
+  for (size_t i = 0; i < master.size(); ++i) {
+    params[i].copy_(master[i]);
+    if (params[i].grad().defined()) params[i].mutable_grad().reset();
+  }
 }
 
 // Sequences with an empty prompt (pretraining text) give their first token to the prompt, since
@@ -223,17 +274,19 @@ std::vector<std::string> MetricKeys(TrainBatch::Objective objective) {
 // when it failed, Aborted when only another rank failed, the collective's error (DeadlineExceeded,
 // ...) when it failed, else OK.
 absl::Status SumAcrossRanks(Communicator& comm, const absl::Status& local,
-                            std::vector<double>& values, absl::Duration timeout) {
+                            std::vector<double>& values, absl::Duration timeout,
+                            at::Device device) {
   std::vector<double> packed = {local.ok() ? 0.0 : 1.0};
   packed.insert(packed.end(), values.begin(), values.end());
-  std::vector<at::Tensor> tensors = {torch::tensor(packed, torch::kFloat64)};
+  std::vector<at::Tensor> tensors = {
+      torch::tensor(packed, torch::kFloat64).to(CommDevice(comm, device))};
   AllReduceOptions options;
   options.op = ReduceOp::kSum;
   options.timeout = timeout;
   absl::Status reduced = comm.AllReduce(tensors, options)->Wait();
   if (!local.ok()) return local;
   R1_RETURN_IF_ERROR(reduced);
-  const at::Tensor result = tensors[0];
+  const at::Tensor result = tensors[0].cpu();
   const double failed = result[0].item<double>();
   if (failed > 0) {
     return absl::AbortedError(absl::StrCat("TrainStep: ", failed, " other rank(s) of group '",
@@ -245,8 +298,10 @@ absl::Status SumAcrossRanks(Communicator& comm, const absl::Status& local,
   return absl::OkStatus();
 }
 
-absl::StatusOr<double> MaxAcrossRanks(Communicator& comm, double value, absl::Duration timeout) {
-  std::vector<at::Tensor> tensors = {torch::tensor({value}, torch::kFloat64)};
+absl::StatusOr<double> MaxAcrossRanks(Communicator& comm, double value, absl::Duration timeout,
+                                      at::Device device) {
+  std::vector<at::Tensor> tensors = {
+      torch::tensor({value}, torch::kFloat64).to(CommDevice(comm, device))};
   AllReduceOptions options;
   options.op = ReduceOp::kMax;
   options.timeout = timeout;
@@ -266,20 +321,22 @@ struct ResponseForward {
 absl::StatusOr<ResponseForward> ForwardResponses(CausalLmImpl& model,
                                                  const std::vector<TokenSeq>& prompts,
                                                  const std::vector<TokenSeq>& responses,
-                                                 float temperature) {
+                                                 float temperature, at::Device device) {
   R1_ASSIGN_OR_RETURN(PackedSequences packed,
                       PackSequences(prompts, responses, model.config().vocab_size));
-  at::Tensor hidden = model.Hidden(packed.input_ids, packed.attention_mask, packed.position_ids);
-  // The LM head only at the R predicting positions: [B, R, C] -> [B, R, V].
+  at::Tensor hidden = model.Hidden(packed.input_ids.to(device), packed.attention_mask.to(device),
+                                   packed.position_ids.to(device));
+  // The LM head only at the R predicting positions: [B, R, C] -> [B, R, V], then float32.
   const int64_t c = hidden.size(2);
+  const at::Tensor target_index = packed.target_index.to(device);
   ResponseForward out;
-  out.logits =
-      model.LmHead(hidden.gather(1, packed.target_index.unsqueeze(-1).expand({-1, -1, c})));
+  out.logits = Upcast(model.LmHead(hidden.gather(1, target_index.unsqueeze(-1).expand({-1, -1, c}))));
   if (temperature != 1.0f) out.logits = out.logits / temperature;
   // log p(token) = logit(token) - logsumexp(logits), without GatherTokenLogProbs' re-gather of
   // positions (a second [B, R, V] copy: these logits are already the predicting positions).
-  const at::Tensor chosen = out.logits.gather(2, packed.target_ids.unsqueeze(-1)).squeeze(-1);
-  out.mask = packed.response_mask;
+  const at::Tensor chosen =
+      out.logits.gather(2, packed.target_ids.to(device).unsqueeze(-1)).squeeze(-1);
+  out.mask = packed.response_mask.to(device, out.logits.scalar_type());
   out.logprobs = (chosen - out.logits.logsumexp(-1)) * out.mask;
   return out;
 }
@@ -309,7 +366,17 @@ std::string ParameterLayout(const std::vector<at::Tensor>& params) {
 
 }  // namespace
 
-LocalWorker::LocalWorker(LocalWorkerOptions options) : options_(options) {}
+LocalWorker::LocalWorker(LocalWorkerOptions options) : options_(options) {
+  absl::StatusOr<at::ScalarType> dtype = ComputeDtype(options_.dtype);
+  placement_ = dtype.status();
+  if (dtype.ok()) dtype_ = *dtype;
+  try {
+    device_ = at::Device(options_.device);
+  } catch (const std::exception& e) {
+    placement_ = absl::InvalidArgumentError(
+        absl::StrCat("worker device \"", options_.device, "\" (want cpu or cuda:N)"));
+  }
+}
 LocalWorker::~LocalWorker() = default;
 
 void LocalWorker::Unload(const std::string& slot) { slots_.erase(slot); }
@@ -377,24 +444,48 @@ absl::Status LocalWorker::InitModel(const std::string& slot_name, const std::str
 
 absl::Status LocalWorker::Install(std::unique_ptr<Slot> slot, const OptimizerOptions* optimizer,
                                   const std::string& checkpoint_dir) {
+  R1_RETURN_IF_ERROR(placement_);
   return CatchTorch("load model", [&]() -> absl::Status {
+    // The one move of a slot onto the worker's device and compute dtype.
+    slot->model->to(device_, dtype_);
+    if (slot->score_weight.defined()) slot->score_weight = slot->score_weight.to(device_, dtype_);
     if (slot->score_weight.defined()) slot->score_weight.set_requires_grad(optimizer != nullptr);
     for (auto& p : slot->model->parameters()) p.set_requires_grad(optimizer != nullptr);
     slot->model->eval();
     if (optimizer != nullptr) {
+      if (IsReducedPrecision(dtype_)) {
+        for (const at::Tensor& p : slot->Parameters()) {
+          slot->master.push_back(p.detach().to(at::kFloat).clone().set_requires_grad(true));
+        }
+        const std::string path = JoinPath(checkpoint_dir, kMasterWeightsFile);
+        if (!checkpoint_dir.empty() && PathExists(path)) {
+          // Exact resume: the float32 masters, not the rounded weights of model.safetensors.
+          std::vector<at::Tensor> saved;
+          torch::load(saved, path, device_);
+          if (saved.size() != slot->master.size()) {
+            return absl::DataLossError(absl::StrCat(path, " holds ", saved.size(),
+                                                    " tensors; the model has ",
+                                                    slot->master.size()));
+          }
+          at::NoGradGuard no_grad;
+          for (size_t i = 0; i < saved.size(); ++i) slot->master[i].copy_(saved[i]);
+          std::vector<at::Tensor> params = slot->Parameters();
+          MasterToParameters(slot->master, params);
+        }
+      }
       slot->optimizer_options = *optimizer;
       slot->optimizer = std::make_unique<torch::optim::AdamW>(
-          slot->Parameters(), torch::optim::AdamWOptions(optimizer->lr)
-                                  .betas({optimizer->beta1, optimizer->beta2})
-                                  .eps(optimizer->eps)
-                                  .weight_decay(optimizer->weight_decay));
+          slot->TrainedParameters(), torch::optim::AdamWOptions(optimizer->lr)
+                                         .betas({optimizer->beta1, optimizer->beta2})
+                                         .eps(optimizer->eps)
+                                         .weight_decay(optimizer->weight_decay));
       if (!checkpoint_dir.empty()) {
         std::string path = JoinPath(checkpoint_dir, kOptimizerFile);
         if (!PathExists(path)) {
           return absl::DataLossError(
               absl::StrCat("checkpoint ", checkpoint_dir, " has no ", kOptimizerFile));
         }
-        torch::load(*slot->optimizer, path);
+        torch::load(*slot->optimizer, path, device_);  // state onto this worker's device
       }
     }
     std::string name = slot->name;
@@ -473,7 +564,7 @@ absl::StatusOr<std::vector<std::vector<float>>> LocalWorker::Logprobs(
   R1_ASSIGN_OR_RETURN(Slot * slot, FindSlot(slot_name));
   R1_ASSIGN_OR_RETURN(ResponseLogProbs lp,
                       ComputeResponseLogProbsNoGrad(*slot->model, prompts, responses, temperature));
-  at::Tensor values = lp.logprobs.to(torch::kFloat32).contiguous();
+  at::Tensor values = lp.logprobs.to(at::kCPU, at::kFloat).contiguous();  // the one host copy
   std::vector<std::vector<float>> rows(responses.size());
   auto acc = values.accessor<float, 2>();
   for (size_t i = 0; i < responses.size(); ++i) {
@@ -516,12 +607,12 @@ absl::StatusOr<StepMetrics> LocalWorker::TrainStep(const std::string& slot_name,
   if (comm != nullptr) {
     std::vector<double> sums = {counts.sequences_in_batch, counts.tokens, counts.sequences,
                                 counts.pairs};
-    R1_RETURN_IF_ERROR(SumAcrossRanks(*comm, local, sums, timeout));
+    R1_RETURN_IF_ERROR(SumAcrossRanks(*comm, local, sums, timeout, device_));
     global.sequences_in_batch = sums[0];
     global.tokens = sums[1];
     global.sequences = sums[2];
     global.pairs = sums[3];
-    R1_ASSIGN_OR_RETURN(global.max_response, MaxAcrossRanks(*comm, counts.max_response, timeout));
+    R1_ASSIGN_OR_RETURN(global.max_response, MaxAcrossRanks(*comm, counts.max_response, timeout, device_));
   } else {
     R1_RETURN_IF_ERROR(local);
   }
@@ -539,6 +630,11 @@ absl::StatusOr<StepMetrics> LocalWorker::TrainStep(const std::string& slot_name,
   }
   slot->model->train();
   slot->optimizer->zero_grad();
+  if (!slot->master.empty()) {
+    for (at::Tensor& p : slot->Parameters()) {
+      if (p.grad().defined()) p.mutable_grad().reset();
+    }
+  }
   const std::vector<std::string> keys = MetricKeys(batch.objective);
   StepMetrics metrics;  // this shard's share of each global metric (summed over ranks below)
   absl::Status status = CatchTorch("train step", [&]() -> absl::Status {
@@ -585,15 +681,19 @@ absl::StatusOr<StepMetrics> LocalWorker::TrainStep(const std::string& slot_name,
         loss_options.token_sum_norm = global.max_response;
         R1_ASSIGN_OR_RETURN(ResponseForward fwd,
                             ForwardResponses(*slot->model, batch.prompts, batch.responses,
-                                             static_cast<float>(batch.policy_loss.temperature)));
+                                             static_cast<float>(batch.policy_loss.temperature),
+                                             device_));
         const int64_t width = fwd.logprobs.size(1);
         PolicyLossInputs inputs;
         inputs.logprobs = fwd.logprobs;
         inputs.old_logprobs =
-            batch.old_logprobs.empty() ? fwd.logprobs.detach() : PadRows(batch.old_logprobs, width);
-        inputs.advantages = torch::tensor(batch.advantages, torch::kFloat32);
+            batch.old_logprobs.empty() ? fwd.logprobs.detach()
+                                       : PadRows(batch.old_logprobs, width, device_);
+        inputs.advantages = torch::tensor(batch.advantages, torch::kFloat32).to(device_);
         inputs.response_mask = fwd.mask;
-        if (loss_options.kl_coef > 0.0) inputs.ref_logprobs = PadRows(batch.ref_logprobs, width);
+        if (loss_options.kl_coef > 0.0) {
+          inputs.ref_logprobs = PadRows(batch.ref_logprobs, width, device_);
+        }
         R1_ASSIGN_OR_RETURN(PolicyLossResult result, ComputePolicyLoss(inputs, loss_options));
         // This shard's share of the count the aggregation divides by, and of the tokens.
         const double share = loss_options.aggregation == LossAggregation::kTokenMean
@@ -620,7 +720,8 @@ absl::StatusOr<StepMetrics> LocalWorker::TrainStep(const std::string& slot_name,
                             BuildSequenceBatch(batch.prompts, batch.rejected, vocab));
         R1_ASSIGN_OR_RETURN(
             RewardModelLossResult result,
-            BradleyTerryLoss(ScoreSequences(*slot, chosen), ScoreSequences(*slot, rejected)));
+            BradleyTerryLoss(ScoreSequences(*slot, chosen, device_),
+                             ScoreSequences(*slot, rejected, device_)));
         const double share = counts.pairs / global.pairs;
         (result.loss * (world * share)).backward();
         metrics["loss"] = result.loss.item<double>() * share;
@@ -636,13 +737,20 @@ absl::StatusOr<StepMetrics> LocalWorker::TrainStep(const std::string& slot_name,
   if (comm != nullptr && status.ok()) {
     std::vector<double> sums;
     for (const std::string& key : keys) sums.push_back(metrics[key]);
-    status = SumAcrossRanks(*comm, status, sums, timeout);
+    status = SumAcrossRanks(*comm, status, sums, timeout, device_);
     for (size_t i = 0; i < keys.size(); ++i) metrics[keys[i]] = sums[i];
   } else if (comm != nullptr) {
     std::vector<double> ignored(keys.size(), 0.0);
-    status = SumAcrossRanks(*comm, status, ignored, timeout);
+    status = SumAcrossRanks(*comm, status, ignored, timeout, device_);
   }
-  std::vector<at::Tensor> params = slot->Parameters();
+  std::vector<at::Tensor> model_params = slot->Parameters();
+  if (!slot->master.empty() && status.ok()) {
+    status = CatchTorch("master gradients", [&]() -> absl::Status {
+      GradientsToMaster(model_params, slot->master);
+      return absl::OkStatus();
+    });
+  }
+  std::vector<at::Tensor> params = slot->TrainedParameters();
   if (comm != nullptr && status.ok()) {
     GradSyncOptions grad_sync;
     grad_sync.timeout = timeout;
@@ -654,6 +762,7 @@ absl::StatusOr<StepMetrics> LocalWorker::TrainStep(const std::string& slot_name,
       metrics["grad_norm"] =
           clip > 0.0 ? torch::nn::utils::clip_grad_norm_(params, clip) : GlobalGradNorm(params);
       slot->optimizer->step();
+      if (!slot->master.empty()) MasterToParameters(slot->master, model_params);
       return absl::OkStatus();
     });
   }
@@ -677,7 +786,7 @@ absl::StatusOr<std::vector<float>> LocalWorker::Score(const std::string& slot_na
                       BuildSequenceBatch(prompts, responses, slot->config.vocab_size));
   return CatchTorch("score", [&]() -> absl::StatusOr<std::vector<float>> {
     torch::NoGradGuard no_grad;
-    at::Tensor scores = ScoreSequences(*slot, batch).to(torch::kFloat32).contiguous();
+    at::Tensor scores = ScoreSequences(*slot, batch, device_).to(at::kCPU, at::kFloat).contiguous();
     return std::vector<float>(scores.data_ptr<float>(), scores.data_ptr<float>() + scores.numel());
   });
 }
@@ -687,10 +796,21 @@ absl::Status LocalWorker::Save(const std::string& slot_name, const std::string& 
   R1_ASSIGN_OR_RETURN(Slot * slot, FindSlot(slot_name));
   R1_ASSIGN_OR_RETURN(std::string staging, MakeTempDirBeside(dir));
   absl::Status status = CatchTorch("save", [&]() -> absl::Status {
+    // Host copies in the dtype the model was loaded with (config.torch_dtype), from the float32
+    // masters when the slot has them.
     NamedTensors tensors = ExportStateDict(*slot->model, slot->config.torch_dtype);
+    if (!slot->master.empty()) {
+      size_t i = 0;
+      for (const auto& p : slot->model->named_parameters(/*recurse=*/true)) {
+        at::Tensor& out = tensors.at(p.key());
+        out = slot->master[i++].detach().to(at::kCPU, out.scalar_type()).contiguous();
+      }
+    }
     nlohmann::json config = ModelConfigToJson(slot->config);
     if (slot->score_weight.defined()) {
-      tensors[kScoreWeight] = slot->score_weight.detach().clone();
+      const at::Tensor& score =
+          slot->master.empty() ? slot->score_weight : slot->master.back();
+      tensors[kScoreWeight] = score.detach().to(at::kCPU, at::kFloat).contiguous().clone();
       config["architectures"] = {slot->config.model_type == "llama"
                                      ? "LlamaForSequenceClassification"
                                      : "Qwen2ForSequenceClassification"};
@@ -702,6 +822,7 @@ absl::Status LocalWorker::Save(const std::string& slot_name, const std::string& 
       if (slot->optimizer != nullptr) {
         torch::save(*slot->optimizer, JoinPath(staging, kOptimizerFile));
       }
+      if (!slot->master.empty()) torch::save(slot->master, JoinPath(staging, kMasterWeightsFile));
       R1_RETURN_IF_ERROR(WriteFileAtomic(JoinPath(staging, kTrainerStateFile), trainer_state_json));
     }
     return absl::OkStatus();

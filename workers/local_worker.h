@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
+
 #include "absl/time/time.h"
 #include "stages/worker_client.h"
 #include "workers/comm/communicator.h"
@@ -104,6 +107,11 @@ class LocalWorker : public WorkerClient {
                        const std::string& checkpoint_dir);
 
   LocalWorkerOptions options_;
+  // options_.device / options_.dtype parsed once; placement_ is their error when malformed (every
+  // model operation then fails with it).
+  absl::Status placement_;
+  c10::Device device_{c10::kCPU};
+  c10::ScalarType dtype_ = c10::kFloat;
   std::map<std::string, std::unique_ptr<Slot>> slots_;
 };
 

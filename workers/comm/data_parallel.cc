@@ -14,8 +14,19 @@ namespace {
 struct Bucket {
   std::vector<at::Tensor> tensors;  // the destinations
   at::Tensor flat;                  // [sum of numels], or tensors[0] itself when it is alone
+  at::Tensor wire;  // what the collective carries: `flat`, or its host copy (see Stage)
   int64_t bytes = 0;
 };
+
+// A backend that carries host tensors ("mpi", "single") gets a host copy of a device bucket (and
+// the result is copied back after the collective); "nccl" carries device tensors themselves.
+void Stage(Bucket& bucket, const Communicator& comm, bool with_values) {
+  if (bucket.flat.is_cpu() || comm.backend() == "nccl") {
+    bucket.wire = bucket.flat;
+  } else {
+    bucket.wire = with_values ? bucket.flat.cpu() : at::empty_like(bucket.flat, at::kCPU);
+  }
+}
 
 std::vector<Bucket> MakeBuckets(const std::vector<at::Tensor>& tensors, int64_t bucket_bytes) {
   std::vector<Bucket> buckets;
@@ -50,6 +61,7 @@ void Pack(Bucket& bucket, bool with_values) {
 }
 
 void Unpack(Bucket& bucket) {
+  if (!bucket.wire.is_same(bucket.flat)) bucket.flat.copy_(bucket.wire);
   if (bucket.flat.is_same(bucket.tensors[0])) return;
   int64_t offset = 0;
   for (at::Tensor& t : bucket.tensors) {
@@ -60,7 +72,8 @@ void Unpack(Bucket& bucket) {
 
 // Starts one collective per bucket (start(flat) -> Work), waits for all, unpacks.
 template <typename Start>
-absl::StatusOr<CommStats> RunBuckets(std::vector<Bucket>& buckets, bool pack_values, Start start) {
+absl::StatusOr<CommStats> RunBuckets(std::vector<Bucket>& buckets, const Communicator& comm,
+                                     bool pack_values, Start start) {
   CommStats stats;
   const absl::Time begin = absl::Now();
   std::vector<std::unique_ptr<Work>> works;
@@ -68,7 +81,8 @@ absl::StatusOr<CommStats> RunBuckets(std::vector<Bucket>& buckets, bool pack_val
     at::NoGradGuard no_grad;
     for (Bucket& bucket : buckets) {
       Pack(bucket, pack_values);
-      works.push_back(start(bucket.flat));
+      Stage(bucket, comm, pack_values);
+      works.push_back(start(bucket.wire));
       stats.bytes += bucket.bytes;
       ++stats.collectives;
     }
@@ -109,7 +123,7 @@ absl::StatusOr<CommStats> AllReduceGradients(const std::vector<at::Tensor>& para
   AllReduceOptions reduce;
   reduce.op = ReduceOp::kAvg;
   reduce.timeout = options.timeout;
-  return RunBuckets(buckets, /*pack_values=*/true, [&](at::Tensor& flat) {
+  return RunBuckets(buckets, comm, /*pack_values=*/true, [&](at::Tensor& flat) {
     std::vector<at::Tensor> tensors = {flat};
     return comm.AllReduce(tensors, reduce);
   });
@@ -126,7 +140,8 @@ absl::StatusOr<CommStats> BroadcastParameters(const std::vector<at::Tensor>& par
   BroadcastOptions broadcast;
   broadcast.root = options.root;
   broadcast.timeout = options.timeout;
-  return RunBuckets(buckets, /*pack_values=*/comm.rank() == options.root, [&](at::Tensor& flat) {
+  return RunBuckets(buckets, comm, /*pack_values=*/comm.rank() == options.root,
+                    [&](at::Tensor& flat) {
     std::vector<at::Tensor> bucket_tensors = {flat};
     return comm.Broadcast(bucket_tensors, broadcast);
   });

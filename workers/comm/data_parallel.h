@@ -1,6 +1,8 @@
 // Data-parallel helpers over a Communicator: average gradients across ranks after backward, and
 // broadcast parameters from one rank (weight sync). Tensors are packed into flat buckets so that
-// a model with many small parameters costs a few collectives, not one per parameter.
+// a model with many small parameters costs a few collectives, not one per parameter. Tensors move
+// in their own dtype. Device tensors given to a host backend ("mpi", "single") travel as host
+// copies of each bucket; "nccl" carries them on the device.
 #ifndef R1_WORKERS_COMM_DATA_PARALLEL_H_
 #define R1_WORKERS_COMM_DATA_PARALLEL_H_
 

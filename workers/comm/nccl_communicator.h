@@ -2,9 +2,11 @@
 // communicator. The ncclUniqueId is made on rank 0 and broadcast over MPI (the group is an MPI
 // split of the job, as for the "mpi" backend). Compiled only when NCCL is found (R1_HAVE_NCCL).
 //
-// Stream contract: LibTorch's CUDA streams are not visible here, so the caller must make the
-// tensors' producers finish (e.g. synchronize the device) before starting a collective; Wait()
-// returning OK means the results are complete on the device. Timeouts: Wait() polls
+// Stream contract: the compute stream is the device's default stream, where LibTorch queues its
+// kernels (r1 never switches streams). A collective's stream waits for what the compute stream had
+// queued when the collective started (so tensors just computed are complete), and the compute
+// stream's later work waits for the collective; neither waits on the host. Wait() returning OK
+// means the results are complete on the device. Timeouts: Wait() polls
 // cudaEventQuery and ncclCommGetAsyncError; when the timeout passes it calls ncclCommAbort and
 // the communicator is broken. Barrier is an all-reduce of one device int. bf16 and f16 are
 // reduced natively by NCCL. AllGatherBytes goes over the MPI communicator of the group.

@@ -89,6 +89,19 @@ ncclRedOp_t NcclOp(ReduceOp op) {
   return ncclSum;
 }
 
+// The stream LibTorch's kernels run on: the device's default stream (r1 never switches streams).
+const cudaStream_t kComputeStream = nullptr;
+
+// Makes `waiter` wait (on the device, not the host) for everything queued on `producer` so far.
+absl::Status StreamWaitsFor(cudaStream_t waiter, cudaStream_t producer, const std::string& what) {
+  cudaEvent_t event = nullptr;
+  R1_RETURN_IF_ERROR(CudaStatus(cudaEventCreateWithFlags(&event, cudaEventDisableTiming), what));
+  absl::Status st = CudaStatus(cudaEventRecord(event, producer), what);
+  if (st.ok()) st = CudaStatus(cudaStreamWaitEvent(waiter, event, 0), what);
+  cudaEventDestroy(event);  // released once the wait has been satisfied
+  return st;
+}
+
 int LocalRank() {
   for (const char* name : {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "LOCAL_RANK"}) {
     const char* value = std::getenv(name);
@@ -302,6 +315,10 @@ class NcclCommunicator : public Communicator {
     absl::Status st =
         CudaStatus(cudaSetDevice(state_->device), absl::StrCat(what, ": cudaSetDevice"));
     if (!st.ok()) return CompletedWork(st);
+    // Stream order: the collective starts after the work already queued on the compute stream
+    // (which produced its tensors) and the compute stream's later work waits for it to finish.
+    st = StreamWaitsFor(state_->stream, kComputeStream, absl::StrCat(what, ": wait for compute"));
+    if (!st.ok()) return fail(st);
     st = NcclStatus(ncclGroupStart(), absl::StrCat(what, ": ncclGroupStart"), state_->comm);
     if (!st.ok()) return fail(st);
     if constexpr (std::is_same_v<Call, std::nullptr_t>) {
@@ -325,6 +342,10 @@ class NcclCommunicator : public Communicator {
     if (st.ok()) {
       st = CudaStatus(cudaEventRecord(event, state_->stream),
                       absl::StrCat(what, ": cudaEventRecord"));
+    }
+    if (st.ok()) {
+      st = CudaStatus(cudaStreamWaitEvent(kComputeStream, event, 0),
+                      absl::StrCat(what, ": compute stream waits for the collective"));
     }
     if (!st.ok()) {
       if (event != nullptr) cudaEventDestroy(event);
