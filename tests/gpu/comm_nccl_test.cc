@@ -1,5 +1,5 @@
-// Tests of the "nccl" Communicator backend. Skipped unless a CUDA device is visible (never on the
-// CPU-only dev machine). With devices, the CTest process re-launches itself under
+// Tests of the "nccl" Communicator backend (label gpu). Skipped unless a CUDA device is visible
+// (never on the CPU-only dev machine). With devices, the CTest process re-launches itself under
 // `mpirun -np <min(devices, 2)>`; each rank drives its own GPU.
 #include <cuda_runtime_api.h>
 #include <gtest/gtest.h>

@@ -1,0 +1,296 @@
+// The worker's data plane on CUDA devices (label gpu; each test skips itself without the GPUs it
+// needs):
+//  - one process: a LocalWorker on cuda:0 trains (language model, policy gradient, reward model)
+//    like the same worker on the CPU, and a bfloat16 one keeps float32 master weights;
+//  - two processes on two GPUs under mpirun: NCCL data-parallel steps equal one process on the
+//    whole batch, and the NCCL weight broadcast makes the receiver's policy byte-identical.
+// Prints "GPU-CHECK|name|result|detail" lines for scripts/gpu-check.sh's table.
+#include <gtest/gtest.h>
+#include <torch/cuda.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "base/file_util.h"
+#include "model/hf_dir.h"
+#include "tests/workers/comm_mpi_launcher.h"
+#include "workers/comm/create_communicator.h"
+#include "workers/local_worker.h"
+#include "workers/worker_comms.h"
+
+namespace r1 {
+namespace {
+
+constexpr absl::Duration kOpTimeout = absl::Seconds(60);
+
+const char kTinyConfig[] = R"({"model_type": "qwen2", "vocab_size": 0, "hidden_size": 64,
+  "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
+  "num_key_value_heads": 2, "max_position_embeddings": 256, "tie_word_embeddings": false,
+  "torch_dtype": "float32"})";
+
+OptimizerOptions Adam() {
+  OptimizerOptions o;
+  o.lr = 1e-2;
+  o.eps = 1e-3;  // keeps Adam's first step ~linear in the gradient (see local_worker_dp_mpi_test)
+  return o;
+}
+
+std::vector<TokenSeq> Tokens(LocalWorker& worker, const std::vector<std::string>& texts) {
+  auto ids = worker.Tokenize(texts);
+  EXPECT_TRUE(ids.ok()) << ids.status();
+  return ids.ok() ? *ids : std::vector<TokenSeq>(texts.size());
+}
+
+TrainBatch LmBatch(LocalWorker& worker) {
+  TrainBatch batch;
+  batch.prompts = Tokens(worker, {"User: 12+7\nAssistant: ", "Q: 3*4? ", "> ", "x"});
+  batch.responses = Tokens(worker, {"<think>2+7=9</think><answer>19</answer>", "12",
+                                    "hello world", "a longer response than the others"});
+  return batch;
+}
+
+TrainBatch PgBatch(LocalWorker& worker) {
+  TrainBatch batch = LmBatch(worker);
+  batch.objective = TrainBatch::Objective::kPolicyGradient;
+  batch.policy_loss.kl_coef = 0.05;
+  auto lp = worker.Logprobs("policy", batch.prompts, batch.responses, 1.0f);
+  EXPECT_TRUE(lp.ok()) << lp.status();
+  batch.old_logprobs = lp.value_or(std::vector<std::vector<float>>(4));
+  batch.ref_logprobs = batch.old_logprobs;
+  for (size_t i = 0; i < batch.old_logprobs.size(); ++i) {
+    for (size_t t = 0; t < batch.old_logprobs[i].size(); ++t) {
+      batch.old_logprobs[i][t] += ((i + t) % 3 == 0) ? 0.4f : -0.1f;
+      batch.ref_logprobs[i][t] -= 0.2f;
+    }
+  }
+  batch.advantages = {1.0f, -0.5f, 0.25f, -1.0f};
+  return batch;
+}
+
+TrainBatch RewardBatch(LocalWorker& worker) {
+  TrainBatch batch = LmBatch(worker);
+  batch.objective = TrainBatch::Objective::kRewardModel;
+  batch.rejected = Tokens(worker, {"no", "13", "?", "b"});
+  return batch;
+}
+
+std::map<std::string, at::Tensor> SavedParams(LocalWorker& worker, const std::string& dir,
+                                              const std::string& slot = "policy") {
+  absl::Status saved = worker.Save(slot, dir, "", /*weights_only=*/true);
+  EXPECT_TRUE(saved.ok()) << saved;
+  auto files = LoadHfModelDir(dir);
+  EXPECT_TRUE(files.ok()) << files.status();
+  std::map<std::string, at::Tensor> out;
+  if (files.ok()) {
+    for (const auto& [name, t] : files->tensors) out[name] = t.to(at::kFloat);
+  }
+  return out;
+}
+
+double MaxDiff(const std::map<std::string, at::Tensor>& a,
+               const std::map<std::string, at::Tensor>& b) {
+  double diff = 0;
+  for (const auto& [name, t] : a) {
+    if (b.count(name) == 0) return 1e9;
+    diff = std::max(diff, (t - b.at(name)).abs().max().item<double>());
+  }
+  return a.size() == b.size() ? diff : 1e9;
+}
+
+std::string TempDir(const std::string& name) {
+  const std::string dir = absl::StrCat(::testing::TempDir(), "/", name, "_", ::getpid());
+  EXPECT_TRUE(RemoveAll(dir).ok());
+  EXPECT_TRUE(MakeDirs(dir).ok());
+  return dir;
+}
+
+TEST(DataParallelGpuTest, WorkerOnCudaTrainsLikeTheCpuWorker) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device visible";
+  at::globalContext().setAllowTF32CuBLAS(false);  // fp32 parity, not TF32's 10-bit mantissa
+  LocalWorkerOptions gpu_options;
+  gpu_options.device = "cuda:0";
+  LocalWorker gpu(gpu_options), cpu;
+  const OptimizerOptions adam = Adam();
+  for (LocalWorker* w : {&gpu, &cpu}) {
+    ASSERT_TRUE(w->InitModel("policy", kTinyConfig, "byte", 3, &adam).ok());
+    ASSERT_TRUE(w->InitModel("reward", kTinyConfig, "byte", 4, &adam).ok());
+  }
+  const std::string dir = TempDir("worker_cuda");
+  double worst = 0;
+  int step = 0;
+  for (const char* objective : {"language model", "policy gradient", "reward model"}) {
+    TrainBatch batch = objective[0] == 'l'   ? LmBatch(cpu)
+                       : objective[0] == 'p' ? PgBatch(cpu)
+                                             : RewardBatch(cpu);
+    batch.step = step++;
+    const std::string slot = objective[0] == 'r' ? "reward" : "policy";
+    absl::StatusOr<StepMetrics> on_gpu = gpu.TrainStep(slot, batch);
+    absl::StatusOr<StepMetrics> on_cpu = cpu.TrainStep(slot, batch);
+    ASSERT_TRUE(on_gpu.ok()) << objective << ": " << on_gpu.status();
+    ASSERT_TRUE(on_cpu.ok()) << objective << ": " << on_cpu.status();
+    EXPECT_NEAR(on_gpu->at("loss"), on_cpu->at("loss"), 1e-4) << objective;
+    const double diff =
+        MaxDiff(SavedParams(gpu, dir + "/gpu", slot), SavedParams(cpu, dir + "/cpu", slot));
+    EXPECT_LT(diff, 1e-4) << objective;
+    worst = std::max(worst, diff);
+  }
+  // Rollouts and log-probs on the device agree with the CPU's.
+  std::vector<RolloutRequest> requests(4);
+  const std::vector<TokenSeq> prompts = Tokens(cpu, {"1+1=", "User: 2+3\n", "ab", "Q"});
+  for (size_t i = 0; i < requests.size(); ++i) {
+    requests[i].prompt = prompts[i];
+    requests[i].sampling.temperature = 0.0f;
+    requests[i].sampling.max_new_tokens = 16;
+  }
+  auto gpu_rollouts = gpu.Generate("policy", requests);
+  ASSERT_TRUE(gpu_rollouts.ok()) << gpu_rollouts.status();
+  std::vector<TokenSeq> responses;
+  for (const Rollout& r : *gpu_rollouts) responses.push_back(r.response);
+  auto gpu_lp = gpu.Logprobs("policy", prompts, responses, 1.0f);
+  auto cpu_lp = cpu.Logprobs("policy", prompts, responses, 1.0f);
+  ASSERT_TRUE(gpu_lp.ok() && cpu_lp.ok());
+  double lp_diff = 0;
+  for (size_t i = 0; i < responses.size(); ++i) {
+    for (size_t t = 0; t < responses[i].size(); ++t) {
+      lp_diff = std::max<double>(lp_diff, std::abs((*gpu_lp)[i][t] - (*cpu_lp)[i][t]));
+      // What the rollout engine reported equals what the trainer recomputes.
+      EXPECT_NEAR((*gpu_rollouts)[i].logprobs[t], (*gpu_lp)[i][t], 1e-3);
+    }
+  }
+  EXPECT_LT(lp_diff, 1e-3);
+  std::printf("GPU-CHECK|worker train step cuda vs cpu (f32)|%s|max param diff %.2e, logprob diff %.2e\n",
+              worst < 1e-4 && lp_diff < 1e-3 ? "passed" : "FAILED", worst, lp_diff);
+  EXPECT_TRUE(RemoveAll(dir).ok());
+}
+
+TEST(DataParallelGpuTest, Bfloat16KeepsFloat32MastersAndResumesExactly) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device visible";
+  LocalWorkerOptions options;
+  options.device = "cuda:0";
+  options.dtype = "bfloat16";
+  const OptimizerOptions adam = Adam();
+  const std::string dir = TempDir("worker_bf16");
+  LocalWorker worker(options);
+  ASSERT_TRUE(worker.InitModel("policy", kTinyConfig, "byte", 3, &adam).ok());
+  TrainBatch batch = PgBatch(worker);
+  for (int step = 0; step < 3; ++step) {
+    batch.step = step;
+    auto m = worker.TrainStep("policy", batch);
+    ASSERT_TRUE(m.ok()) << m.status();
+    EXPECT_TRUE(std::isfinite(m->at("loss")));
+  }
+  ASSERT_TRUE(worker.Save("policy", dir + "/ckpt", "{}", /*weights_only=*/false).ok());
+  EXPECT_TRUE(PathExists(dir + "/ckpt/master_weights.pt"));
+  LocalWorker resumed(options);
+  ASSERT_TRUE(resumed.LoadModel("policy", dir + "/ckpt", &adam, dir + "/ckpt").ok());
+  batch.step = 3;
+  ASSERT_TRUE(worker.TrainStep("policy", batch).ok());
+  ASSERT_TRUE(resumed.TrainStep("policy", batch).ok());
+  const double diff =
+      MaxDiff(SavedParams(worker, dir + "/a"), SavedParams(resumed, dir + "/b"));
+  EXPECT_EQ(diff, 0.0);
+  std::printf("GPU-CHECK|bf16 train + exact resume on cuda|%s|resumed vs uninterrupted diff %.1e\n",
+              diff == 0.0 ? "passed" : "FAILED", diff);
+  EXPECT_TRUE(RemoveAll(dir).ok());
+}
+
+// Two ranks, two GPUs: `mode` "dp" = both are trainers (NCCL gradient all-reduce) and each
+// compares with a single-process worker on its own GPU; "sync" = trainer + rollout worker, and the
+// NCCL broadcast must leave the rollout policy byte-identical.
+void TwoRankCase(const std::string& mode) {
+  auto world = CreateCommunicator(CommOptions());
+  ASSERT_TRUE(world.ok()) << world.status();
+  ASSERT_EQ((*world)->size(), 2);
+  const int rank = (*world)->rank();
+  at::globalContext().setAllowTF32CuBLAS(false);
+  WorkerCommsOptions comm_options;
+  comm_options.is_trainer = mode == "dp" || rank == 0;
+  comm_options.in_weight_sync = mode == "sync";
+  comm_options.backend = CommBackend::kNccl;
+  comm_options.use_gpu = true;
+  comm_options.cuda_device = rank;
+  comm_options.timeout = kOpTimeout;
+  absl::StatusOr<WorkerComms> comms = CreateWorkerComms(comm_options);
+  ASSERT_TRUE(comms.ok()) << comms.status();
+  LocalWorkerOptions options;
+  options.device = absl::StrCat("cuda:", rank);
+  options.trainer_comm = comms->trainer.get();
+  options.weight_sync_comm = comms->weight_sync.get();
+  options.collective_timeout = kOpTimeout;
+  LocalWorker worker(options);
+  const OptimizerOptions adam = Adam();
+  ASSERT_TRUE(worker.InitModel("policy", kTinyConfig, "byte", 11, &adam).ok());
+  const std::string dir = TempDir(absl::StrCat("nccl_", mode, "_", rank));
+  if (mode == "dp") {
+    LocalWorkerOptions alone_options;
+    alone_options.device = options.device;
+    LocalWorker alone(alone_options);
+    ASSERT_TRUE(alone.InitModel("policy", kTinyConfig, "byte", 11, &adam).ok());
+    TrainBatch batch = PgBatch(alone);
+    TrainBatch shard = batch;
+    const size_t half = batch.prompts.size() / 2, begin = rank == 0 ? 0 : half,
+                 end = rank == 0 ? half : batch.prompts.size();
+    auto rows = [&](auto& v) { v = std::decay_t<decltype(v)>(v.begin() + begin, v.begin() + end); };
+    rows(shard.prompts);
+    rows(shard.responses);
+    rows(shard.advantages);
+    rows(shard.old_logprobs);
+    rows(shard.ref_logprobs);
+    auto dp = worker.TrainStep("policy", shard);
+    auto single = alone.TrainStep("policy", batch);
+    ASSERT_TRUE(dp.ok()) << dp.status();
+    ASSERT_TRUE(single.ok()) << single.status();
+    const double diff = MaxDiff(SavedParams(worker, dir + "/dp"), SavedParams(alone, dir + "/one"));
+    EXPECT_LT(diff, 1e-5);
+    if (rank == 0) {
+      std::printf("GPU-CHECK|nccl 2-rank DP step vs one process|%s|max param diff %.2e\n",
+                  diff < 1e-5 ? "passed" : "FAILED", diff);
+    }
+  } else {
+    if (rank == 0) {
+      TrainBatch batch = PgBatch(worker);
+      ASSERT_TRUE(worker.TrainStep("policy", batch).ok());
+    }
+    auto sync = worker.SyncWeights();
+    ASSERT_TRUE(sync.ok()) << sync.status();
+    EXPECT_TRUE(worker.Save("policy", dir + "/synced", "", true).ok());
+    auto bytes = ReadFile(dir + "/synced/model.safetensors");
+    ASSERT_TRUE(bytes.ok());
+    auto all = (*world)->AllGatherBytes(*bytes, {kOpTimeout});
+    ASSERT_TRUE(all.ok()) << all.status();
+    EXPECT_TRUE((*all)[0] == (*all)[1]);
+    if (rank == 0) {
+      std::printf("GPU-CHECK|nccl weight broadcast, byte-identical|%s|%lld bytes in %.4f s\n",
+                  (*all)[0] == (*all)[1] ? "passed" : "FAILED",
+                  static_cast<long long>(sync->bytes_moved), sync->seconds);
+    }
+  }
+  EXPECT_TRUE(RemoveAll(dir).ok());
+}
+
+TEST(DataParallelGpuTest, NcclTwoRankStepEqualsOneProcess) {
+  if (torch::cuda::device_count() < 2) {
+    std::printf("GPU-CHECK|nccl 2-rank DP step vs one process|skipped|needs 2 GPUs (NCCL: one rank per GPU)\n");
+    GTEST_SKIP() << "needs 2 CUDA devices (NCCL allows one rank per GPU)";
+  }
+  R1_RUN_UNDER_MPIRUN(absl::Seconds(180), 2);
+  TwoRankCase("dp");
+}
+
+TEST(DataParallelGpuTest, NcclWeightBroadcastIsByteIdentical) {
+  if (torch::cuda::device_count() < 2) {
+    std::printf("GPU-CHECK|nccl weight broadcast, byte-identical|skipped|needs 2 GPUs (NCCL: one rank per GPU)\n");
+    GTEST_SKIP() << "needs 2 CUDA devices (NCCL allows one rank per GPU)";
+  }
+  R1_RUN_UNDER_MPIRUN(absl::Seconds(180), 2);
+  TwoRankCase("sync");
+}
+
+}  // namespace
+}  // namespace r1
