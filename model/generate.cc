@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "model/device_sampler.h"
 
 namespace r1 {
 namespace {
@@ -41,16 +42,68 @@ float LogprobScale(const SamplingParams& sampling) {
   return sampling.temperature > 0.0f ? 1.0f / sampling.temperature : 1.0f;
 }
 
+// Samples one token per row of logits [B', V] (CPU) with SampleToken on each row in place:
+// tokens[k] and its log-prob for request requests[active[k]].
+void SampleOnHost(at::Tensor logits, const std::vector<GenerationRequest>& requests,
+                  const std::vector<size_t>& active, const std::vector<GenerationResult>& results,
+                  std::vector<int32_t>& tokens, std::vector<float>& logprobs) {
+  logits = logits.to(at::kFloat).contiguous();
+  // The returned log-probs are under logits / temperature (1 for greedy), row by row.
+  std::vector<float> inv_temperature;
+  for (size_t i : active) inv_temperature.push_back(LogprobScale(requests[i].sampling));
+  const at::Tensor lse =
+      (logits * torch::tensor(inv_temperature).unsqueeze(1)).logsumexp(-1);  // [B']
+  const auto lse_a = lse.accessor<float, 1>();
+  const int64_t v = logits.size(1);
+  const float* data = logits.data_ptr<float>();
+  for (size_t k = 0; k < active.size(); ++k) {
+    const GenerationRequest& req = requests[active[k]];
+    absl::Span<const float> row(data + k * v, v);
+    const uint64_t step = results[active[k]].token_ids.size();
+    const int32_t token = SampleToken(row, req.sampling, UniformForStep(req.sampling.seed, step));
+    tokens[k] = token;
+    logprobs[k] = row[token] * inv_temperature[k] - lse_a[k];
+  }
+}
+
+// The same with the tensor sampler on the logits' device; `sampling` holds the rows of `active`.
+// The step's only device->host copy is of the sampled ids and their log-probs.
+void SampleWithTensors(const at::Tensor& logits, const SamplingTensors& sampling,
+                       const std::vector<GenerationRequest>& requests,
+                       const std::vector<size_t>& active,
+                       const std::vector<GenerationResult>& results, std::vector<int32_t>& tokens,
+                       std::vector<float>& logprobs) {
+  std::vector<double> u;
+  for (size_t i : active) {
+    u.push_back(UniformForStep(requests[i].sampling.seed, results[i].token_ids.size()));
+  }
+  const SampledTokens sampled =
+      SampleTokensOnDevice(logits, sampling, torch::tensor(u, at::kDouble).to(logits.device()));
+  // f64 holds both the ids and the f32 log-probs exactly.
+  const at::Tensor host =
+      at::stack({sampled.ids.to(at::kDouble), sampled.logprobs.to(at::kDouble)}).to(at::kCPU);
+  const auto h = host.accessor<double, 2>();
+  for (size_t k = 0; k < active.size(); ++k) {
+    tokens[k] = static_cast<int32_t>(h[0][k]);
+    logprobs[k] = static_cast<float>(h[1][k]);
+  }
+}
+
 // Generates for requests[indices[k]] in one padded batch, writing results[indices[k]].
 void GenerateBatch(CausalLmImpl& model, const std::vector<GenerationRequest>& requests,
-                   const std::vector<size_t>& indices, std::vector<GenerationResult>& results) {
+                   const std::vector<size_t>& indices, bool device_sampler,
+                   std::vector<GenerationResult>& results) {
+  const at::Device device = model.options().device();
+  const auto i64 = at::TensorOptions().dtype(at::kLong).device(device);
+  const bool host_sampler = device.is_cpu() && !device_sampler;
   const int64_t b = static_cast<int64_t>(indices.size());
   int64_t p = 0, n = 0;
   for (size_t i : indices) {
     p = std::max<int64_t>(p, requests[i].prompt_ids.size());
     n = std::max<int64_t>(n, requests[i].max_new_tokens);
   }
-  // Left padding, so every row's next token goes at the same cache position.
+  // Left padding, so every row's next token goes at the same cache position. Filled on the CPU,
+  // then one copy each to the device.
   auto ids = torch::zeros({b, p}, torch::kInt64);
   auto mask = torch::zeros({b, p}, torch::kInt64);
   {
@@ -65,30 +118,35 @@ void GenerateBatch(CausalLmImpl& model, const std::vector<GenerationRequest>& re
       }
     }
   }
+  ids = ids.to(device);
+  mask = mask.to(device);
   KvCache cache = model.NewCache(b, p + n);
   at::Tensor logits =
       model.Forward(ids, mask, PositionIdsFromMask(mask), &cache).select(1, p - 1);  // [B, V]
   std::vector<size_t> active = indices;  // slot -> request index
+  SamplingTensors sampling;              // rows of `active`, for the tensor sampler
+  if (!host_sampler) {
+    std::vector<SamplingParams> params;
+    for (size_t i : indices) params.push_back(requests[i].sampling);
+    sampling = MakeSamplingTensors(params, device);
+  }
   while (true) {
-    logits = logits.contiguous();
-    // The returned log-probs are under logits / temperature (1 for greedy), row by row.
-    std::vector<float> inv_temperature;
-    for (size_t i : active) inv_temperature.push_back(LogprobScale(requests[i].sampling));
-    const at::Tensor lse =
-        (logits * torch::tensor(inv_temperature).unsqueeze(1)).logsumexp(-1);  // [B']
-    const auto lse_a = lse.accessor<float, 1>();
-    const int64_t v = logits.size(1);
-    const float* data = logits.data_ptr<float>();
+    std::vector<int32_t> tokens(active.size());
+    std::vector<float> logprobs(active.size());
+    if (host_sampler) {
+      SampleOnHost(logits, requests, active, results, tokens, logprobs);
+    } else {
+      SampleWithTensors(logits, sampling, requests, active, results, tokens, logprobs);
+    }
     std::vector<int64_t> keep;
-    std::vector<int64_t> next_tokens, next_positions;
+    std::vector<int64_t> next;  // the kept rows' tokens, then their positions
+    std::vector<int64_t> next_positions;
     for (size_t k = 0; k < active.size(); ++k) {
       const GenerationRequest& req = requests[active[k]];
       GenerationResult& res = results[active[k]];
-      absl::Span<const float> row(data + k * v, v);
-      const uint64_t step = res.token_ids.size();
-      const int32_t token = SampleToken(row, req.sampling, UniformForStep(req.sampling.seed, step));
+      const int32_t token = tokens[k];
       res.token_ids.push_back(token);
-      res.logprobs.push_back(row[token] * inv_temperature[k] - lse_a[k]);
+      res.logprobs.push_back(logprobs[k]);
       const bool stop = std::find(req.stop_token_ids.begin(), req.stop_token_ids.end(), token) !=
                         req.stop_token_ids.end();
       if (stop) {
@@ -97,22 +155,26 @@ void GenerateBatch(CausalLmImpl& model, const std::vector<GenerationRequest>& re
         res.finish_reason = FinishReason::kLength;
       } else {
         keep.push_back(static_cast<int64_t>(k));
-        next_tokens.push_back(token);
+        next.push_back(token);
         next_positions.push_back(
             static_cast<int64_t>(req.prompt_ids.size() + res.token_ids.size()) - 1);
       }
     }
     if (keep.empty()) break;
     if (keep.size() < active.size()) {
-      cache.SelectRows(torch::tensor(keep, torch::kInt64));
+      const at::Tensor rows = torch::tensor(keep, torch::kInt64).to(device);
+      cache.SelectRows(rows);
+      if (!host_sampler) sampling = sampling.SelectRows(rows);
       std::vector<size_t> still;
       for (int64_t k : keep) still.push_back(active[k]);
       active = std::move(still);
     }
     const int64_t rows = static_cast<int64_t>(active.size());
-    auto step_ids = torch::tensor(next_tokens, torch::kInt64).view({rows, 1});
-    auto step_pos = torch::tensor(next_positions, torch::kInt64).view({rows, 1});
-    auto step_mask = torch::ones({rows, 1}, torch::kInt64);
+    next.insert(next.end(), next_positions.begin(), next_positions.end());
+    const at::Tensor step = torch::tensor(next, torch::kInt64).view({2, rows}).to(device);
+    const at::Tensor step_ids = step.select(0, 0).unsqueeze(1);  // [B', 1]
+    const at::Tensor step_pos = step.select(0, 1).unsqueeze(1);
+    const at::Tensor step_mask = torch::ones({rows, 1}, i64);
     logits = model.Forward(step_ids, step_mask, step_pos, &cache).select(1, 0);
   }
 }
@@ -138,9 +200,9 @@ absl::StatusOr<std::vector<GenerationResult>> Generate(
   try {
     at::NoGradGuard no_grad;
     if (options.per_request) {
-      for (size_t i : todo) GenerateBatch(model, requests, {i}, results);
+      for (size_t i : todo) GenerateBatch(model, requests, {i}, options.device_sampler, results);
     } else {
-      GenerateBatch(model, requests, todo, results);
+      GenerateBatch(model, requests, todo, options.device_sampler, results);
     }
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("generation: ", e.what()));

@@ -39,9 +39,14 @@ struct GenerateOptions {
   // Run each request alone (batch of one): results are bit-identical whatever the batch, at the
   // cost of throughput. Default: all requests in one padded batch.
   bool per_request = false;
+  // Sample with the tensor sampler (model/device_sampler.h) even on the CPU. Off the CPU it is
+  // always used (only ids and log-probs reach the host); on the CPU the default host sampler
+  // (SampleToken on each row in place) picks the same tokens, this flag exists to test that.
+  bool device_sampler = false;
 };
 
-// Generates for every request (results in request order). Runs with autograd off.
+// Generates for every request (results in request order) on the model's device, in its dtype.
+// Runs with autograd off.
 // InvalidArgument naming the request index for an empty prompt, an id out of range, a negative
 // temperature / max_new_tokens, top_p outside (0, 1]; Internal for LibTorch failures.
 // Thread-safety: uses `model` exclusively for the duration of the call.

@@ -4,13 +4,15 @@
 namespace r1 {
 
 KvCache::KvCache(int64_t num_layers, int64_t batch, int64_t num_kv_heads, int64_t capacity,
-                 int64_t head_dim)
-    : batch_(batch), capacity_(capacity) {
+                 int64_t head_dim, const at::TensorOptions& options)
+    : batch_(batch),
+      capacity_(capacity),
+      options_(at::TensorOptions().dtype(options.dtype()).device(options.device())) {
   for (int64_t i = 0; i < num_layers; ++i) {
-    k_.push_back(torch::zeros({batch, num_kv_heads, capacity, head_dim}, torch::kFloat32));
-    v_.push_back(torch::zeros({batch, num_kv_heads, capacity, head_dim}, torch::kFloat32));
+    k_.push_back(torch::zeros({batch, num_kv_heads, capacity, head_dim}, options_));
+    v_.push_back(torch::zeros({batch, num_kv_heads, capacity, head_dim}, options_));
   }
-  mask_ = torch::zeros({batch, capacity}, torch::kInt64);
+  mask_ = torch::zeros({batch, capacity}, options_.dtype(at::kLong));
 }
 
 at::Tensor KvCache::BeginStep(const at::Tensor& attention_mask) {
@@ -39,7 +41,8 @@ void KvCache::EndStep() {
   pending_ = 0;
 }
 
-void KvCache::SelectRows(const at::Tensor& rows) {
+void KvCache::SelectRows(const at::Tensor& rows_any) {
+  const at::Tensor rows = rows_any.to(mask_.device(), at::kLong);
   for (auto& k : k_) k = k.index_select(0, rows);
   for (auto& v : v_) v = v.index_select(0, rows);
   mask_ = mask_.index_select(0, rows);

@@ -7,6 +7,7 @@
 #define R1_MODEL_KV_CACHE_H_
 
 #include <ATen/core/Tensor.h>
+#include <c10/core/TensorOptions.h>
 
 #include <cstdint>
 #include <utility>
@@ -14,19 +15,25 @@
 
 namespace r1 {
 
-// Not thread-safe. Preallocated: memory is num_layers * 2 * B * Hkv * S * D floats.
+// Not thread-safe. Preallocated: memory is num_layers * 2 * B * Hkv * S * D elements of the
+// dtype of `options`, on its device (the model's options(): see CausalLmImpl::NewCache); the mask
+// is i64 on that device. Keys/values given to Append are converted to that dtype.
 class KvCache {
  public:
   KvCache(int64_t num_layers, int64_t batch, int64_t num_kv_heads, int64_t capacity,
-          int64_t head_dim);
+          int64_t head_dim, const at::TensorOptions& options = at::TensorOptions(at::kFloat));
+
+  // dtype and device of the keys and values.
+  at::TensorOptions options() const { return options_; }
 
   int64_t batch() const { return batch_; }
   int64_t capacity() const { return capacity_; }
   // Positions stored so far (same for every row; padding positions count).
   int64_t length() const { return length_; }
 
-  // Starts a step of T new positions with their mask [B, T] (1 = token, 0 = pad). Returns the
-  // mask of every position so far including the new ones: [B, length() + T] i64.
+  // Starts a step of T new positions with their mask [B, T] (1 = token, 0 = pad; any device).
+  // Returns the mask of every position so far including the new ones: [B, length() + T] i64 on
+  // the cache's device.
   // Throws (c10::Error) if length() + T > capacity() or the batch size differs.
   at::Tensor BeginStep(const at::Tensor& attention_mask);
 
@@ -37,17 +44,19 @@ class KvCache {
   // Ends the step begun by BeginStep: length() grows by T.
   void EndStep();
 
-  // Keeps only the batch rows in `rows` (i64 [B'] indices), e.g. to drop finished sequences.
+  // Keeps only the batch rows in `rows` (i64 [B'] indices, any device), e.g. to drop finished
+  // sequences.
   void SelectRows(const at::Tensor& rows);
 
  private:
   int64_t batch_;
   int64_t capacity_;
   int64_t length_ = 0;
-  int64_t pending_ = 0;        // T of the step in progress
-  std::vector<at::Tensor> k_;  // per layer [B, Hkv, S, D] f32
+  int64_t pending_ = 0;  // T of the step in progress
+  at::TensorOptions options_;
+  std::vector<at::Tensor> k_;  // per layer [B, Hkv, S, D] in options_
   std::vector<at::Tensor> v_;
-  at::Tensor mask_;  // [B, S] i64
+  at::Tensor mask_;  // [B, S] i64 on options_'s device
 };
 
 }  // namespace r1

@@ -60,8 +60,24 @@ absl::StatusOr<PackedSequences> PackSequences(const std::vector<std::vector<int3
   return out;
 }
 
-at::Tensor GatherTokenLogProbs(const at::Tensor& logits, const at::Tensor& target_index,
+PackedSequences PackedSequences::To(const at::Device& device) const {
+  PackedSequences out;
+  out.input_ids = input_ids.to(device);
+  out.attention_mask = attention_mask.to(device);
+  out.position_ids = position_ids.to(device);
+  out.target_index = target_index.to(device);
+  out.target_ids = target_ids.to(device);
+  out.response_mask = response_mask.to(device);
+  return out;
+}
+
+at::Tensor LogitsForLogprobs(const at::Tensor& logits) {
+  return logits.to(at::promote_types(logits.scalar_type(), at::kFloat));
+}
+
+at::Tensor GatherTokenLogProbs(const at::Tensor& logits_in, const at::Tensor& target_index,
                                const at::Tensor& target_ids) {
+  const at::Tensor logits = LogitsForLogprobs(logits_in);
   const int64_t v = logits.size(2);
   // Only the R predicting positions: [B, R, V].
   auto picked = logits.gather(1, target_index.unsqueeze(-1).expand({-1, -1, v}));
@@ -76,17 +92,21 @@ absl::StatusOr<ResponseLogProbs> Compute(CausalLmImpl& model,
                                          const std::vector<std::vector<int32_t>>& responses,
                                          float temperature) {
   R1_RETURN_IF_ERROR(CheckLogprobTemperature(temperature));
-  auto packed = PackSequences(prompts, responses, model.config().vocab_size);
-  if (!packed.ok()) return packed.status();
+  auto packed_cpu = PackSequences(prompts, responses, model.config().vocab_size);
+  if (!packed_cpu.ok()) return packed_cpu.status();
   try {
+    const at::Device device = model.options().device();
+    const PackedSequences packed_on_device = packed_cpu->To(device);
+    const PackedSequences* packed = &packed_on_device;
     auto hidden = model.Hidden(packed->input_ids, packed->attention_mask, packed->position_ids);
     // The LM head only at the R predicting positions: [B, R, C] -> [B, R, V].
     const int64_t c = hidden.size(2);
-    auto picked =
-        model.LmHead(hidden.gather(1, packed->target_index.unsqueeze(-1).expand({-1, -1, c})));
+    auto picked = LogitsForLogprobs(
+        model.LmHead(hidden.gather(1, packed->target_index.unsqueeze(-1).expand({-1, -1, c}))));
     if (temperature != 1.0f) picked = picked / temperature;
-    auto r_index =
-        torch::arange(picked.size(1), torch::kInt64).unsqueeze(0).expand_as(packed->target_index);
+    auto r_index = torch::arange(picked.size(1), at::TensorOptions(at::kLong).device(device))
+                       .unsqueeze(0)
+                       .expand_as(packed->target_index);
     ResponseLogProbs out;
     out.mask = packed->response_mask;
     out.logprobs = GatherTokenLogProbs(picked, r_index, packed->target_ids) * out.mask;

@@ -2,6 +2,8 @@
 // batched over padded sequences. The trainers' policy/reference log-probs and the SFT loss.
 //
 // Shapes: B = sequences, R = longest response, T = longest prompt + response, V = vocab_size.
+// Log-softmax runs in at least f32 (LogitsForLogprobs): a bf16 model gives f32 log-probs, an f64
+// model f64; results are on the model's device.
 #ifndef R1_MODEL_LOGPROBS_H_
 #define R1_MODEL_LOGPROBS_H_
 
@@ -15,7 +17,8 @@
 
 namespace r1 {
 
-// A right-padded batch of prompt + response sequences.
+// A right-padded batch of prompt + response sequences, on the CPU (move to the model's device
+// before a forward: PackedSequences::To).
 struct PackedSequences {
   at::Tensor input_ids;       // [B, T] i64, 0 at padding
   at::Tensor attention_mask;  // [B, T] i64
@@ -23,6 +26,9 @@ struct PackedSequences {
   at::Tensor target_index;    // [B, R] i64: position whose logits predict response token r
   at::Tensor target_ids;      // [B, R] i64: response token r (0 at padding)
   at::Tensor response_mask;   // [B, R] f32: 1 = a real response token
+
+  // The same tensors on `device` (no copy for those already there).
+  PackedSequences To(const at::Device& device) const;
 };
 
 // Packs prompts[i] + responses[i]. InvalidArgument naming the sequence index when the sizes
@@ -32,14 +38,19 @@ absl::StatusOr<PackedSequences> PackSequences(const std::vector<std::vector<int3
                                               const std::vector<std::vector<int32_t>>& responses,
                                               int64_t vocab_size);
 
-// Log-prob of every target token given logits.
-//   logits: [B, T, V] f32; target_index, target_ids: [B, R] i64 -> [B, R] f32 (differentiable)
+// Logits in the dtype log-softmax / logsumexp / entropy run in: at least f32 (bf16 and f16 are
+// upcast to f32, f32 and f64 are returned as they are). Differentiable.
+at::Tensor LogitsForLogprobs(const at::Tensor& logits);
+
+// Log-prob of every target token given logits (on one device).
+//   logits: [B, T, V] floating; target_index, target_ids: [B, R] i64
+//   -> [B, R] in LogitsForLogprobs' dtype (differentiable)
 at::Tensor GatherTokenLogProbs(const at::Tensor& logits, const at::Tensor& target_index,
                                const at::Tensor& target_ids);
 
 struct ResponseLogProbs {
-  at::Tensor logprobs;  // [B, R] f32; 0 where mask is 0
-  at::Tensor mask;      // [B, R] f32; 1 = real response token
+  at::Tensor logprobs;  // [B, R] f32 (f64 for an f64 model); 0 where mask is 0; model's device
+  at::Tensor mask;      // [B, R] f32; 1 = real response token; model's device
 };
 
 // Log-probs of responses under softmax(logits / temperature) of `model`, differentiable w.r.t.

@@ -24,10 +24,15 @@ std::string ShapeString(const at::Tensor& t) {
 
 }  // namespace
 
-absl::StatusOr<CausalLm> NewCausalLm(const ModelConfig& config, uint64_t seed) {
+absl::StatusOr<CausalLm> NewCausalLm(const ModelConfig& config, uint64_t seed,
+                                     const at::TensorOptions& options) {
   R1_RETURN_IF_ERROR(ValidateModelConfig(config));
   CausalLm model(config);
   model->InitWeights(seed);
+  const at::ScalarType dtype = at::typeMetaToScalarType(options.dtype());
+  if (options.device() != model->options().device() || dtype != at::kFloat) {
+    model->to(options.device(), dtype);
+  }
   return model;
 }
 
@@ -36,7 +41,9 @@ NamedTensors ExportStateDict(CausalLmImpl& model, const std::string& dtype) {
   NamedTensors out;
   at::NoGradGuard no_grad;
   for (const auto& p : model.named_parameters(/*recurse=*/true)) {
-    out[p.key()] = p.value().detach().to(type).contiguous().clone();
+    // The one device -> host copy of each parameter (a fresh tensor even when nothing converts).
+    out[p.key()] =
+        p.value().detach().to(at::kCPU, type, /*non_blocking=*/false, /*copy=*/true).contiguous();
   }
   return out;
 }
@@ -63,7 +70,10 @@ absl::Status ImportStateDict(CausalLmImpl& model, const NamedTensors& tensors) {
         "tensor \"", name, "\" matches no parameter of the ", model.config().model_type, " model"));
   }
   at::NoGradGuard no_grad;
-  for (auto& p : params) p.value().copy_(tensors.at(p.key()).to(at::kFloat));
+  for (auto& p : params) {
+    at::Tensor& param = p.value();
+    param.copy_(tensors.at(p.key()).to(param.device(), param.scalar_type()));
+  }
   return absl::OkStatus();
 }
 

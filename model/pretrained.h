@@ -15,15 +15,19 @@
 
 namespace r1 {
 
-// A new model for `config` with random weights from `seed` (CausalLmImpl::InitWeights).
+// A new model for `config` with random weights from `seed` (CausalLmImpl::InitWeights, drawn in
+// f32 on the CPU) moved to the dtype and device of `options` (default f32 on the CPU).
 // InvalidArgument if the config is invalid.
-absl::StatusOr<CausalLm> NewCausalLm(const ModelConfig& config, uint64_t seed);
+absl::StatusOr<CausalLm> NewCausalLm(const ModelConfig& config, uint64_t seed,
+                                     const at::TensorOptions& options = at::kFloat);
 
 // Every parameter by HF name, detached, converted to `dtype` ("float32", "bfloat16", "float16"),
-// contiguous copies (the caller may keep them while the model trains).
+// as contiguous CPU copies whatever the model's device (the caller may keep them while the model
+// trains; this is the device -> host copy for saving).
 NamedTensors ExportStateDict(CausalLmImpl& model, const std::string& dtype = "float32");
 
-// Copies `tensors` into the model's parameters (converted to f32). InvalidArgument naming the
+// Copies `tensors` (any dtype and device) into the model's parameters, converted to each
+// parameter's dtype and device. InvalidArgument naming the
 // tensor when one is missing or has the wrong shape, or when a tensor matches no parameter
 // (except lm_head.weight of a tied model and rotary inv_freq buffers, which are ignored).
 absl::Status ImportStateDict(CausalLmImpl& model, const NamedTensors& tensors);

@@ -3,9 +3,12 @@
 #include "model/transformer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <c10/util/BFloat16.h>
+#include <c10/util/Half.h>
 
 #include <cmath>
 #include <limits>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -36,15 +39,34 @@ class EmbeddingImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Embedding);
 
-// x / sqrt(mean(x^2) + eps) * weight, in f32.
+// The dtype a reduced-precision computation (norms, softmax) runs in: at least f32.
+at::ScalarType AtLeastFloat(at::ScalarType t) { return at::promote_types(t, at::kFloat); }
+
+// The most negative finite value of a floating dtype (the additive mask of a masked key).
+double Lowest(at::ScalarType t) {
+  switch (t) {
+    case at::kDouble:
+      return std::numeric_limits<double>::lowest();
+    case at::kBFloat16:
+      return static_cast<float>(std::numeric_limits<c10::BFloat16>::lowest());
+    case at::kHalf:
+      return static_cast<float>(std::numeric_limits<c10::Half>::lowest());
+    default:
+      return std::numeric_limits<float>::lowest();
+  }
+}
+
+// weight * (x / sqrt(mean(x^2) + eps)), normalised in (at least) f32 and cast back to x's dtype
+// before the weight, as transformers' Qwen2RMSNorm / LlamaRMSNorm.
 class RmsNormImpl : public torch::nn::Module {
  public:
   RmsNormImpl(int64_t dim, double eps) : eps_(eps) {
     weight = register_parameter("weight", torch::ones({dim}));
   }
   at::Tensor forward(const at::Tensor& x) {
-    auto variance = x.pow(2).mean(-1, /*keepdim=*/true);
-    return weight * (x * torch::rsqrt(variance + eps_));
+    const at::Tensor xf = x.to(AtLeastFloat(x.scalar_type()));
+    auto variance = xf.pow(2).mean(-1, /*keepdim=*/true);
+    return weight * (xf * torch::rsqrt(variance + eps_)).to(x.scalar_type());
   }
   at::Tensor weight;
 
@@ -84,7 +106,11 @@ class AttentionImpl : public torch::nn::Module {
     auto qg = q.reshape({b, kv_heads_, rep * t, head_dim_});
     auto scores = torch::matmul(qg, k.transpose(-1, -2)) / std::sqrt(double(head_dim_));
     scores = scores.view({b, kv_heads_, rep, t, s}) + bias;
-    auto probs = torch::softmax(scores, -1).view({b, kv_heads_, rep * t, s});
+    // Softmax in (at least) f32, cast back to the compute dtype.
+    const at::ScalarType dtype = scores.scalar_type();
+    auto probs = (dtype == AtLeastFloat(dtype) ? torch::softmax(scores, -1)
+                                               : torch::softmax(scores, -1, at::kFloat).to(dtype))
+                     .view({b, kv_heads_, rep * t, s});
     auto out = torch::matmul(probs, v).view({b, heads_, t, head_dim_});  // [B, H, T, D]
     return o_proj(out.transpose(1, 2).reshape({b, t, heads_ * head_dim_}));
   }
@@ -152,6 +178,17 @@ class DecoderBody : public torch::nn::Module {
     inv_freq_ = inv_freq_.to(torch::kFloat32);
   }
 
+  // inv_freq on `device`: an exact copy of the CPU values, made once per device.
+  at::Tensor InvFreq(const at::Device& device) {
+    if (device == inv_freq_.device()) return inv_freq_;
+    std::lock_guard<std::mutex> lock(inv_freq_mu_);
+    for (const at::Tensor& t : inv_freq_on_devices_) {
+      if (t.device() == device) return t;
+    }
+    inv_freq_on_devices_.push_back(inv_freq_.to(device));
+    return inv_freq_on_devices_.back();
+  }
+
   at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
                      const at::Tensor& position_ids, KvCache* cache) {
     TORCH_CHECK(input_ids.dim() == 2, "input_ids must be [B, T], got ", input_ids.sizes());
@@ -160,7 +197,11 @@ class DecoderBody : public torch::nn::Module {
     TORCH_CHECK(position_ids.sizes() == input_ids.sizes(), "position_ids ", position_ids.sizes(),
                 " != input_ids ", input_ids.sizes());
     const int64_t b = input_ids.size(0), t = input_ids.size(1);
-    auto mask = attention_mask.to(torch::kInt64);
+    const at::Tensor& weight = embed_tokens->weight;
+    const at::ScalarType dtype = weight.scalar_type();
+    const at::Device device = weight.device();
+    const auto i64 = at::TensorOptions().dtype(at::kLong).device(device);
+    auto mask = attention_mask.to(device, at::kLong);
     int64_t past = 0;
     at::Tensor key_mask = mask;  // [B, S]
     if (cache != nullptr) {
@@ -169,17 +210,18 @@ class DecoderBody : public torch::nn::Module {
     }
     const int64_t s = past + t;
     // Query i (absolute position past + i) sees key j iff j <= past + i and key j is a token.
-    auto causal = torch::arange(s, torch::kInt64).unsqueeze(0) <=
-                  (torch::arange(t, torch::kInt64) + past).unsqueeze(1);  // [T, S]
-    auto allowed = causal.unsqueeze(0) & (key_mask != 0).unsqueeze(1);    // [B, T, S]
-    auto bias = torch::zeros({b, t, s}, torch::kFloat32)
-                    .masked_fill(allowed.logical_not(), std::numeric_limits<float>::lowest())
+    auto causal = torch::arange(s, i64).unsqueeze(0) <=
+                  (torch::arange(t, i64) + past).unsqueeze(1);          // [T, S]
+    auto allowed = causal.unsqueeze(0) & (key_mask != 0).unsqueeze(1);  // [B, T, S]
+    auto bias = torch::zeros({b, t, s}, weight.options())
+                    .masked_fill(allowed.logical_not(), Lowest(dtype))
                     .view({b, 1, 1, t, s});
-    // Rotary tables: freqs [B, T, D/2] -> emb = cat(freqs, freqs) [B, T, D].
-    auto freqs = position_ids.to(torch::kFloat32).unsqueeze(-1) * inv_freq_;
+    // Rotary tables in f32: freqs [B, T, D/2] -> emb = cat(freqs, freqs) [B, T, D], then cos/sin
+    // cast to the compute dtype.
+    auto freqs = position_ids.to(device, at::kFloat).unsqueeze(-1) * InvFreq(device);
     auto emb = torch::cat({freqs, freqs}, -1);
-    auto cos = emb.cos().unsqueeze(1), sin = emb.sin().unsqueeze(1);  // [B, 1, T, D]
-    auto h = embed_tokens(input_ids);
+    auto cos = emb.cos().unsqueeze(1).to(dtype), sin = emb.sin().unsqueeze(1).to(dtype);
+    auto h = embed_tokens(input_ids.to(device));
     for (size_t i = 0; i < layers.size(); ++i) {
       h = layers[i](h, cos, sin, bias, cache, static_cast<int64_t>(i));
     }
@@ -191,7 +233,11 @@ class DecoderBody : public torch::nn::Module {
   Embedding embed_tokens{nullptr};
   std::vector<DecoderLayer> layers;
   RmsNorm norm{nullptr};
-  at::Tensor inv_freq_;  // [D/2] f32, not a parameter
+  at::Tensor inv_freq_;  // [D/2] f32 on the CPU, not a parameter
+
+ private:
+  std::mutex inv_freq_mu_;
+  std::vector<at::Tensor> inv_freq_on_devices_;  // copies of inv_freq_ on other devices
 };
 
 CausalLmImpl::CausalLmImpl(const ModelConfig& config) : config_(config) {
@@ -221,7 +267,12 @@ at::Tensor CausalLmImpl::Forward(const at::Tensor& input_ids, const at::Tensor& 
 
 KvCache CausalLmImpl::NewCache(int64_t batch, int64_t capacity) const {
   return KvCache(config_.num_hidden_layers, batch, config_.num_key_value_heads, capacity,
-                 config_.head_dim);
+                 config_.head_dim, options());
+}
+
+at::TensorOptions CausalLmImpl::options() const {
+  const at::Tensor& w = body_->embed_tokens->weight;
+  return at::TensorOptions().dtype(w.scalar_type()).device(w.device());
 }
 
 void CausalLmImpl::InitWeights(uint64_t seed) {
@@ -229,7 +280,10 @@ void CausalLmImpl::InitWeights(uint64_t seed) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   for (auto& p : named_parameters(/*recurse=*/true)) {
     const std::string& name = p.key();
-    auto& w = p.value();
+    auto& param = p.value();
+    // Draw into the parameter itself when it is CPU f32, else into a CPU f32 copy (same draws).
+    const bool direct = param.device().is_cpu() && param.scalar_type() == at::kFloat;
+    at::Tensor w = direct ? param : at::empty(param.sizes(), at::kFloat);
     const auto ends_with = [&](const std::string& suffix) {
       return name.size() >= suffix.size() &&
              name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -241,6 +295,7 @@ void CausalLmImpl::InitWeights(uint64_t seed) {
     } else {
       w.normal_(0.0, config_.initializer_range, gen);
     }
+    if (!direct) param.copy_(w);
   }
 }
 
