@@ -85,6 +85,10 @@ const StageConfig* PipelineConfig::FindStage(absl::string_view name) const {
   return nullptr;
 }
 
+std::string ModelComputeDtype(const BaseModelConfig& model) {
+  return model.dtype == "bfloat16" ? "bfloat16" : "float32";
+}
+
 std::string ResolvedRunDir(const PipelineConfig& config) {
   if (!config.run.run_dir.empty()) return config.run.run_dir;
   return JoinPath("runs", config.run.name);

@@ -50,8 +50,15 @@ struct BaseModelConfig {
   // "byte" (the byte tokenizer) or a tokenizer.json / directory path. Empty: the model directory
   // (`path`) when set, else "byte".
   std::string tokenizer;
-  std::string dtype = "float32";  // parameter dtype: float32 | bfloat16 | float16
+  // Parameter dtype: float32 | bfloat16 | float16. Workers compute in ModelComputeDtype() of it:
+  // float16 is a storage dtype only (computed in float32).
+  std::string dtype = "float32";
 };
+
+// The dtype workers compute the models in (`r1 worker --dtype`, LocalWorkerOptions::dtype):
+// "bfloat16" for bfloat16, "float32" for float32 and float16 (no float16 compute: its range is too
+// small for training without loss scaling).
+std::string ModelComputeDtype(const BaseModelConfig& model);
 
 // ---- cluster --------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@
 #include "base/file_util.h"
 #include "base/status_macros.h"
 #include "pipeline/dag.h"
+#include "scheduler/configuration_error.h"
 #include "scheduler/launcher.h"
 #include "scheduler/run_token.h"
 
@@ -114,6 +115,7 @@ absl::Status Cluster::StartService() {
   service_ = std::make_unique<SchedulerService>(
       registry_.get(), board_.get(), token_, [this](const std::string& reason) { Cancel(reason); });
   service_->set_heartbeat_interval(absl::Seconds(c.heartbeat_interval_s));
+  service_->set_dtype(ModelComputeDtype(config_.model));
   const std::string listen = options_.listen.empty() ? c.scheduler_address : options_.listen;
   R1_ASSIGN_OR_RETURN(
       server_, SchedulerServer::Start(listen, service_.get(), registry_.get(),
@@ -189,6 +191,7 @@ absl::Status Cluster::LaunchAndWait() {
     spec.token_file = JoinPath(options_.run_dir, "token");
     spec.backend = c.backend;
     spec.device = c.device;
+    spec.dtype = ModelComputeDtype(config_.model);
     spec.threads = options_.worker_threads;
     spec.scheduler_timeout_s = c.worker_timeout_s;
     spec.log_file = log_file;
@@ -211,6 +214,11 @@ absl::Status Cluster::LaunchAndWait() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (cancelled_) return absl::CancelledError("the run was cancelled");
+      // A worker that registered as unusable exits right after: look at the registry before
+      // blaming the launcher's end.
+      if (absl::Status usable = registry_->CheckUsable(); !usable.ok()) {
+        return ConfigurationError(usable.message());
+      }
       if (launcher_.has_value() && !launcher_->running()) {
         absl::StatusOr<ExitInfo> exit = launcher_->Poll();
         return absl::UnavailableError(
@@ -224,6 +232,9 @@ absl::Status Cluster::LaunchAndWait() {
     if (ready.ok()) {
       workers = *std::move(ready);
       break;
+    }
+    if (absl::IsFailedPrecondition(ready.status())) {  // a worker registered as unusable
+      return ConfigurationError(ready.status().message());
     }
     if (absl::Now() >= deadline) {
       return absl::DeadlineExceededError(absl::StrCat(
@@ -297,8 +308,12 @@ absl::StatusOr<WorkerClient*> Cluster::Acquire() {
     }
   }
   if (healthy) return group_.get();
+  // A configuration error stays: relaunching cannot fix it.
+  if (!configuration_error_.ok()) return configuration_error_;
   if (group_ != nullptr || launcher_.has_value()) TearDown("a worker died");
-  R1_RETURN_IF_ERROR(LaunchAndWait());
+  absl::Status launched = LaunchAndWait();
+  if (IsConfigurationError(launched)) configuration_error_ = launched;
+  R1_RETURN_IF_ERROR(launched);
   return group_.get();
 }
 

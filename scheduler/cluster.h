@@ -61,7 +61,10 @@ class Cluster {
 
   // A worker group with every expected worker alive, (re)launching or awaiting workers first
   // when needed. Errors: DeadlineExceeded when workers do not register in time (the message
-  // has the launcher's exit status and the tail of workers.log), Cancelled after Cancel().
+  // has the launcher's exit status and the tail of workers.log), Cancelled after Cancel(), a
+  // configuration error (configuration_error.h) as soon as a worker registers as unusable —
+  // "worker rank R (host H) cannot use device cuda: ..." — returned again by every later call
+  // (nothing is relaunched).
   absl::StatusOr<WorkerClient*> Acquire();
 
   // Ends the run: heartbeats answer keep_running=false, workers get Shutdown, the launcher is
@@ -91,6 +94,8 @@ class Cluster {
   std::unique_ptr<StatusBoard> board_;
   std::unique_ptr<SchedulerService> service_;
   std::unique_ptr<SchedulerServer> server_;
+
+  absl::Status configuration_error_;  // sticky (executor's thread only): see Acquire()
 
   std::mutex mu_;  // guards the members below against the sweeper and Cancel
   std::optional<Subprocess> launcher_;

@@ -64,6 +64,8 @@ absl::StatusOr<std::vector<std::string>> WorkerLaunchCommand(const WorkerLaunchS
                                      spec.backend,
                                      "--device",
                                      spec.device,
+                                     "--dtype",
+                                     spec.dtype,
                                      "--scheduler-timeout",
                                      absl::StrFormat("%g", spec.scheduler_timeout_s)};
   if (spec.threads > 0) {

@@ -20,6 +20,7 @@ struct WorkerLaunchSpec {
   std::string token_file;           // the run's token (mode 0600)
   std::string backend = "auto";     // collectives backend (cluster.backend)
   std::string device = "cpu";       // cpu | cuda (cluster.device)
+  std::string dtype = "float32";    // compute dtype: float32 | bfloat16 (ModelComputeDtype)
   int32_t threads = 0;              // LibTorch threads per worker; 0 = the worker's default
   double scheduler_timeout_s = 30;  // a worker whose scheduler is silent this long exits
   std::string log_file;             // stdout/stderr of the launcher and the workers (appended)

@@ -14,6 +14,7 @@
 #include "pipeline/dataset_loader.h"
 #include "pipeline/journal.h"
 #include "pipeline/run_dir.h"
+#include "scheduler/configuration_error.h"
 
 namespace r1 {
 namespace {
@@ -109,8 +110,11 @@ class Executor {
       absl::StatusOr<WorkerClient*> worker = worker_;
       if (options_.acquire_worker) worker = options_.acquire_worker();
       if (!worker.ok()) {
-        result = absl::Status(worker.status().code(),
-                              absl::StrCat("workers: ", worker.status().message()));
+        // A configuration error keeps its payload and wording: it ends the run as it is.
+        result = IsConfigurationError(worker.status())
+                     ? worker.status()
+                     : absl::Status(worker.status().code(),
+                                    absl::StrCat("workers: ", worker.status().message()));
       } else {
         result = RunOnce(stage, *worker);
       }
@@ -139,6 +143,10 @@ class Executor {
         return absl::CancelledError(absl::StrCat("stage ", stage.name, " cancelled (",
                                                  last.message(),
                                                  "); continue with r1 run --resume"));
+      }
+      if (IsConfigurationError(last)) {
+        Event(stage.name, StageEvent::kFailed, attempt, std::string(last.message()), true);
+        return last;
       }
       // Bad input: retrying cannot help.
       const bool final = absl::IsInvalidArgument(last) || n == max_attempts;

@@ -37,7 +37,8 @@ struct PipelineRunOptions {
   std::function<absl::Status(const std::string& run_dir)> on_run_dir_ready;
   // Called before every stage attempt: returns the worker group to run it on (e.g. after
   // relaunching workers that died). Empty: the `worker` given to RunPipeline. An error fails the
-  // attempt like a stage error (it is retried).
+  // attempt like a stage error (it is retried), except a configuration error
+  // (scheduler/configuration_error.h), which ends the run as it is.
   std::function<absl::StatusOr<WorkerClient*>()> acquire_worker;
 };
 
@@ -57,7 +58,9 @@ struct PipelineReport {
 // Runs every stage of `config`. FailedPrecondition when a stage failed all its attempts (the
 // message names the stage and the last error); Cancelled when a stage attempt ended Cancelled
 // (the run was cancelled: not retried, its checkpoints kept for --resume); errors of the run
-// directory or journal as they come. InvalidArgument stage errors are not retried either.
+// directory or journal as they come. InvalidArgument stage errors are not retried either; a
+// configuration error (IsConfigurationError: a worker cannot serve the configuration) is returned
+// unchanged at once, without a retry.
 // Thread-safety: one Run at a time per worker.
 absl::StatusOr<PipelineReport> RunPipeline(const PipelineConfig& config, WorkerClient* worker,
                                            const PipelineRunOptions& options);

@@ -49,11 +49,14 @@ grpc::Status SchedulerService::Register(grpc::ServerContext* context,
   info.mpi_rank = request->mpi_rank();
   info.mpi_world_size = request->mpi_world_size();
   info.pid = request->pid();
+  info.gpus = request->resources().gpus();
+  info.unusable = request->unusable();
   absl::StatusOr<WorkerInfo> registered = registry_->Register(std::move(info));
   if (!registered.ok()) return ToGrpcStatus(registered.status());
   response->set_worker_id(registered->id);
   for (const std::string& role : registered->roles) response->add_roles(role);
   response->set_heartbeat_interval_ms(static_cast<int32_t>(heartbeat_interval_ms_.load()));
+  response->set_dtype(dtype_);
   return grpc::Status::OK;
 }
 

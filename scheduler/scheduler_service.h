@@ -32,8 +32,10 @@ class SchedulerService final : public v1::Scheduler::Service {
                    std::function<void(const std::string& reason)> on_cancel);
 
   // Every RPC: UNAUTHENTICATED without the right "r1-token" metadata.
-  // Register: RegisterResponse with worker_id, roles and heartbeat_interval_ms; the registry's
-  // error otherwise (INVALID_ARGUMENT for no address / no roles, the role assigner's refusal).
+  // Register: RegisterResponse with worker_id, roles, heartbeat_interval_ms and dtype; the
+  // registry's error otherwise (INVALID_ARGUMENT for no address / no roles, the role assigner's
+  // refusal). A worker registering as unusable (RegisterRequest.unusable) is registered too: the
+  // scheduler ends the run with its reason (WorkerRegistry::CheckUsable).
   grpc::Status Register(grpc::ServerContext* context, const v1::RegisterRequest* request,
                         v1::RegisterResponse* response) override;
   // PERMISSION_DENIED for a worker id that is not registered; FAILED_PRECONDITION for a worker
@@ -53,6 +55,9 @@ class SchedulerService final : public v1::Scheduler::Service {
 
   // The interval told to registering workers (default 1 s).
   void set_heartbeat_interval(absl::Duration d);
+  // The compute dtype told to registering workers (RegisterResponse.dtype; default empty). Call
+  // before the service is served.
+  void set_dtype(std::string dtype) { dtype_ = std::move(dtype); }
   // Wakes and ends every WatchStatus stream, now and later (until a SchedulerServer starts
   // serving this service again).
   void Shutdown();
@@ -65,6 +70,7 @@ class SchedulerService final : public v1::Scheduler::Service {
   const std::string token_;
   const std::function<void(const std::string&)> on_cancel_;
   std::atomic<int64_t> heartbeat_interval_ms_{1000};
+  std::string dtype_;
   std::atomic<bool> shutdown_{false};
 };
 

@@ -94,15 +94,32 @@ std::vector<WorkerInfo> WorkerRegistry::LiveLocked() const {
   return live;
 }
 
+absl::Status WorkerRegistry::CheckUsableLocked() const {
+  for (const WorkerInfo& w : workers_) {
+    if (!w.alive || w.unusable.empty()) continue;
+    return absl::FailedPreconditionError(
+        absl::StrCat("worker ", w.mpi_rank >= 0 ? absl::StrCat("rank ", w.mpi_rank) : w.id,
+                     " (host ", w.host.empty() ? "unknown" : w.host, ") ", w.unusable));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WorkerRegistry::CheckUsable() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return CheckUsableLocked();
+}
+
 absl::StatusOr<std::vector<WorkerInfo>> WorkerRegistry::WaitForWorkers(int count,
                                                                        absl::Duration timeout) {
   const auto deadline = std::chrono::steady_clock::now() +
                         absl::ToChronoNanoseconds(std::max(timeout, absl::ZeroDuration()));
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
+    if (absl::Status usable = CheckUsableLocked(); !usable.ok()) return usable;
     std::vector<WorkerInfo> live = LiveLocked();
     if (static_cast<int>(live.size()) >= count) return live;
     if (changed_.wait_until(lock, deadline) == std::cv_status::timeout) {
+      if (absl::Status usable = CheckUsableLocked(); !usable.ok()) return usable;
       live = LiveLocked();
       if (static_cast<int>(live.size()) >= count) return live;
       return absl::DeadlineExceededError(absl::StrCat("only ", live.size(), " of ", count,

@@ -23,6 +23,10 @@ struct WorkerInfo {
   std::vector<std::string> roles;          // what the scheduler assigned
   int32_t mpi_rank = -1, mpi_world_size = 0;
   int64_t pid = 0;
+  int32_t gpus = 0;  // visible GPUs
+  // Why the worker cannot serve the run's configuration (RegisterRequest.unusable); empty when
+  // it can. Such a worker is registered (it learns its id, then exits) but never served.
+  std::string unusable;
   absl::Time registered_at, last_heartbeat;
   bool alive = true;
 };
@@ -64,9 +68,14 @@ class WorkerRegistry {
   // Declares a worker dead at once (e.g. its RPC failed with Unavailable). Unknown ids: no-op.
   void MarkDead(const std::string& id);
 
+  // FailedPrecondition "worker rank R (host H) <unusable>" (worker ID instead of the rank when it
+  // has none) for the first live worker registered as unusable; OK when there is none.
+  absl::Status CheckUsable() const;
+
   // Blocks until at least `count` live workers are registered (returns the live ones, registration
-  // order) or `timeout` passes (DeadlineExceeded saying how many of how many registered). A
-  // timeout of zero checks once.
+  // order) or `timeout` passes (DeadlineExceeded saying how many of how many registered). Returns
+  // CheckUsable()'s error as soon as an unusable worker is registered. A timeout of zero checks
+  // once.
   absl::StatusOr<std::vector<WorkerInfo>> WaitForWorkers(int count, absl::Duration timeout);
 
   // Forgets every worker (before a relaunch). Ids keep counting up so a stale worker's old id is
@@ -80,6 +89,7 @@ class WorkerRegistry {
  private:
   absl::Time Now() const;
   std::vector<WorkerInfo> LiveLocked() const;
+  absl::Status CheckUsableLocked() const;
 
   WorkerRegistryOptions options_;
   mutable std::mutex mu_;

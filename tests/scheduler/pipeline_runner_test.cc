@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pipeline/journal.h"
+#include "scheduler/configuration_error.h"
 #include "tests/stages/fake_worker.h"
 #include "tests/test_util.h"
 
@@ -17,6 +18,7 @@ namespace r1 {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string TempDir(const std::string& name) { return testing_util::ScratchDir("runner_" + name); }
 
@@ -149,6 +151,50 @@ TEST(PipelineRunnerTest, ExhaustedAttemptsFailTheRunNamingTheStage) {
   auto replay = ReplayJournal(JoinPath(options.run_dir, "journal"));
   ASSERT_TRUE(replay.ok());
   EXPECT_EQ(replay->stages["sft"].state, StageState::kFailed);
+}
+
+TEST(PipelineRunnerTest, AConfigurationErrorEndsTheRunAtOnceAsItIs) {
+  std::string dir = TempDir("configuration");
+  PipelineConfig config = Config(dir, 3);
+  FakeWorker worker;
+  PipelineRunOptions options;
+  options.run_dir = JoinPath(dir, "run");
+  int acquired = 0;
+  const absl::Status unusable =
+      ConfigurationError("worker rank 0 (host n1) cannot use device cuda: no CUDA device");
+  options.acquire_worker = [&]() -> absl::StatusOr<WorkerClient*> {
+    ++acquired;
+    return unusable;
+  };
+  std::vector<std::string> lines;
+  options.log = [&](const std::string& line) { lines.push_back(line); };
+  std::vector<bool> finals;
+  options.on_stage_event = [&](const std::string&, StageEvent event, int32_t, const std::string&,
+                               bool final) {
+    if (event == StageEvent::kFailed) finals.push_back(final);
+  };
+  auto report = RunPipeline(config, &worker, options);
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.status(), unusable);  // unchanged: no "stage sft failed: workers: "
+  EXPECT_EQ(acquired, 1);                // no retry, although 3 attempts are allowed
+  EXPECT_EQ(finals, std::vector<bool>{true});
+  for (const std::string& line : lines) EXPECT_THAT(line, Not(HasSubstr("attempt 2")));
+  auto replay = ReplayJournal(JoinPath(options.run_dir, "journal"));
+  ASSERT_TRUE(replay.ok());
+  EXPECT_EQ(replay->stages["sft"].state, StageState::kFailed);
+  EXPECT_EQ(replay->stages["sft"].attempt, 1);
+
+  // Other acquire errors are retried as before.
+  acquired = 0;
+  options.run_dir = JoinPath(dir, "run2");
+  options.acquire_worker = [&]() -> absl::StatusOr<WorkerClient*> {
+    ++acquired;
+    return absl::UnavailableError("the worker launcher ended");
+  };
+  report = RunPipeline(config, &worker, options);
+  ASSERT_FALSE(report.ok());
+  EXPECT_FALSE(IsConfigurationError(report.status()));
+  EXPECT_EQ(acquired, 3);
 }
 
 TEST(PipelineRunnerTest, ResumeRefusesADifferentConfig) {

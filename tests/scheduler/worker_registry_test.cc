@@ -163,6 +163,34 @@ TEST(WorkerRegistryTest, WaitForWorkersReturnsWhenEnoughRegister) {
   EXPECT_EQ((*workers)[1].id, "w1");
 }
 
+TEST(WorkerRegistryTest, AnUnusableWorkerIsRegisteredAndEndsTheWaitWithItsReason) {
+  WorkerRegistry registry({});
+  EXPECT_TRUE(registry.CheckUsable().ok());
+  WorkerInfo usable = Offer("h:1", {"trainer"}, 1);
+  ASSERT_TRUE(registry.Register(usable).ok());
+  std::thread late([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    WorkerInfo broken = Offer("h:2", {"trainer"}, 0);
+    broken.unusable = "cannot use device cuda: this LibTorch was built without CUDA";
+    ASSERT_TRUE(registry.Register(broken).ok());  // registered: it learns its id, then exits
+  });
+  const absl::Time start = absl::Now();
+  auto workers = registry.WaitForWorkers(3, absl::Seconds(30));
+  late.join();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));  // at once, not after the timeout
+  ASSERT_EQ(workers.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(workers.status().message(),
+            "worker rank 0 (host node1) cannot use device cuda: this LibTorch was built without "
+            "CUDA");
+  EXPECT_EQ(registry.CheckUsable(), workers.status());
+  // Without a launcher rank the worker is named by its id.
+  WorkerRegistry unranked({});
+  WorkerInfo broken = Offer("h:3", {"trainer"});
+  broken.unusable = "cannot use device cuda:1: only 1 CUDA device is visible";
+  ASSERT_TRUE(unranked.Register(broken).ok());
+  EXPECT_THAT(unranked.CheckUsable().message(), HasSubstr("worker w0 (host node1) cannot use"));
+}
+
 TEST(WorkerRegistryTest, WaitForWorkersTimesOutSayingHowMany) {
   WorkerRegistry registry({});
   ASSERT_TRUE(registry.Register(Offer("h:1", {"trainer"})).ok());
