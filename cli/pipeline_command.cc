@@ -1,6 +1,9 @@
 // Runs a pipeline for `r1 run` and `r1 scheduler` (see pipeline_command.h).
 #include "cli/pipeline_command.h"
 
+#include <unistd.h>
+
+#include <climits>
 #include <cstdio>
 #include <ctime>
 #include <memory>
@@ -9,9 +12,19 @@
 #include "model/threads.h"
 #include "scheduler/cluster.h"
 #include "scheduler/pipeline_runner.h"
+#include "workers/device.h"
 #include "workers/local_worker.h"
 
 namespace r1::cli {
+namespace {
+
+std::string HostName() {
+  char name[HOST_NAME_MAX + 1] = {};
+  gethostname(name, sizeof(name));
+  return name;
+}
+
+}  // namespace
 
 void PrintLine(const std::string& line) {
   std::time_t now = std::time(nullptr);
@@ -33,9 +46,24 @@ int ExecutePipeline(const PipelineConfig& config, const PipelineCommandOptions& 
   std::unique_ptr<Cluster> cluster;
   std::string placement;
   if (in_process) {
+    // The in-process worker's device, resolved like `r1 worker --device` does; a device it cannot
+    // have ends the run before it starts, with the reason.
+    absl::StatusOr<std::string> device =
+        ResolveWorkerDevice(config.cluster.device, LauncherLocalRank());
+    if (!device.ok()) {
+      std::fprintf(stderr, "%s: in-process worker (host %s) %s\n", options.command.c_str(),
+                   HostName().c_str(), std::string(device.status().message()).c_str());
+      return 1;
+    }
     const int32_t threads = ConfigureThreads(options.threads);
-    local = std::make_unique<LocalWorker>();
+    LocalWorkerOptions worker_options;
+    worker_options.device = *device;
+    worker_options.dtype = ModelComputeDtype(config.model);
+    local = std::make_unique<LocalWorker>(worker_options);
     placement = absl::StrCat("an in-process worker, ", threads, " threads");
+    if (*device != "cpu" || worker_options.dtype != "float32") {
+      absl::StrAppend(&placement, ", ", *device, ", ", worker_options.dtype);
+    }
   } else {
     const int32_t workers = ExpectedWorkers(config.cluster);
     placement = absl::StrCat(workers, " worker process", workers > 1 ? "es" : "", " (",

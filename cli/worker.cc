@@ -26,6 +26,7 @@
 #include "scheduler/run_token.h"
 #include "stages/worker_proto.h"
 #include "workers/comm/create_communicator.h"
+#include "workers/device.h"
 #include "workers/local_worker.h"
 #include "workers/service/worker_service.h"
 #include "workers/worker_comms.h"
@@ -36,7 +37,8 @@ namespace {
 constexpr char kUsage[] =
     R"(usage: r1 worker --scheduler HOST:PORT [--token-file FILE] [--listen HOST:PORT]
                  [--advertise HOST] [--threads N] [--backend auto|mpi|nccl|single]
-                 [--device cpu|cuda] [--scheduler-timeout SECONDS]
+                 [--device cpu|cuda|cuda:N] [--dtype float32|bfloat16]
+                 [--scheduler-timeout SECONDS]
 
 One worker process of a run. Start all the workers of a run as ONE launcher job (mpirun, srun,
 the MPI Operator): their ranks form the trainer and weight-sync communicators, and the scheduler
@@ -52,7 +54,14 @@ mode; start them by hand (or from deploy/) for a scheduler in external mode (`r1
   --threads N               LibTorch threads (default: R1_THREADS, else every core)
   --backend NAME            collectives backend (default auto: nccl on GPUs, mpi under a
                             launcher, else single)
-  --device cpu|cuda         where the collectives' tensors live (default cpu)
+  --device DEVICE           where the models and the collectives' tensors live: cpu (the
+                            default), cuda (the device of this process's local rank in its
+                            launcher job, modulo the visible devices) or cuda:N. A worker that
+                            cannot use it still registers, with the reason, so that the
+                            scheduler ends the run at once; then it exits 1
+  --dtype float32|bfloat16  the models' compute dtype (default: the one the scheduler
+                            announces at registration, the config's model.dtype with float16
+                            computed as float32; float32 when it announces none)
   --scheduler-timeout S     exit when the scheduler has not answered for S seconds (default 30)
 
 Exit status: 0 when the scheduler ended the run, 1 on errors, 2 usage, 3 when the scheduler no
@@ -91,8 +100,8 @@ void Say(const std::string& prefix, const std::string& line) {
 
 int RunWorker(const std::vector<std::string>& argv) {
   ArgSpec spec;
-  spec.value_options = {"scheduler", "token-file", "listen", "advertise",
-                        "threads",   "backend",    "device", "scheduler-timeout"};
+  spec.value_options = {"scheduler", "token-file", "listen", "advertise",        "threads",
+                        "backend",   "device",     "dtype",  "scheduler-timeout"};
   absl::StatusOr<ParsedArgs> args = ParseArgs(argv, spec);
   if (!args.ok() || !args->Has("scheduler") || !args->positional().empty()) {
     std::fprintf(stderr, "r1 worker: %s\n%s\n",
@@ -112,10 +121,21 @@ int RunWorker(const std::vector<std::string>& argv) {
       return 2;
     }
   }
-  if (device != "cpu" && device != "cuda") {
-    std::fprintf(stderr, "r1 worker: --device must be cpu or cuda, got \"%s\"\n", device.c_str());
+  std::string dtype = args->GetOr("dtype", "");  // empty: the scheduler's, else float32
+  if (!dtype.empty() && dtype != "float32" && dtype != "bfloat16") {
+    std::fprintf(stderr, "r1 worker: --dtype must be float32 or bfloat16, got \"%s\"\n",
+                 dtype.c_str());
     return 2;
   }
+  // The concrete device ("cpu", "cuda:N"), resolved before registering: a worker that cannot have
+  // it tells the scheduler why (RegisterRequest.unusable) instead of failing later.
+  absl::StatusOr<std::string> resolved = ResolveWorkerDevice(device, LauncherLocalRank());
+  if (absl::IsInvalidArgument(resolved.status())) {
+    std::fprintf(stderr, "r1 worker: --device: %s\n",
+                 std::string(resolved.status().message()).c_str());
+    return 2;
+  }
+  const std::string unusable = resolved.ok() ? "" : std::string(resolved.status().message());
   const auto [mpi_rank, mpi_size] = LauncherRank();
   const std::string who = absl::StrCat("r1 worker[", mpi_rank < 0 ? 0 : mpi_rank, "]:");
   absl::StatusOr<std::string> token = ReadRunToken(args->GetOr("token-file", ""));
@@ -159,6 +179,8 @@ int RunWorker(const std::vector<std::string>& argv) {
   for (const char* role : {"trainer", "rollout", "reward"}) request.add_roles(role);
   request.mutable_resources()->set_cpu_cores(
       static_cast<int32_t>(std::thread::hardware_concurrency()));
+  request.mutable_resources()->set_gpus(ProbeCuda().devices);
+  request.set_unusable(unusable);
   request.set_mpi_rank(mpi_rank);
   request.set_mpi_world_size(mpi_size);
   request.set_pid(getpid());
@@ -180,21 +202,30 @@ int RunWorker(const std::vector<std::string>& argv) {
   auto has = [&](const char* role) {
     return std::find(roles.begin(), roles.end(), role) != roles.end();
   };
+  if (dtype.empty()) dtype = registered.dtype() == "bfloat16" ? "bfloat16" : "float32";
+  if (!unusable.empty()) {
+    Say(who,
+        absl::StrCat("registered as ", registered.worker_id(), " but ", unusable, "; exiting"));
+    return 1;
+  }
   Say(who, absl::StrCat("registered as ", registered.worker_id(), " [", absl::StrJoin(roles, ","),
-                        "], serving on ", address));
+                        "], serving on ", address, " (", *resolved, ", ", dtype, ")"));
 
   // 3. The communicators of these roles, collectively with the other ranks of the job.
   WorkerCommsOptions comm_options;
   comm_options.is_trainer = has("trainer");
   comm_options.in_weight_sync = has("weight_sync");
   comm_options.backend = *backend;
-  comm_options.use_gpu = device == "cuda";
+  comm_options.use_gpu = *resolved != "cpu";
+  comm_options.cuda_device = CudaOrdinal(*resolved);
   absl::StatusOr<WorkerComms> comms = CreateWorkerComms(comm_options);
   if (!comms.ok()) {
     Say(who, absl::StrCat("communicators: ", comms.status().message()));
     return 1;
   }
   LocalWorkerOptions worker_options;
+  worker_options.device = *resolved;
+  worker_options.dtype = dtype;
   worker_options.trainer_comm = comms->trainer.get();
   worker_options.weight_sync_comm = comms->weight_sync.get();
   LocalWorker worker(worker_options);
