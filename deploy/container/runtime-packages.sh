@@ -3,6 +3,8 @@
 # what the Dockerfile's runtime stage installs instead of the -dev packages and compilers.
 #   bash deploy/container/runtime-packages.sh build/cli/r1
 # Exit 1 when a library belongs to no package (it would be missing at run time) or ldd fails.
+# R1_UNPACKAGED: colon-separated path prefixes whose libraries the image ships by other means
+# (Dockerfile.cuda: the LibTorch archive, the CUDA base image); they are skipped.
 set -euo pipefail
 binary="${1:?usage: runtime-packages.sh BINARY}"
 [ -f "$binary" ] || { echo "runtime-packages.sh: no such file: $binary" >&2; exit 1; }
@@ -16,8 +18,17 @@ if grep -q "not found" <<<"$libs"; then
 fi
 # One dpkg-query for all libraries (it reads the whole package database on every call); Debian 12
 # merges /lib into /usr/lib but packages record either spelling, so the misses get a second try.
-mapfile -t paths < <(awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' <<<"$libs" |
+mapfile -t all_paths < <(awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' <<<"$libs" |
   xargs -r realpath | sort -u)
+paths=()
+IFS=: read -r -a unpackaged <<<"${R1_UNPACKAGED:-}"
+for p in "${all_paths[@]}"; do
+  skip=0
+  for prefix in "${unpackaged[@]}"; do
+    [ -n "$prefix" ] && [[ "$p" == "$prefix"* ]] && skip=1
+  done
+  [ "$skip" -eq 0 ] && paths+=("$p")
+done
 owners() { dpkg-query -S "$@" 2>/dev/null || true; }  # "pkg[:arch][, pkg2]: /path" per found path
 found="$(owners "${paths[@]}")"
 missing=()
