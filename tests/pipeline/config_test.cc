@@ -500,5 +500,14 @@ stages: [{name: rl, type: grpo, inputs: {datasets: [gsm]},
   EXPECT_TRUE(q2->stages[0].grpo.rewards[0].params["n"].is_number_integer());
 }
 
+TEST(ConfigTest, ModelComputeDtypeComputesFloat16InFloat32) {
+  BaseModelConfig model;
+  EXPECT_EQ(ModelComputeDtype(model), "float32");
+  model.dtype = "bfloat16";
+  EXPECT_EQ(ModelComputeDtype(model), "bfloat16");
+  model.dtype = "float16";  // a storage dtype only
+  EXPECT_EQ(ModelComputeDtype(model), "float32");
+}
+
 }  // namespace
 }  // namespace r1
