@@ -44,7 +44,9 @@ ModelConfig SmallConfig() {
   c.num_key_value_heads = 2;
   c.head_dim = 16;
   c.qkv_bias = true;
-  c.initializer_range = 0.3;  // well-separated logits: greedy paths agree across devices
+  // Logits of scale ~3 whose top gaps dwarf f32 rounding (greedy paths agree across devices),
+  // and bf16 within ~1% of that scale (its error grows with larger weights).
+  c.initializer_range = 0.1;
   return c;
 }
 
@@ -89,7 +91,7 @@ TEST_F(ModelGpuTest, F32LogitsMatchCpu) {
   EXPECT_EQ(got.scalar_type(), at::kFloat);
   const at::Tensor real = b.mask.unsqueeze(-1).to(at::kBool);
   EXPECT_LE(MaxAbsDiff(want.masked_select(real), got.cpu().masked_select(real)), 1e-4);
-  EXPECT_LE(MaxAbsDiff(got, got_cpu_inputs), 0.0);
+  EXPECT_LE(MaxAbsDiff(got, got_cpu_inputs), 1e-6);
 }
 
 TEST_F(ModelGpuTest, Bf16LogitsNearCpuF32) {
@@ -139,7 +141,7 @@ TEST_F(ModelGpuTest, LogProbsMatchCpu) {
   EXPECT_TRUE(got->mask.is_cuda());
   EXPECT_EQ(got16->logprobs.scalar_type(), at::kFloat);
   EXPECT_LE(MaxAbsDiff(want->logprobs, got->logprobs), 1e-4);
-  EXPECT_LE(MaxAbsDiff(want->logprobs, got16->logprobs), 0.15);
+  EXPECT_LE(MaxAbsDiff(want->logprobs, got16->logprobs), 0.1);
   got->logprobs.sum().backward();
   EXPECT_TRUE(gpu->named_parameters()["lm_head.weight"].grad().is_cuda());
 }

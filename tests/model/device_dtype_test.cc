@@ -21,7 +21,7 @@
 namespace r1 {
 namespace {
 
-ModelConfig Tiny() {
+ModelConfig Tiny(double initializer_range = 0.3) {
   ModelConfig c;
   c.model_type = "qwen2";
   c.vocab_size = 40;
@@ -32,12 +32,13 @@ ModelConfig Tiny() {
   c.num_key_value_heads = 2;
   c.head_dim = 8;
   c.qkv_bias = true;
-  c.initializer_range = 0.3;
+  c.initializer_range = initializer_range;
   return c;
 }
 
-CausalLm Model(const at::TensorOptions& options = at::kFloat, uint64_t seed = 11) {
-  auto m = NewCausalLm(Tiny(), seed, options);
+CausalLm Model(const at::TensorOptions& options = at::kFloat, uint64_t seed = 11,
+               double initializer_range = 0.3) {
+  auto m = NewCausalLm(Tiny(initializer_range), seed, options);
   EXPECT_TRUE(m.ok()) << m.status();
   return *m;
 }
@@ -210,8 +211,9 @@ TEST(DeviceDtypeTest, KvCacheOnF64Options) {
 // ---- bf16 on the CPU ----
 
 TEST(DeviceDtypeTest, Bf16ForwardNearF32AndLogProbsAreF32) {
-  CausalLm f32 = Model();
-  CausalLm bf16 = Model(at::kBFloat16);
+  // Moderate weights: bf16's error grows with sharper attention (0.7% of the logit scale here).
+  CausalLm f32 = Model(at::kFloat, 11, /*initializer_range=*/0.1);
+  CausalLm bf16 = Model(at::kBFloat16, 11, /*initializer_range=*/0.1);
   torch::NoGradGuard no_grad;
   const Batch b = PaddedBatch();
   const at::Tensor real = b.mask.unsqueeze(-1).to(at::kBool);
@@ -219,14 +221,14 @@ TEST(DeviceDtypeTest, Bf16ForwardNearF32AndLogProbsAreF32) {
   const at::Tensor l16 = bf16->Forward(b.ids, b.mask, b.pos);
   EXPECT_EQ(l16.scalar_type(), at::kBFloat16);
   // bf16 keeps 8 significant bits (relative rounding 2^-9 per operation): within 5% of the logit
-  // scale after two layers.
+  // scale after two layers, and log-probs within 0.05.
   const double scale = l32.abs().max().item<double>();
   EXPECT_LT(MaxAbsDiff(l32, l16.masked_select(real)), 0.05 * scale) << "scale " << scale;
   auto lp = ComputeResponseLogProbsNoGrad(*bf16, {{1, 2, 3}}, {{5, 6}});
   auto lp32 = ComputeResponseLogProbsNoGrad(*f32, {{1, 2, 3}}, {{5, 6}});
   ASSERT_TRUE(lp.ok() && lp32.ok());
   EXPECT_EQ(lp->logprobs.scalar_type(), at::kFloat);
-  EXPECT_LT(MaxAbsDiff(lp->logprobs, lp32->logprobs), 0.1);
+  EXPECT_LT(MaxAbsDiff(lp->logprobs, lp32->logprobs), 0.05);
   EXPECT_EQ(LogitsForLogprobs(l16).scalar_type(), at::kFloat);
   EXPECT_EQ(LogitsForLogprobs(l16.to(at::kDouble)).scalar_type(), at::kDouble);
   auto gen = Generate(*bf16, MixedRequests());
