@@ -85,11 +85,6 @@ at::Device CommDevice(const Communicator& comm, at::Device device) {
   return comm.backend() == "nccl" ? device : at::Device(at::kCPU);
 }
 
-// Log-probs, losses and the KL are computed in float32 at least (float64 stays float64).
-at::Tensor Upcast(const at::Tensor& t) {
-  return t.to(at::promote_types(t.scalar_type(), at::kFloat));
-}
-
 // A right-padded [B, T] batch of whole sequences (prompt + response) for scoring.
 struct SequenceBatch {
   at::Tensor input_ids;       // [B, T] i64
@@ -145,7 +140,8 @@ at::Tensor ScoreSequences(LocalWorker::Slot& slot, const SequenceBatch& host_bat
   at::Tensor hidden = slot.model->Hidden(ids, mask, PositionIdsFromMask(mask));
   at::Tensor rows = torch::arange(hidden.size(0), ids.options());
   at::Tensor last = hidden.index({rows, host_batch.last_index.to(device)});  // [B, C]
-  return Upcast(last.matmul(slot.score_weight.t()).squeeze(-1));            // [B]
+  // Losses in float32 at least, as for log-probs.
+  return LogitsForLogprobs(last.matmul(slot.score_weight.t()).squeeze(-1));  // [B]
 }
 
 // [B, R] f32 on `device` from ragged rows, zero-padded to `width` columns.
@@ -322,21 +318,20 @@ absl::StatusOr<ResponseForward> ForwardResponses(CausalLmImpl& model,
                                                  const std::vector<TokenSeq>& prompts,
                                                  const std::vector<TokenSeq>& responses,
                                                  float temperature, at::Device device) {
-  R1_ASSIGN_OR_RETURN(PackedSequences packed,
+  R1_ASSIGN_OR_RETURN(PackedSequences host,
                       PackSequences(prompts, responses, model.config().vocab_size));
-  at::Tensor hidden = model.Hidden(packed.input_ids.to(device), packed.attention_mask.to(device),
-                                   packed.position_ids.to(device));
-  // The LM head only at the R predicting positions: [B, R, C] -> [B, R, V], then float32.
+  const PackedSequences packed = host.To(device);
+  at::Tensor hidden = model.Hidden(packed.input_ids, packed.attention_mask, packed.position_ids);
+  // The LM head only at the R predicting positions: [B, R, C] -> [B, R, V], in float32 at least.
   const int64_t c = hidden.size(2);
-  const at::Tensor target_index = packed.target_index.to(device);
   ResponseForward out;
-  out.logits = Upcast(model.LmHead(hidden.gather(1, target_index.unsqueeze(-1).expand({-1, -1, c}))));
+  out.logits = LogitsForLogprobs(
+      model.LmHead(hidden.gather(1, packed.target_index.unsqueeze(-1).expand({-1, -1, c}))));
   if (temperature != 1.0f) out.logits = out.logits / temperature;
   // log p(token) = logit(token) - logsumexp(logits), without GatherTokenLogProbs' re-gather of
   // positions (a second [B, R, V] copy: these logits are already the predicting positions).
-  const at::Tensor chosen =
-      out.logits.gather(2, packed.target_ids.to(device).unsqueeze(-1)).squeeze(-1);
-  out.mask = packed.response_mask.to(device, out.logits.scalar_type());
+  const at::Tensor chosen = out.logits.gather(2, packed.target_ids.unsqueeze(-1)).squeeze(-1);
+  out.mask = packed.response_mask.to(out.logits.scalar_type());
   out.logprobs = (chosen - out.logits.logsumexp(-1)) * out.mask;
   return out;
 }
