@@ -13,6 +13,20 @@ find_package(MPI REQUIRED COMPONENTS CXX)
 # on a GPU is decided at run time (torch::cuda::is_available()), not here.
 find_package(Torch CONFIG REQUIRED)
 message(STATUS "r1: LibTorch ${Torch_VERSION} from ${Torch_DIR}")
+# LibTorch archives and wheels carry the (older) protobuf headers they were built with in
+# <libtorch>/include/google, searched before the system's; r1's generated code needs the protobuf
+# that protoc generated it for. A directory holding only `google` -> the system protobuf's, put
+# first on every target's include path (-I comes before LibTorch's -isystem), restores the order.
+foreach(dir ${TORCH_INCLUDE_DIRS})
+  if(EXISTS "${dir}/google/protobuf" AND NOT dir STREQUAL Protobuf_INCLUDE_DIR)
+    set(R1_INCLUDE_FIRST "${CMAKE_BINARY_DIR}/include-first")
+    file(MAKE_DIRECTORY "${R1_INCLUDE_FIRST}")
+    file(CREATE_LINK "${Protobuf_INCLUDE_DIR}/google" "${R1_INCLUDE_FIRST}/google" SYMBOLIC)
+    include_directories(BEFORE "${R1_INCLUDE_FIRST}")
+    message(STATUS "r1: LibTorch ships protobuf headers (${dir}/google): the system's come first")
+    break()
+  endif()
+endforeach()
 
 # NCCL backend: built whenever CUDA runtime + NCCL headers/libraries are present (no GPU needed).
 # R1_NCCL_ROOT: an NCCL outside the CUDA toolkit (e.g. the nvidia-nccl wheel's directory).
