@@ -7,11 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
-#include <filesystem>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 
 namespace r1 {
 namespace {
@@ -56,20 +59,23 @@ absl::Status WriteAll(int fd, absl::string_view data, const std::string& path) {
   return absl::OkStatus();
 }
 
-// Fsyncs every regular file and directory under `dir` (and `dir` itself).
+// Fsyncs every regular file and directory under `dir` (and `dir` itself); symlinks are not
+// followed.
 absl::Status FsyncTree(const std::string& dir) {
-  std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_regular_file()) {
-      absl::Status s = FsyncPath(it->path().string(), false);
-      if (!s.ok()) return s;
-    } else if (it->is_directory()) {
-      absl::Status s = FsyncPath(it->path().string(), true);
-      if (!s.ok()) return s;
+  absl::StatusOr<std::vector<std::string>> names = ListDir(dir);
+  if (!names.ok()) return names.status();
+  for (const std::string& name : *names) {
+    const std::string path = JoinPath(dir, name);
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) return ErrnoError("stat", path);
+    absl::Status s = absl::OkStatus();
+    if (S_ISDIR(st.st_mode)) {
+      s = FsyncTree(path);
+    } else if (S_ISREG(st.st_mode)) {
+      s = FsyncPath(path, false);
     }
+    if (!s.ok()) return s;
   }
-  if (ec) return absl::InternalError(absl::StrCat("walk ", dir, ": ", ec.message()));
   return FsyncPath(dir, true);
 }
 
@@ -123,9 +129,14 @@ absl::Status AppendFileSynced(const std::string& path, absl::string_view data) {
 }
 
 absl::Status MakeDirs(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::create_directories(path, ec);
-  if (ec) return absl::InternalError(absl::StrCat("mkdir ", path, ": ", ec.message()));
+  // Each prefix ending before a '/' (and the whole path), created when missing.
+  for (size_t end = path.find('/', 1);; end = path.find('/', end + 1)) {
+    const std::string prefix = path.substr(0, end);
+    if (!prefix.empty() && ::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) {
+      return absl::InternalError(absl::StrCat("mkdir ", prefix, ": ", std::strerror(errno)));
+    }
+    if (end == std::string::npos) break;
+  }
   if (!IsDirectory(path)) return absl::FailedPreconditionError(absl::StrCat(path, " is not a directory"));
   return absl::OkStatus();
 }
@@ -139,10 +150,67 @@ absl::Status RenameDirAtomic(const std::string& from, const std::string& to) {
 }
 
 absl::Status RemoveAll(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::remove_all(path, ec);
-  if (ec) return absl::InternalError(absl::StrCat("remove ", path, ": ", ec.message()));
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return absl::OkStatus();
+    return absl::InternalError(absl::StrCat("remove ", path, ": ", std::strerror(errno)));
+  }
+  if (S_ISDIR(st.st_mode)) {  // a symlink to a directory is removed, not followed
+    absl::StatusOr<std::vector<std::string>> names = ListDir(path);
+    if (!names.ok()) return names.status();
+    for (const std::string& name : *names) {
+      absl::Status s = RemoveAll(JoinPath(path, name));
+      if (!s.ok()) return s;
+    }
+    if (::rmdir(path.c_str()) != 0 && errno != ENOENT) {
+      return absl::InternalError(absl::StrCat("remove ", path, ": ", std::strerror(errno)));
+    }
+  } else if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return absl::InternalError(absl::StrCat("remove ", path, ": ", std::strerror(errno)));
+  }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return ErrnoError("list", dir);
+  std::vector<std::string> names;
+  errno = 0;
+  while (const struct dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  const int err = errno;
+  ::closedir(d);
+  if (err != 0) {
+    errno = err;
+    return ErrnoError("list", dir);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string NormalizePath(const std::string& path) {
+  const bool absolute = !path.empty() && path[0] == '/';
+  std::vector<std::string> parts;
+  for (absl::string_view part : absl::StrSplit(path, '/', absl::SkipEmpty())) {
+    if (part == ".") continue;
+    if (part == ".." && !parts.empty() && parts.back() != "..") {
+      parts.pop_back();
+    } else if (part != ".." || !absolute) {
+      parts.emplace_back(part);
+    }
+  }
+  const std::string joined = absl::StrJoin(parts, "/");
+  if (absolute) return "/" + joined;
+  return joined.empty() ? "." : joined;
+}
+
+std::string AbsolutePath(const std::string& path) {
+  if (!path.empty() && path[0] == '/') return NormalizePath(path);
+  std::vector<char> cwd(4096);
+  if (::getcwd(cwd.data(), cwd.size()) == nullptr) return NormalizePath(path);
+  return NormalizePath(JoinPath(cwd.data(), path));
 }
 
 bool PathExists(const std::string& path) {

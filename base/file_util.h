@@ -4,6 +4,7 @@
 #define R1_BASE_FILE_UTIL_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -28,8 +29,21 @@ absl::Status MakeDirs(const std::string& path);
 // fsyncs the parent. Fails with AlreadyExists if `to` exists.
 absl::Status RenameDirAtomic(const std::string& from, const std::string& to);
 
-// Removes a file or directory tree; OK if it does not exist.
+// Removes a file or directory tree (symlinks are removed, not followed); OK if it does not exist.
 absl::Status RemoveAll(const std::string& path);
+
+// The names in `dir` (without "." and ".."), sorted. NotFound / Internal name the directory.
+absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir);
+
+// `path` with "." and "x/.." removed and slashes collapsed, as a string operation (no file system
+// access): "a/./b/../c//d" -> "a/c/d"; "" -> ".". Leading ".." of a relative path stay.
+std::string NormalizePath(const std::string& path);
+
+// `path` made absolute against the current directory, normalized.
+std::string AbsolutePath(const std::string& path);
+
+// These helpers use POSIX calls, not std::filesystem: a LibTorch 2.x wheel exports its own copies
+// of std::filesystem's functions, which the dynamic linker can bind r1's calls to, and they crash.
 
 bool PathExists(const std::string& path);
 bool IsDirectory(const std::string& path);

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <filesystem>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -332,7 +331,7 @@ class MapReader {
 
 std::string ResolvePath(const std::string& path, const ConfigParseOptions& options) {
   if (path.empty() || options.base_dir.empty() || path[0] == '/') return path;
-  return std::filesystem::path(JoinPath(options.base_dir, path)).lexically_normal().string();
+  return NormalizePath(JoinPath(options.base_dir, path));
 }
 
 void ParseRun(MapReader r, RunConfig* run) {
@@ -948,9 +947,9 @@ absl::StatusOr<ConfigParseResult> LoadConfigCollect(const std::string& path) {
   R1_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   ConfigParseOptions options;
   options.source_name = path;
-  std::error_code ec;
-  std::filesystem::path abs = std::filesystem::absolute(path, ec);
-  options.base_dir = ec ? "." : abs.parent_path().lexically_normal().string();
+  const std::string abs = AbsolutePath(path);
+  const size_t slash = abs.rfind('/');
+  options.base_dir = slash == 0 ? "/" : abs.substr(0, slash);
   return ParseConfigCollect(text, options);
 }
 

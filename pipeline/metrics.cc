@@ -3,7 +3,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "base/file_util.h"
@@ -33,7 +32,8 @@ absl::Status JsonlAppender::Append(const nlohmann::json& record) {
   std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   std::lock_guard<std::mutex> lock(mu_);
   if (!dir_made_) {
-    std::string parent = std::filesystem::path(path_).parent_path().string();
+    const size_t slash = path_.rfind('/');
+    const std::string parent = slash == std::string::npos ? "" : path_.substr(0, slash);
     if (!parent.empty()) R1_RETURN_IF_ERROR(MakeDirs(parent));
     dir_made_ = true;
   }

@@ -2,7 +2,6 @@
 #include "pipeline/run_dir.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <system_error>
 
 #include "absl/strings/ascii.h"
@@ -17,19 +16,6 @@ namespace r1 {
 namespace {
 
 constexpr absl::string_view kCheckpointPrefix = "step-";
-
-// Names of the entries of `dir`, sorted.
-absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (auto it = std::filesystem::directory_iterator(dir, ec);
-       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    names.push_back(it->path().filename().string());
-  }
-  if (ec) return absl::InternalError(absl::StrCat("list ", dir, ": ", ec.message()));
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 // "line N: old "..." vs new "..."" for the first line where `a` and `b` differ.
 std::string FirstDifference(absl::string_view a, absl::string_view b) {

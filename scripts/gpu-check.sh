@@ -62,7 +62,7 @@ fi
 built=$(date +%s)
 
 export OPENBLAS_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-(cd "$build" && ctest -L gpu -V --timeout 400) >"$log_dir/ctest.log" 2>&1
+(cd "$build" && ctest -L gpu -V --timeout 180) >"$log_dir/ctest.log" 2>&1
 ctest_rc=$?
 tested=$(date +%s)
 

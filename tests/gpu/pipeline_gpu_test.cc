@@ -65,19 +65,19 @@ stages:
   - name: pretrain
     type: pretrain
     inputs: {datasets: [corpus]}
-    pretrain: {optimizer: {lr: 1.0e-2}, batch_size: 32, steps: 60, checkpoint_every: 30}
+    pretrain: {optimizer: {lr: 1.0e-2}, batch_size: 32, steps: 40, checkpoint_every: 20}
   - name: grpo
     type: grpo
     depends_on: [pretrain]
     inputs: {model: "stage:pretrain", datasets: [prompts]}
     grpo:
       optimizer: {lr: 3.0e-3}
-      steps: 6
+      steps: 4
       prompts_per_step: 4
       group_size: 8
       max_new_tokens: 32
       kl_coef: 0.01
-      checkpoint_every: 3
+      checkpoint_every: 2
       rewards: [{name: format}, {name: accuracy}]
   - name: eval
     type: eval
