@@ -12,6 +12,7 @@
 #include "model/threads.h"
 #include "scheduler/cluster.h"
 #include "scheduler/pipeline_runner.h"
+#include "workers/comm/create_communicator.h"
 #include "workers/device.h"
 #include "workers/local_worker.h"
 

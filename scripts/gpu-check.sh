@@ -74,13 +74,16 @@ for device in cpu cuda; do
 done
 
 echo
-echo "| check | result | detail |"
+echo "| test (label gpu) | result | seconds |"
+echo "| --- | --- | --- |"
+sed -nE 's/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: ([^ ]+) \.*(\**) *([A-Za-z: ]*[A-Za-z]) +([0-9.]+) sec$/| \1 | \3 | \4 |/p' \
+  "$log_dir/ctest.log"
+echo
+echo "| measured | result | detail |"
 echo "| --- | --- | --- |"
 grep -ho 'GPU-CHECK|.*' "$log_dir/ctest.log" | sort -u | sed 's/^GPU-CHECK|/| /; s/|/ | /g; s/$/ |/'
 echo
 echo "CTest (label gpu): $(grep -E 'tests passed|tests failed' "$log_dir/ctest.log" | tail -1)"
-grep -E '^\s+[0-9]+ - .*\((Failed|Timeout|Not Run|Subprocess)' "$log_dir/ctest.log" || true
-grep -E 'Skipped|\*\*\*Skipped' "$log_dir/ctest.log" | sed 's/^ */skipped: /' | sort -u || true
 printf 'model_bench %s\n' "${bench[@]}"
 echo "gpu-check: build $((built - start)) s, tests $((tested - built)) s, total $(($(date +%s) - start)) s;" \
   "logs in $log_dir"

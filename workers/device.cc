@@ -66,15 +66,6 @@ absl::StatusOr<std::string> ResolveWorkerDevice(const std::string& requested, in
   return requested;
 }
 
-int LauncherLocalRank() {
-  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "LOCAL_RANK"}) {
-    const char* value = std::getenv(name);
-    int rank = 0;
-    if (value != nullptr && absl::SimpleAtoi(value, &rank) && rank >= 0) return rank;
-  }
-  return 0;
-}
-
 int CudaOrdinal(const std::string& device) {
   int ordinal = -1;
   if (!absl::StartsWith(device, "cuda:") || !absl::SimpleAtoi(device.substr(5), &ordinal)) {

@@ -30,9 +30,7 @@ absl::StatusOr<std::string> ResolveWorkerDevice(const std::string& requested, in
 absl::StatusOr<std::string> ResolveWorkerDevice(const std::string& requested, int local_rank,
                                                 const CudaAvailability& cuda);
 
-// This process's rank among the processes of its launcher job on this node: the first valid
-// non-negative of OMPI_COMM_WORLD_LOCAL_RANK, SLURM_LOCALID, LOCAL_RANK; 0 without any.
-int LauncherLocalRank();
+// LauncherLocalRank() (workers/comm/create_communicator.h) is the local rank to pass.
 
 // The CUDA ordinal of a concrete device ("cuda:3" -> 3); -1 for "cpu" or anything else.
 int CudaOrdinal(const std::string& device);

@@ -242,6 +242,15 @@ void TwoRankCase(const std::string& mode) {
     rows(shard.advantages);
     rows(shard.old_logprobs);
     rows(shard.ref_logprobs);
+    // A rank with a malformed shard fails the step on both ranks (its own error here, Aborted
+    // on the other), and the group still works for the real step.
+    TrainBatch bad = shard;
+    if (rank == 1) bad.advantages.pop_back();
+    auto failed = worker.TrainStep("policy", bad);
+    ASSERT_FALSE(failed.ok());
+    EXPECT_EQ(failed.status().code(), rank == 1 ? absl::StatusCode::kInvalidArgument
+                                                : absl::StatusCode::kAborted)
+        << failed.status();
     auto dp = worker.TrainStep("policy", shard);
     auto single = alone.TrainStep("policy", batch);
     ASSERT_TRUE(dp.ok()) << dp.status();

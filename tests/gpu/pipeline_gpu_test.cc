@@ -110,6 +110,7 @@ class PipelineGpuTest : public ::testing::Test {
     std::printf("GPU-CHECK|pipeline %s|%s|%.1f s wall\n", name.c_str(),
                 r.exit_code == 0 ? "passed" : "FAILED", r.seconds);
     ASSERT_EQ(r.exit_code, 0) << r.output << "\nworkers.log:\n" << log;
+    EXPECT_THAT(log, HasSubstr("(cuda:"));  // each worker says where its models live
     EXPECT_THAT(r.output, HasSubstr("[grpo] succeeded"));
     EXPECT_THAT(r.output, HasSubstr("pass@1"));
     EXPECT_TRUE(PathExists(JoinPath(run_dir, "grpo/metrics.jsonl")));

@@ -1,5 +1,6 @@
 // ResolveWorkerDevice and LauncherLocalRank: concrete devices for cpu and cuda requests, the
 // reason a CUDA request cannot be served (here: Debian's CPU-only LibTorch), malformed requests.
+#include "workers/comm/create_communicator.h"
 #include "workers/device.h"
 
 #include <stdlib.h>

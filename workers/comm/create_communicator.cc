@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "workers/comm/mpi_communicator.h"
 #include "workers/comm/single_communicator.h"
@@ -40,6 +41,15 @@ bool LaunchedByMpiLauncher() {
     if (std::getenv(name) != nullptr) return true;
   }
   return false;
+}
+
+int LauncherLocalRank() {
+  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "LOCAL_RANK"}) {
+    const char* value = std::getenv(name);
+    int rank = 0;
+    if (value != nullptr && absl::SimpleAtoi(value, &rank) && rank >= 0) return rank;
+  }
+  return 0;
 }
 
 CommBackend ResolveCommBackend(const CommOptions& options) {

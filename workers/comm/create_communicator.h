@@ -45,6 +45,11 @@ struct CommOptions {
 // True when a launcher started this process (see CommOptions::backend).
 bool LaunchedByMpiLauncher();
 
+// This process's rank among the processes of its launcher job on this node: the first valid
+// non-negative of OMPI_COMM_WORLD_LOCAL_RANK, SLURM_LOCALID, LOCAL_RANK; 0 without any. What a
+// worker's "cuda" means: cuda:LOCAL_RANK (modulo the visible devices).
+int LauncherLocalRank();
+
 // The backend kAuto resolves to on this process (never kAuto).
 CommBackend ResolveCommBackend(const CommOptions& options);
 

@@ -102,15 +102,6 @@ absl::Status StreamWaitsFor(cudaStream_t waiter, cudaStream_t producer, const st
   return st;
 }
 
-int LocalRank() {
-  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "LOCAL_RANK"}) {
-    const char* value = std::getenv(name);
-    int rank = 0;
-    if (value != nullptr && absl::SimpleAtoi(value, &rank) && rank >= 0) return rank;
-  }
-  return 0;
-}
-
 // Shared by a communicator and its Works.
 struct NcclState {
   ncclComm_t comm = nullptr;
@@ -381,7 +372,7 @@ absl::StatusOr<std::unique_ptr<Communicator>> CreateNcclCommunicator(const CommO
   state->rank = mpi->rank();
   state->size = mpi->size();
   state->group_name = options.group_name;
-  state->device = options.cuda_device >= 0 ? options.cuda_device : LocalRank() % devices;
+  state->device = options.cuda_device >= 0 ? options.cuda_device : LauncherLocalRank() % devices;
   if (state->device >= devices) {
     return absl::InvalidArgumentError(absl::StrCat("cuda_device ", options.cuda_device,
                                                    " is out of range (", devices, " visible)"));
