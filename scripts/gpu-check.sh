@@ -16,7 +16,7 @@
 # Exit status: 0 when every check passed or was skipped, 1 otherwise.
 set -uo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$repo"
+cd "$repo" || exit 1
 
 if ! command -v nvidia-smi >/dev/null || ! nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then
   echo "gpu-check: no NVIDIA GPU visible on this machine; nothing to check (skipped)"
@@ -50,7 +50,11 @@ if ! cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTorch_DIR="$to
   exit 1
 fi
 grep -E "^-- r1:" "$log_dir/configure.log"
-mapfile -t gpu_tests < <(ls tests/gpu/*_test.cc | xargs -n1 basename | sed 's/\.cc$//')
+gpu_tests=()
+for f in tests/gpu/*_test.cc; do
+  f="${f##*/}"
+  gpu_tests+=("${f%.cc}")
+done
 targets=(r1 model_bench "${gpu_tests[@]}")
 echo "gpu-check: building ${targets[*]}"
 if ! cmake --build "$build" -j "$(nproc)" --target "${targets[@]}" -- -k 0 \
