@@ -153,8 +153,9 @@ class Executor {
       Event(stage.name, StageEvent::kFailed, attempt, std::string(last.message()), final);
       if (final) break;
     }
-    return absl::FailedPreconditionError(
-        absl::StrCat("stage ", stage.name, " failed: ", last.message()));
+    // The last attempt's code (Unavailable, DeadlineExceeded, InvalidArgument...) is kept, so
+    // callers can tell a dead worker from bad input after the retries too.
+    return absl::Status(last.code(), absl::StrCat("stage ", stage.name, " failed: ", last.message()));
   }
 
   absl::StatusOr<StageResult> RunOnce(const StageConfig& stage, WorkerClient* worker) {

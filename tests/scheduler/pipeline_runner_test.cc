@@ -195,6 +195,9 @@ TEST(PipelineRunnerTest, AConfigurationErrorEndsTheRunAtOnceAsItIs) {
   ASSERT_FALSE(report.ok());
   EXPECT_FALSE(IsConfigurationError(report.status()));
   EXPECT_EQ(acquired, 3);
+  // The exhausted retries keep the original code, not a generic FailedPrecondition.
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kUnavailable) << report.status();
+  EXPECT_THAT(std::string(report.status().message()), HasSubstr("stage sft failed"));
 }
 
 TEST(PipelineRunnerTest, ResumeRefusesADifferentConfig) {
