@@ -12,7 +12,7 @@
 #include "cli/command.h"
 #include "r1/v1/scheduler.grpc.pb.h"
 #include "scheduler/run_token.h"
-#include "stages/worker_proto.h"
+#include "worker_api/worker_proto.h"
 
 namespace r1::cli {
 namespace {

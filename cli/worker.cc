@@ -24,7 +24,7 @@
 #include "model/threads.h"
 #include "r1/v1/scheduler.grpc.pb.h"
 #include "scheduler/run_token.h"
-#include "stages/worker_proto.h"
+#include "worker_api/worker_proto.h"
 #include "workers/comm/create_communicator.h"
 #include "workers/device.h"
 #include "workers/local_worker.h"

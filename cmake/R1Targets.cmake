@@ -42,9 +42,34 @@ function(r1_add_test src)
   gtest_discover_tests(${name} PROPERTIES LABELS "${labels}" DISCOVERY_TIMEOUT 60)
 endfunction()
 
+# r1_expose_folders(TARGET DIRS d...): TARGET's public include root holds only its own folders.
+# Headers are included from the repository root ("model/transformer.h"); the root is
+# BUILD/include/TARGET with a link per folder (model -> SOURCE/model), so a target sees the headers
+# of the libraries it links and no others: an include against the layering fails to compile.
+function(r1_expose_folders target)
+  set(root ${CMAKE_BINARY_DIR}/include/${target})
+  foreach(dir ${ARGN})
+    file(RELATIVE_PATH rel ${CMAKE_SOURCE_DIR} ${dir})
+    set(covered FALSE)  # a sub-folder of another listed folder is exposed through that one
+    foreach(other ${ARGN})
+      file(RELATIVE_PATH other_rel ${CMAKE_SOURCE_DIR} ${other})
+      if(NOT other_rel STREQUAL rel AND rel MATCHES "^${other_rel}/")
+        set(covered TRUE)
+      endif()
+    endforeach()
+    if(NOT covered)
+      get_filename_component(parent ${root}/${rel} DIRECTORY)
+      file(MAKE_DIRECTORY ${parent})
+      file(CREATE_LINK ${dir} ${root}/${rel} SYMBOLIC)
+    endif()
+  endforeach()
+  target_include_directories(${target} PUBLIC ${root})
+endfunction()
+
 # r1_add_library(NAME DIRS d... [PUBLIC_LIBS l...] [PRIVATE_LIBS l...] [TORCH]): a static library of
 # the non-test .cc files in the given folders. Files named *_nccl.cc are compiled only when the NCCL
-# backend is enabled. Include paths are from the repository root (and the build dir, for protos).
+# backend is enabled. It exposes only its folders (r1_expose_folders); the build dir is a private
+# include path (generated files such as pipeline/default_config_yaml.inc).
 function(r1_add_library name)
   cmake_parse_arguments(ARG "TORCH" "" "DIRS;PUBLIC_LIBS;PRIVATE_LIBS" ${ARGN})
   set(all_srcs)
@@ -59,7 +84,8 @@ function(r1_add_library name)
     set(all_srcs ${CMAKE_SOURCE_DIR}/cmake/empty.cc)
   endif()
   add_library(${name} STATIC ${all_srcs})
-  target_include_directories(${name} PUBLIC ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
+  r1_expose_folders(${name} ${ARG_DIRS})
+  target_include_directories(${name} PRIVATE ${CMAKE_BINARY_DIR})
   target_link_libraries(${name} PUBLIC r1_base ${ARG_PUBLIC_LIBS} PRIVATE ${ARG_PRIVATE_LIBS})
   if(ARG_TORCH)
     r1_use_torch(${name})

@@ -5,7 +5,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "stages/worker_proto.h"
+#include "worker_api/worker_proto.h"
 
 namespace r1 {
 

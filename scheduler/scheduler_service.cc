@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "stages/worker_proto.h"
+#include "worker_api/worker_proto.h"
 
 namespace r1 {
 namespace {

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "stages/worker_client.h"
+#include "worker_api/worker_client.h"
 
 namespace r1 {
 

@@ -15,7 +15,7 @@
 #include "pipeline/config.h"
 #include "pipeline/datasets.h"
 #include "pipeline/run_dir.h"
-#include "stages/worker_client.h"
+#include "worker_api/worker_client.h"
 
 namespace r1 {
 

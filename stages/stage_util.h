@@ -11,7 +11,7 @@
 #include "absl/status/statusor.h"
 #include "pipeline/config.h"
 #include "stages/stage.h"
-#include "stages/worker_client.h"
+#include "worker_api/worker_client.h"
 
 namespace r1 {
 

@@ -1,4 +1,4 @@
-// An in-process worker: the Worker service's operations (stages/worker_client.h) run directly on
+// An in-process worker: the Worker service's operations (worker_api/worker_client.h) run directly on
 // models held in this process. Alone it is the colocated (hybrid) placement of DESIGN.md — policy,
 // rollout copy and reference share one process, so weight sync moves nothing; given communicators
 // it is one rank of data-parallel training and/or of the disaggregated weight sync. It is what the
@@ -15,7 +15,7 @@
 #include <c10/core/ScalarType.h>
 
 #include "absl/time/time.h"
-#include "stages/worker_client.h"
+#include "worker_api/worker_client.h"
 #include "workers/comm/communicator.h"
 
 namespace r1 {

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "stages/worker_client.h"
+#include "worker_api/worker_client.h"
 
 namespace r1 {
 

@@ -10,7 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/file_util.h"
-#include "stages/worker_client.h"
+#include "worker_api/worker_client.h"
 
 namespace r1 {
 

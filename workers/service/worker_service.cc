@@ -5,7 +5,7 @@
 
 #include <chrono>
 
-#include "stages/worker_proto.h"
+#include "worker_api/worker_proto.h"
 
 namespace r1 {
 

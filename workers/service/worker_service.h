@@ -10,7 +10,7 @@
 #include <string>
 
 #include "r1/v1/worker.grpc.pb.h"
-#include "stages/worker_client.h"
+#include "worker_api/worker_client.h"
 
 namespace r1 {
 

@@ -2,8 +2,8 @@
 // plain C++ interface over domain structs. Implementations: an in-process worker (workers/
 // local_worker.h, colocated placement), a gRPC client (later), and fakes in tests. Stages never
 // see LibTorch, gRPC or MPI.
-#ifndef R1_STAGES_WORKER_CLIENT_H_
-#define R1_STAGES_WORKER_CLIENT_H_
+#ifndef R1_WORKER_API_WORKER_CLIENT_H_
+#define R1_WORKER_API_WORKER_CLIENT_H_
 
 #include <cstdint>
 #include <map>
@@ -150,4 +150,4 @@ class WorkerClient {
 
 }  // namespace r1
 
-#endif  // R1_STAGES_WORKER_CLIENT_H_
+#endif  // R1_WORKER_API_WORKER_CLIENT_H_

@@ -1,5 +1,5 @@
 // Worker message conversions (see worker_proto.h).
-#include "stages/worker_proto.h"
+#include "worker_api/worker_proto.h"
 
 #include "absl/strings/str_cat.h"
 

@@ -1,8 +1,8 @@
 // Conversions between the WorkerClient domain structs (worker_client.h) and the r1.v1 Worker
 // messages, and between absl::Status and grpc::Status — in one place, so the gRPC service
 // (workers/worker_service.h) and the gRPC client (scheduler/grpc_worker_client.h) agree.
-#ifndef R1_STAGES_WORKER_PROTO_H_
-#define R1_STAGES_WORKER_PROTO_H_
+#ifndef R1_WORKER_API_WORKER_PROTO_H_
+#define R1_WORKER_API_WORKER_PROTO_H_
 
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/status.h>
@@ -12,7 +12,7 @@
 
 #include "absl/status/status.h"
 #include "r1/v1/worker.pb.h"
-#include "stages/worker_client.h"
+#include "worker_api/worker_client.h"
 
 namespace r1 {
 
@@ -50,4 +50,4 @@ StepMetrics FromProto(const google::protobuf::RepeatedPtrField<v1::Metric>& metr
 
 }  // namespace r1
 
-#endif  // R1_STAGES_WORKER_PROTO_H_
+#endif  // R1_WORKER_API_WORKER_PROTO_H_
