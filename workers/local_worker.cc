@@ -359,6 +359,155 @@ std::string ParameterLayout(const std::vector<at::Tensor>& params) {
   return layout;
 }
 
+// What one objective's forward and backward on this rank's shard needs (see TrainStep).
+struct ShardStep {
+  LocalWorker::Slot* slot;
+  const TrainBatch* batch;
+  ShardCounts counts;  // this shard's
+  ShardCounts global;  // summed over the data-parallel ranks
+  double world = 1;    // data-parallel ranks
+  at::Device device{at::kCPU};
+  int64_t micro_batch_size = 0;
+};
+
+// Each objective's forward and backward on the shard: the loss is scaled by W · (this shard's
+// share of the normalising count), so that the gradients averaged over the W ranks are the global
+// batch's. Writes this shard's share of each metric of MetricKeys (summed over ranks later).
+absl::Status LanguageModelBackward(const ShardStep& c, StepMetrics& metrics) {
+  if (c.counts.tokens == 0) return absl::OkStatus();
+  std::vector<TokenSeq> prompts, responses;
+  for (size_t i = 0; i < c.batch->prompts.size(); ++i) {
+    TokenSeq prompt = c.batch->prompts[i], response = c.batch->responses[i];
+    SplitForLanguageModel(&prompt, &response);
+    if (response.empty()) continue;
+    prompts.push_back(std::move(prompt));
+    responses.push_back(std::move(response));
+  }
+  const size_t micro = c.micro_batch_size > 0
+                           ? static_cast<size_t>(c.micro_batch_size)
+                           : prompts.size();
+  double loss_sum = 0.0;
+  for (size_t begin = 0; begin < prompts.size(); begin += micro) {
+    const size_t stop = std::min(prompts.size(), begin + micro);
+    std::vector<TokenSeq> p(prompts.begin() + begin, prompts.begin() + stop);
+    std::vector<TokenSeq> r(responses.begin() + begin, responses.begin() + stop);
+    R1_ASSIGN_OR_RETURN(ResponseLogProbs lp, ComputeResponseLogProbs(*c.slot->model, p, r));
+    // Token mean over the whole global batch, whatever the micro-batch and shard split.
+    at::Tensor loss = -(lp.logprobs * lp.mask).sum() / c.global.tokens;
+    (loss * c.world).backward();
+    loss_sum += loss.item<double>();
+  }
+  metrics["loss"] = loss_sum;
+  metrics["tokens"] = c.counts.tokens;
+  return absl::OkStatus();
+}
+
+absl::Status PolicyGradientBackward(const ShardStep& c, StepMetrics& metrics) {
+  if (c.counts.tokens == 0) return absl::OkStatus();
+  PolicyLossOptions loss_options;
+  loss_options.clip_low = c.batch->policy_loss.clip_low;
+  loss_options.clip_high = c.batch->policy_loss.clip_high;
+  loss_options.kl_coef = c.batch->policy_loss.kl_coef;
+  R1_ASSIGN_OR_RETURN(loss_options.kl_estimator,
+                      ParseKlEstimator(c.batch->policy_loss.kl_estimator));
+  R1_ASSIGN_OR_RETURN(loss_options.aggregation,
+                      ParseLossAggregation(c.batch->policy_loss.aggregation));
+  // Dr.GRPO's constant defaults to the padded response length of the GLOBAL batch.
+  loss_options.token_sum_norm = c.global.max_response;
+  R1_ASSIGN_OR_RETURN(ResponseForward fwd,
+                      ForwardResponses(*c.slot->model, c.batch->prompts, c.batch->responses,
+                                       static_cast<float>(c.batch->policy_loss.temperature),
+                                       c.device));
+  const int64_t width = fwd.logprobs.size(1);
+  PolicyLossInputs inputs;
+  inputs.logprobs = fwd.logprobs;
+  inputs.old_logprobs =
+      c.batch->old_logprobs.empty() ? fwd.logprobs.detach()
+                                 : PadRows(c.batch->old_logprobs, width, c.device);
+  inputs.advantages = torch::tensor(c.batch->advantages, torch::kFloat32).to(c.device);
+  inputs.response_mask = fwd.mask;
+  if (loss_options.kl_coef > 0.0) {
+    inputs.ref_logprobs = PadRows(c.batch->ref_logprobs, width, c.device);
+  }
+  R1_ASSIGN_OR_RETURN(PolicyLossResult result, ComputePolicyLoss(inputs, loss_options));
+  // This shard's share of the count the aggregation divides by, and of the tokens.
+  const double share = loss_options.aggregation == LossAggregation::kTokenMean
+                           ? c.counts.tokens / c.global.tokens
+                           : c.counts.sequences / c.global.sequences;
+  const double token_share = c.counts.tokens / c.global.tokens;
+  (result.loss * (c.world * share)).backward();
+  R1_ASSIGN_OR_RETURN(const double entropy_sum, ResponseEntropySum(fwd.logits, fwd.mask));
+  metrics["loss"] = result.loss.item<double>() * share;
+  metrics["pg_loss"] = result.pg_loss * share;
+  metrics["kl"] = result.kl * token_share;
+  metrics["clip_fraction"] = result.clip_fraction * token_share;
+  metrics["approx_kl"] = result.approx_kl * token_share;
+  metrics["entropy"] = entropy_sum / c.global.tokens;
+  metrics["tokens"] = c.counts.tokens;
+  return absl::OkStatus();
+}
+
+absl::Status RewardModelBackward(const ShardStep& c, StepMetrics& metrics) {
+  if (c.counts.pairs == 0) return absl::OkStatus();
+  const int64_t vocab = c.slot->config.vocab_size;
+  R1_ASSIGN_OR_RETURN(SequenceBatch chosen,
+                      BuildSequenceBatch(c.batch->prompts, c.batch->responses, vocab));
+  R1_ASSIGN_OR_RETURN(SequenceBatch rejected,
+                      BuildSequenceBatch(c.batch->prompts, c.batch->rejected, vocab));
+  R1_ASSIGN_OR_RETURN(
+      RewardModelLossResult result,
+      BradleyTerryLoss(ScoreSequences(*c.slot, chosen, c.device),
+                       ScoreSequences(*c.slot, rejected, c.device)));
+  const double share = c.counts.pairs / c.global.pairs;
+  (result.loss * (c.world * share)).backward();
+  metrics["loss"] = result.loss.item<double>() * share;
+  metrics["accuracy"] = result.accuracy * share;
+  metrics["margin"] = result.mean_margin * share;
+  return absl::OkStatus();
+}
+
+// TrainStep's end: sums this shard's metrics across the ranks of `comm` (null: one process) into
+// the global ones, hands bf16 gradients to the float32 masters, averages the gradients across
+// ranks, clips them and steps the optimizer (copying the masters back into the model). Every rank
+// joins the collectives even when its `shard_status` failed; returns the step's status.
+absl::Status SyncAndStep(LocalWorker::Slot& slot, Communicator* comm,
+                         TrainBatch::Objective objective, absl::Status shard_status,
+                         absl::Duration timeout, at::Device device, StepMetrics& metrics) {
+  const std::vector<std::string> keys = MetricKeys(objective);
+  absl::Status status = shard_status;
+  if (comm != nullptr && status.ok()) {
+    std::vector<double> sums;
+    for (const std::string& key : keys) sums.push_back(metrics[key]);
+    status = SumAcrossRanks(*comm, status, sums, timeout, device);
+    for (size_t i = 0; i < keys.size(); ++i) metrics[keys[i]] = sums[i];
+  } else if (comm != nullptr) {
+    std::vector<double> ignored(keys.size(), 0.0);
+    status = SumAcrossRanks(*comm, status, ignored, timeout, device);
+  }
+  std::vector<at::Tensor> model_params = slot.Parameters();
+  if (!slot.master.empty() && status.ok()) {
+    status = CatchTorch("master gradients", [&]() -> absl::Status {
+      GradientsToMaster(model_params, slot.master);
+      return absl::OkStatus();
+    });
+  }
+  std::vector<at::Tensor> params = slot.TrainedParameters();
+  if (comm != nullptr && status.ok()) {
+    GradSyncOptions grad_sync;
+    grad_sync.timeout = timeout;
+    status = AllReduceGradients(params, *comm, grad_sync).status();
+  }
+  if (!status.ok()) return status;
+  return CatchTorch("optimizer step", [&]() -> absl::Status {
+    const double clip = slot.optimizer_options.grad_clip;
+    metrics["grad_norm"] =
+        clip > 0.0 ? torch::nn::utils::clip_grad_norm_(params, clip) : GlobalGradNorm(params);
+    slot.optimizer->step();
+    if (!slot.master.empty()) MasterToParameters(slot.master, model_params);
+    return absl::OkStatus();
+  });
+}
+
 }  // namespace
 
 LocalWorker::LocalWorker(LocalWorkerOptions options) : options_(options) {
@@ -616,8 +765,7 @@ absl::StatusOr<StepMetrics> LocalWorker::TrainStep(const std::string& slot_name,
     return absl::InvalidArgumentError("TrainStep: no response tokens");
   }
 
-  // 2. Forward and backward on this shard. Each rank's loss is scaled by W · (its share of the
-  // normalising count) so that the gradients averaged over W ranks are the global batch's.
+  // 2. Forward and backward on this shard (one function per objective, above).
   const double world = comm != nullptr ? comm->size() : 1;
   const double lr = LearningRateAt(slot->optimizer_options, batch.step);
   for (auto& group : slot->optimizer->param_groups()) {
@@ -630,137 +778,22 @@ absl::StatusOr<StepMetrics> LocalWorker::TrainStep(const std::string& slot_name,
       if (p.grad().defined()) p.mutable_grad().reset();
     }
   }
-  const std::vector<std::string> keys = MetricKeys(batch.objective);
   StepMetrics metrics;  // this shard's share of each global metric (summed over ranks below)
+  ShardStep shard{slot, &batch, counts, global, world, device_, options_.micro_batch_size};
   absl::Status status = CatchTorch("train step", [&]() -> absl::Status {
     switch (batch.objective) {
-      case TrainBatch::Objective::kLanguageModel: {
-        if (counts.tokens == 0) return absl::OkStatus();
-        std::vector<TokenSeq> prompts, responses;
-        for (size_t i = 0; i < batch.prompts.size(); ++i) {
-          TokenSeq prompt = batch.prompts[i], response = batch.responses[i];
-          SplitForLanguageModel(&prompt, &response);
-          if (response.empty()) continue;
-          prompts.push_back(std::move(prompt));
-          responses.push_back(std::move(response));
-        }
-        const size_t micro = options_.micro_batch_size > 0
-                                 ? static_cast<size_t>(options_.micro_batch_size)
-                                 : prompts.size();
-        double loss_sum = 0.0;
-        for (size_t begin = 0; begin < prompts.size(); begin += micro) {
-          const size_t stop = std::min(prompts.size(), begin + micro);
-          std::vector<TokenSeq> p(prompts.begin() + begin, prompts.begin() + stop);
-          std::vector<TokenSeq> r(responses.begin() + begin, responses.begin() + stop);
-          R1_ASSIGN_OR_RETURN(ResponseLogProbs lp, ComputeResponseLogProbs(*slot->model, p, r));
-          // Token mean over the whole global batch, whatever the micro-batch and shard split.
-          at::Tensor loss = -(lp.logprobs * lp.mask).sum() / global.tokens;
-          (loss * world).backward();
-          loss_sum += loss.item<double>();
-        }
-        metrics["loss"] = loss_sum;
-        metrics["tokens"] = counts.tokens;
-        return absl::OkStatus();
-      }
-      case TrainBatch::Objective::kPolicyGradient: {
-        if (counts.tokens == 0) return absl::OkStatus();
-        PolicyLossOptions loss_options;
-        loss_options.clip_low = batch.policy_loss.clip_low;
-        loss_options.clip_high = batch.policy_loss.clip_high;
-        loss_options.kl_coef = batch.policy_loss.kl_coef;
-        R1_ASSIGN_OR_RETURN(loss_options.kl_estimator,
-                            ParseKlEstimator(batch.policy_loss.kl_estimator));
-        R1_ASSIGN_OR_RETURN(loss_options.aggregation,
-                            ParseLossAggregation(batch.policy_loss.aggregation));
-        // Dr.GRPO's constant defaults to the padded response length of the GLOBAL batch.
-        loss_options.token_sum_norm = global.max_response;
-        R1_ASSIGN_OR_RETURN(ResponseForward fwd,
-                            ForwardResponses(*slot->model, batch.prompts, batch.responses,
-                                             static_cast<float>(batch.policy_loss.temperature),
-                                             device_));
-        const int64_t width = fwd.logprobs.size(1);
-        PolicyLossInputs inputs;
-        inputs.logprobs = fwd.logprobs;
-        inputs.old_logprobs =
-            batch.old_logprobs.empty() ? fwd.logprobs.detach()
-                                       : PadRows(batch.old_logprobs, width, device_);
-        inputs.advantages = torch::tensor(batch.advantages, torch::kFloat32).to(device_);
-        inputs.response_mask = fwd.mask;
-        if (loss_options.kl_coef > 0.0) {
-          inputs.ref_logprobs = PadRows(batch.ref_logprobs, width, device_);
-        }
-        R1_ASSIGN_OR_RETURN(PolicyLossResult result, ComputePolicyLoss(inputs, loss_options));
-        // This shard's share of the count the aggregation divides by, and of the tokens.
-        const double share = loss_options.aggregation == LossAggregation::kTokenMean
-                                 ? counts.tokens / global.tokens
-                                 : counts.sequences / global.sequences;
-        const double token_share = counts.tokens / global.tokens;
-        (result.loss * (world * share)).backward();
-        R1_ASSIGN_OR_RETURN(const double entropy_sum, ResponseEntropySum(fwd.logits, fwd.mask));
-        metrics["loss"] = result.loss.item<double>() * share;
-        metrics["pg_loss"] = result.pg_loss * share;
-        metrics["kl"] = result.kl * token_share;
-        metrics["clip_fraction"] = result.clip_fraction * token_share;
-        metrics["approx_kl"] = result.approx_kl * token_share;
-        metrics["entropy"] = entropy_sum / global.tokens;
-        metrics["tokens"] = counts.tokens;
-        return absl::OkStatus();
-      }
-      case TrainBatch::Objective::kRewardModel: {
-        if (counts.pairs == 0) return absl::OkStatus();
-        const int64_t vocab = slot->config.vocab_size;
-        R1_ASSIGN_OR_RETURN(SequenceBatch chosen,
-                            BuildSequenceBatch(batch.prompts, batch.responses, vocab));
-        R1_ASSIGN_OR_RETURN(SequenceBatch rejected,
-                            BuildSequenceBatch(batch.prompts, batch.rejected, vocab));
-        R1_ASSIGN_OR_RETURN(
-            RewardModelLossResult result,
-            BradleyTerryLoss(ScoreSequences(*slot, chosen, device_),
-                             ScoreSequences(*slot, rejected, device_)));
-        const double share = counts.pairs / global.pairs;
-        (result.loss * (world * share)).backward();
-        metrics["loss"] = result.loss.item<double>() * share;
-        metrics["accuracy"] = result.accuracy * share;
-        metrics["margin"] = result.mean_margin * share;
-        return absl::OkStatus();
-      }
+      case TrainBatch::Objective::kLanguageModel:
+        return LanguageModelBackward(shard, metrics);
+      case TrainBatch::Objective::kPolicyGradient:
+        return PolicyGradientBackward(shard, metrics);
+      case TrainBatch::Objective::kRewardModel:
+        return RewardModelBackward(shard, metrics);
     }
     return absl::InternalError("TrainStep: unknown objective");
   });
 
   // 3. The global metrics and gradients, then one clipped optimizer step (identical everywhere).
-  if (comm != nullptr && status.ok()) {
-    std::vector<double> sums;
-    for (const std::string& key : keys) sums.push_back(metrics[key]);
-    status = SumAcrossRanks(*comm, status, sums, timeout, device_);
-    for (size_t i = 0; i < keys.size(); ++i) metrics[keys[i]] = sums[i];
-  } else if (comm != nullptr) {
-    std::vector<double> ignored(keys.size(), 0.0);
-    status = SumAcrossRanks(*comm, status, ignored, timeout, device_);
-  }
-  std::vector<at::Tensor> model_params = slot->Parameters();
-  if (!slot->master.empty() && status.ok()) {
-    status = CatchTorch("master gradients", [&]() -> absl::Status {
-      GradientsToMaster(model_params, slot->master);
-      return absl::OkStatus();
-    });
-  }
-  std::vector<at::Tensor> params = slot->TrainedParameters();
-  if (comm != nullptr && status.ok()) {
-    GradSyncOptions grad_sync;
-    grad_sync.timeout = timeout;
-    status = AllReduceGradients(params, *comm, grad_sync).status();
-  }
-  if (status.ok()) {
-    status = CatchTorch("optimizer step", [&]() -> absl::Status {
-      const double clip = slot->optimizer_options.grad_clip;
-      metrics["grad_norm"] =
-          clip > 0.0 ? torch::nn::utils::clip_grad_norm_(params, clip) : GlobalGradNorm(params);
-      slot->optimizer->step();
-      if (!slot->master.empty()) MasterToParameters(slot->master, model_params);
-      return absl::OkStatus();
-    });
-  }
+  status = SyncAndStep(*slot, comm, batch.objective, status, timeout, device_, metrics);
   slot->model->eval();
   R1_RETURN_IF_ERROR(status);
   metrics["lr"] = lr;
