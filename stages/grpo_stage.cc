@@ -211,6 +211,342 @@ void LogRewardMetrics(const std::vector<Group>& groups, const std::string& prefi
     (*m)[prefix + "format_rate"] = MaskedMean(parts["format"], reasoning_mask);
 }
 
+// What one GRPO stage run shares across its steps: the context, the parsed settings, the reward
+// mix, the data cursors and the writers. The steps below read like the recipe: sample groups ->
+// score -> advantages -> log-probs -> update -> sync -> log / checkpoint.
+struct GrpoRun {
+  const StageContext& context;
+  const GrpoParams& p;
+  WorkerClient* worker;
+  std::unique_ptr<StageRewards> rewards;
+  AdvantageEstimator estimator;
+  DataCursor cursor;
+  DataCursor refill_cursor;
+  MetricsWriter metrics;
+  SamplesWriter samples;
+  bool refresh = false;         // the KL reference is refreshed every reference_refresh_every
+  std::string refreshed_dir;    // STAGE/reference
+
+  // The reference refreshed at `step` (STAGE/reference/step-NNNNNN), kept until a checkpoint
+  // past the next refresh makes it unreachable by a resume.
+  std::string RefreshedAt(int64_t step) const {
+    return JoinPath(refreshed_dir, absl::StrFormat("step-%06d", step));
+  }
+};
+
+// A step's groups after sampling and scoring, with their flat rewards and advantages.
+struct SampledGroups {
+  std::vector<Group> groups;
+  std::vector<double> totals;                        // [groups * G] weighted rewards
+  std::map<std::string, std::vector<double>> parts;  // unweighted, by reward name
+  AdvantageResult adv;
+};
+
+// The training sequences of a step: non-empty responses with their prompts and advantages.
+struct StepSequences {
+  std::vector<TokenSeq> prompts, responses;
+  std::vector<const std::vector<float>*> sampled_logprobs;  // the rollout engine's
+  std::vector<float> advantages;
+};
+
+// Loads the policy (trainable, from the resume checkpoint if any) and the KL reference: the
+// stage's starting model, or on resume the one refreshed last before the checkpoint, so that a
+// resumed run computes the same KL as an uninterrupted one.
+absl::Status LoadPolicyAndReference(const GrpoRun& run, const std::optional<ResumePoint>& resume) {
+  const GrpoParams& p = run.p;
+  const StageContext& context = run.context;
+  R1_RETURN_IF_ERROR(LoadTrainable(context, "policy", ToOptimizerOptions(p.optimizer, p.steps),
+                                   resume));
+  if (p.kl_coef <= 0.0) return absl::OkStatus();
+  std::string ref_dir =
+      context.model_dir.empty() && resume.has_value() ? resume->dir : context.model_dir;
+  const int64_t last_refresh =
+      run.refresh && resume.has_value()
+          ? resume->step / p.reference_refresh_every * p.reference_refresh_every
+          : 0;
+  if (last_refresh > 0) ref_dir = run.RefreshedAt(last_refresh);
+  if (ref_dir.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "stage ", context.stage->name, ": kl_coef > 0 needs an input model as reference"));
+  }
+  return run.worker->LoadModel("reference", ref_dir, nullptr, "");
+}
+
+// Step 1: `want` prompts of sampling round `round` and G rollouts of each. Adds the rollout
+// tokens and the generation time to the counters.
+absl::StatusOr<std::vector<Group>> SampleGroups(GrpoRun& run, int64_t step, int round,
+                                                int64_t want, int64_t* rollout_tokens,
+                                                double* generate_s) {
+  const GrpoParams& p = run.p;
+  const std::vector<Example>& examples = run.context.examples;
+  std::vector<Group> fresh(static_cast<size_t>(want));
+  std::vector<std::string> texts;
+  for (int64_t i = 0; i < want; ++i) {
+    const int64_t index =
+        round == 0 ? run.cursor.At(step * p.prompts_per_step + i)
+                   : run.refill_cursor.At((step * 3 + round) * p.prompts_per_step + i);
+    fresh[static_cast<size_t>(i)].example = &examples[static_cast<size_t>(index)];
+    texts.push_back(RenderStagePrompt(examples[static_cast<size_t>(index)].prompt));
+  }
+  R1_ASSIGN_OR_RETURN(std::vector<TokenSeq> prompt_ids, run.worker->Tokenize(texts));
+  std::vector<RolloutRequest> requests;
+  for (int64_t i = 0; i < want; ++i) {
+    fresh[static_cast<size_t>(i)].prompt = prompt_ids[static_cast<size_t>(i)];
+    for (int64_t g = 0; g < p.group_size; ++g) {
+      RolloutRequest r;
+      r.prompt = prompt_ids[static_cast<size_t>(i)];
+      r.sampling.temperature = static_cast<float>(p.sampling.temperature);
+      r.sampling.top_p = static_cast<float>(p.sampling.top_p);
+      r.sampling.max_new_tokens = static_cast<int32_t>(p.sampling.max_new_tokens);
+      r.sampling.seed = RequestSeed(run.context.seed, step * 3 + round, i * p.group_size + g);
+      requests.push_back(std::move(r));
+    }
+  }
+  const double t = NowSeconds();
+  R1_ASSIGN_OR_RETURN(std::vector<Rollout> rollouts, run.worker->Generate("policy", requests));
+  *generate_s += NowSeconds() - t;
+  for (int64_t i = 0; i < want; ++i) {
+    auto begin = rollouts.begin() + i * p.group_size;
+    fresh[static_cast<size_t>(i)].rollouts.assign(begin, begin + p.group_size);
+    for (auto it = begin; it != begin + p.group_size; ++it) {
+      *rollout_tokens += static_cast<int64_t>(it->response.size());
+    }
+  }
+  return fresh;
+}
+
+// Steps 1-2: prompts and rollouts, rewards and group advantages. Dynamic sampling drops groups
+// whose rewards are all equal and refills them, at most twice. Logs the reward metrics of the
+// policy's fresh samples (the first round) and the sampling counters into `m`.
+absl::StatusOr<SampledGroups> SampleAndScore(GrpoRun& run, int64_t step, StepMetrics& m) {
+  const GrpoParams& p = run.p;
+  SampledGroups out;
+  std::vector<Group> first_round_copy;  // dynamic sampling: round 0 before the drop
+  double generate_s = 0.0, reward_s = 0.0;
+  int64_t rollout_tokens = 0, dropped = 0;
+  AdvantageOptions options;
+  options.estimator = run.estimator;
+  options.group_size = p.group_size;
+  options.drop_uniform_groups = p.dynamic_sampling;
+  for (int round = 0; round < 3; ++round) {
+    const int64_t want = p.prompts_per_step - static_cast<int64_t>(out.groups.size());
+    if (want <= 0) break;
+    R1_ASSIGN_OR_RETURN(std::vector<Group> fresh,
+                        SampleGroups(run, step, round, want, &rollout_tokens, &generate_s));
+    for (auto& g : fresh) out.groups.push_back(std::move(g));
+    // Rewards and group advantages over everything sampled so far.
+    const double t = NowSeconds();
+    R1_RETURN_IF_ERROR(run.rewards->Score(run.worker, &out.groups));
+    Flatten(out.groups, &out.totals, &out.parts);
+    R1_ASSIGN_OR_RETURN(out.adv, ComputeGroupAdvantages(out.totals, options));
+    reward_s += NowSeconds() - t;
+    if (round == 0) {
+      dropped = static_cast<int64_t>(out.adv.uniform_groups.size());
+      if (p.dynamic_sampling) first_round_copy = out.groups;
+    }
+    if (!p.dynamic_sampling) break;
+    // Keep the groups with signal and sample replacements for the others.
+    std::vector<Group> kept;
+    for (int64_t g : out.adv.kept_groups) {
+      kept.push_back(std::move(out.groups[static_cast<size_t>(g)]));
+    }
+    out.groups = std::move(kept);
+    Flatten(out.groups, &out.totals, &out.parts);
+    R1_ASSIGN_OR_RETURN(out.adv, ComputeGroupAdvantages(out.totals, options));
+  }
+  // Reward, accuracy and format describe the policy's fresh samples (the first round): with
+  // dynamic sampling the groups trained on are biased towards mixed outcomes.
+  LogRewardMetrics(p.dynamic_sampling ? first_round_copy : out.groups, "", &m);
+  if (p.dynamic_sampling) LogRewardMetrics(out.groups, "trained_", &m);
+  m["uniform_groups"] = static_cast<double>(dropped);
+  m["groups"] = static_cast<double>(out.groups.size());
+  m["generate_seconds"] = generate_s;
+  m["reward_seconds"] = reward_s;
+  m["rollout_tokens_per_s"] =
+      generate_s > 0 ? static_cast<double>(rollout_tokens) / generate_s : 0;
+  return out;
+}
+
+// Step 3 input: the non-empty responses with their advantages (negative ones scaled by
+// negative_advantage_scale); logs the response-length metrics into `m`.
+StepSequences TrainingSequences(const GrpoRun& run, const SampledGroups& sampled,
+                                StepMetrics& m) {
+  const GrpoParams& p = run.p;
+  StepSequences out;
+  double length_sum = 0.0, length_max = 0.0;
+  for (size_t g = 0; g < sampled.groups.size(); ++g) {
+    const Group& group = sampled.groups[g];
+    for (size_t j = 0; j < group.rollouts.size(); ++j) {
+      const Rollout& r = group.rollouts[j];
+      const double len = static_cast<double>(r.response.size());
+      length_sum += len;
+      length_max = std::max(length_max, len);
+      if (r.response.empty()) continue;
+      out.prompts.push_back(group.prompt);
+      out.responses.push_back(r.response);
+      out.sampled_logprobs.push_back(&r.logprobs);
+      const double a = sampled.adv.advantages[g * group.rollouts.size() + j];
+      out.advantages.push_back(static_cast<float>(a < 0 ? a * p.negative_advantage_scale : a));
+    }
+  }
+  const double num_rollouts = static_cast<double>(sampled.groups.size() * p.group_size);
+  m["response_length_mean"] = num_rollouts > 0 ? length_sum / num_rollouts : 0.0;
+  m["response_length_max"] = length_max;
+  return out;
+}
+
+// The old-policy and reference log-probs of a step's sequences.
+struct StepLogprobs {
+  std::vector<std::vector<float>> old_lp;  // empty: on-policy, taken from the update's forward
+  std::vector<std::vector<float>> ref_lp;  // empty without a KL term
+};
+
+// Step 3: old-policy and reference log-probs, under softmax(logits / temperature) as in verl and
+// TRL. On-policy (one update over the whole batch) the policy is still the one that sampled, so
+// the old log-probs come free with the update's own forward and the extra forward is skipped,
+// except every kMismatchCheckEvery steps, which compute them to check the rollout engine against
+// them (logprob_mismatch; without top-p they must be equal, or the gradient is biased).
+absl::StatusOr<StepLogprobs> ComputeStepLogprobs(GrpoRun& run, int64_t step,
+                                                 const StepSequences& seqs, bool on_policy,
+                                                 StepMetrics& m) {
+  const GrpoParams& p = run.p;
+  const float temperature = static_cast<float>(p.sampling.temperature);
+  const double t = NowSeconds();
+  StepLogprobs out;
+  if (!on_policy || step % kMismatchCheckEvery == 0) {
+    R1_ASSIGN_OR_RETURN(out.old_lp,
+                        run.worker->Logprobs("policy", seqs.prompts, seqs.responses, temperature));
+  }
+  if (p.kl_coef > 0.0) {
+    R1_ASSIGN_OR_RETURN(out.ref_lp, run.worker->Logprobs("reference", seqs.prompts,
+                                                         seqs.responses, temperature));
+  }
+  m["logprobs_seconds"] = NowSeconds() - t;
+  if (!out.old_lp.empty() && p.sampling.top_p >= 1.0) {
+    double diff = 0.0, count = 0.0;
+    for (size_t i = 0; i < out.old_lp.size(); ++i) {
+      const std::vector<float>& sampled = *seqs.sampled_logprobs[i];
+      const std::vector<float>& trained = out.old_lp[i];
+      for (size_t k = 0; k < sampled.size() && k < trained.size(); ++k) {
+        diff += std::abs(static_cast<double>(sampled[k]) - trained[k]);
+        count += 1.0;
+      }
+    }
+    if (count > 0) m["logprob_mismatch"] = diff / count;
+  }
+  return out;
+}
+
+// Step 4: ppo_epochs passes of clipped policy-gradient updates over mini-batches; the metrics are
+// the updates' means.
+absl::Status UpdatePolicy(GrpoRun& run, int64_t step, const StepSequences& seqs,
+                          const StepLogprobs& lp, size_t mini, bool on_policy, StepMetrics& m) {
+  const GrpoParams& p = run.p;
+  const size_t total = seqs.prompts.size();
+  const double t = NowSeconds();
+  std::map<std::string, double> sums;
+  int updates = 0;
+  double train_tokens = 0.0;
+  for (int64_t epoch = 0; epoch < p.ppo_epochs; ++epoch) {
+    for (size_t begin = 0; begin < total; begin += mini) {
+      const size_t end = std::min(total, begin + mini);
+      TrainBatch batch;
+      batch.objective = TrainBatch::Objective::kPolicyGradient;
+      batch.step = step;
+      batch.prompts.assign(seqs.prompts.begin() + begin, seqs.prompts.begin() + end);
+      batch.responses.assign(seqs.responses.begin() + begin, seqs.responses.begin() + end);
+      batch.advantages.assign(seqs.advantages.begin() + begin, seqs.advantages.begin() + end);
+      if (!on_policy) batch.old_logprobs.assign(lp.old_lp.begin() + begin, lp.old_lp.begin() + end);
+      if (!lp.ref_lp.empty()) {
+        batch.ref_logprobs.assign(lp.ref_lp.begin() + begin, lp.ref_lp.begin() + end);
+      }
+      batch.policy_loss.clip_low = p.clip_low;
+      batch.policy_loss.clip_high = p.clip_high;
+      batch.policy_loss.kl_coef = p.kl_coef;
+      batch.policy_loss.kl_estimator = p.kl_estimator;
+      batch.policy_loss.aggregation = LossAggregationFor(p.loss_aggregation);
+      batch.policy_loss.temperature = static_cast<float>(p.sampling.temperature);
+      R1_ASSIGN_OR_RETURN(StepMetrics step_metrics, run.worker->TrainStep("policy", batch));
+      for (const auto& [k, v] : step_metrics) sums[k] += v;
+      train_tokens += step_metrics["tokens"];
+      ++updates;
+    }
+  }
+  for (const auto& [k, v] : sums) {
+    if (k != "tokens" && k != "seconds") m[k] = v / updates;
+  }
+  m["train_seconds"] = NowSeconds() - t;
+  m["train_tokens_per_s"] = m["train_seconds"] > 0 ? train_tokens / m["train_seconds"] : 0;
+  return absl::OkStatus();
+}
+
+// Step 5: the updated policy to the rollout engine (nothing moves when colocated).
+absl::Status SyncRolloutWeights(GrpoRun& run, StepMetrics& m) {
+  const double t = NowSeconds();
+  R1_ASSIGN_OR_RETURN(SyncStats sync, run.worker->SyncWeights());
+  m["sync_seconds"] = NowSeconds() - t;
+  m["sync_bytes"] = static_cast<double>(sync.bytes_moved);
+  return absl::OkStatus();
+}
+
+// Step 6: metrics and a few samples every log_every steps, progress, the reference refresh, and
+// a checkpoint every checkpoint_every steps (then references no resume can need are removed).
+absl::Status LogAndCheckpoint(GrpoRun& run, int64_t step, const SampledGroups& sampled,
+                              const StepMetrics& m) {
+  const GrpoParams& p = run.p;
+  if (p.log_every > 0 && ((step + 1) % p.log_every == 0 || step + 1 == p.steps)) {
+    R1_RETURN_IF_ERROR(run.metrics.Write(step + 1, m));
+    std::vector<RolloutSample> sample;
+    for (size_t g = 0; g < sampled.groups.size() && sample.size() < 4; ++g) {
+      const Rollout& r = sampled.groups[g].rollouts[0];
+      RolloutSample s{sampled.groups[g].example->prompt, r.text, sampled.totals[g * p.group_size],
+                      {}};
+      for (const auto& [name, values] : sampled.parts) {
+        s.reward_terms[name] = values[g * p.group_size];
+      }
+      sample.push_back(std::move(s));
+    }
+    R1_RETURN_IF_ERROR(run.samples.Write(step + 1, sample));
+  }
+  if (run.context.on_progress) run.context.on_progress(StageProgress{step + 1, p.steps, m});
+  if (run.refresh && (step + 1) % p.reference_refresh_every == 0) {
+    const std::string ref_dir = run.RefreshedAt(step + 1);
+    R1_RETURN_IF_ERROR(run.worker->Save("policy", ref_dir, "", /*weights_only=*/true));
+    R1_RETURN_IF_ERROR(run.worker->LoadModel("reference", ref_dir, nullptr, ""));
+  }
+  if (p.checkpoint_every > 0 && (step + 1) % p.checkpoint_every == 0 && step + 1 < p.steps) {
+    R1_RETURN_IF_ERROR(SaveCheckpoint(run.context, "policy", step + 1));
+    if (run.refresh) {
+      // A resume now starts at step + 1 or later: older references are not needed.
+      const int64_t keep = (step + 1) / p.reference_refresh_every * p.reference_refresh_every;
+      for (int64_t r = p.reference_refresh_every; r < keep; r += p.reference_refresh_every) {
+        if (PathExists(run.RefreshedAt(r))) R1_RETURN_IF_ERROR(RemoveAll(run.RefreshedAt(r)));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// One GRPO step; errors are annotated with the stage and step by the caller.
+absl::StatusOr<StepMetrics> RunGrpoStep(GrpoRun& run, int64_t step) {
+  const GrpoParams& p = run.p;
+  StepMetrics m;
+  const double t0 = NowSeconds();
+  R1_ASSIGN_OR_RETURN(SampledGroups sampled, SampleAndScore(run, step, m));
+  const StepSequences seqs = TrainingSequences(run, sampled, m);
+  if (!seqs.prompts.empty()) {
+    const size_t total = seqs.prompts.size();
+    const size_t mini = p.mini_batch_size > 0 ? static_cast<size_t>(p.mini_batch_size) : total;
+    const bool on_policy = p.ppo_epochs == 1 && mini >= total;
+    R1_ASSIGN_OR_RETURN(StepLogprobs lp, ComputeStepLogprobs(run, step, seqs, on_policy, m));
+    R1_RETURN_IF_ERROR(UpdatePolicy(run, step, seqs, lp, mini, on_policy, m));
+    R1_RETURN_IF_ERROR(SyncRolloutWeights(run, m));
+  }
+  m["step_seconds"] = NowSeconds() - t0;
+  R1_RETURN_IF_ERROR(LogAndCheckpoint(run, step, sampled, m));
+  return m;
+}
+
 }  // namespace
 
 absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
@@ -218,272 +554,41 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
   const GrpoParams& p = stage.grpo;
   const int64_t n = static_cast<int64_t>(context.examples.size());
   if (n == 0) return absl::InvalidArgumentError(absl::StrCat("stage ", stage.name, ": no prompts"));
-  WorkerClient* worker = context.worker;
-  const OptimizerOptions optimizer = ToOptimizerOptions(p.optimizer, p.steps);
   R1_ASSIGN_OR_RETURN(std::optional<ResumePoint> resume, FindResumePoint(context));
   R1_RETURN_IF_ERROR(DropLogsAfter(context, resume ? resume->step : 0));
-  R1_RETURN_IF_ERROR(LoadTrainable(context, "policy", optimizer, resume));
-  const std::string refreshed_dir = JoinPath(context.run_dir->StageDir(stage.name), "reference");
-  // The reference refreshed at `step` (STAGE/reference/step-NNNNNN), kept until a checkpoint
-  // past the next refresh makes it unreachable by a resume.
-  auto refreshed_at = [&](int64_t step) {
-    return JoinPath(refreshed_dir, absl::StrFormat("step-%06d", step));
-  };
-  const bool refresh = p.reference_refresh_every > 0 && p.kl_coef > 0;
-  if (p.kl_coef > 0.0) {
-    // The reference is the stage's starting model, or on resume the one refreshed last before
-    // the checkpoint (so that a resumed run computes the same KL as an uninterrupted one).
-    std::string ref_dir =
-        context.model_dir.empty() && resume.has_value() ? resume->dir : context.model_dir;
-    const int64_t last_refresh =
-        refresh && resume.has_value()
-            ? resume->step / p.reference_refresh_every * p.reference_refresh_every
-            : 0;
-    if (last_refresh > 0) ref_dir = refreshed_at(last_refresh);
-    if (ref_dir.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("stage ", stage.name, ": kl_coef > 0 needs an input model as reference"));
-    }
-    R1_RETURN_IF_ERROR(worker->LoadModel("reference", ref_dir, nullptr, ""));
-  }
-  R1_ASSIGN_OR_RETURN(std::unique_ptr<StageRewards> rewards, StageRewards::Create(context));
-  R1_ASSIGN_OR_RETURN(AdvantageEstimator estimator, ParseAdvantageEstimator(p.advantage));
-  MetricsWriter metrics(context.run_dir->MetricsPath(stage.name));
-  SamplesWriter samples(context.run_dir->SamplesPath(stage.name));
-  DataCursor cursor(n, context.seed);
-  DataCursor refill_cursor(n, context.seed ^ 0xD1B54A32D192ED03ull);
-  std::vector<double> last_rewards;
+  GrpoRun run{context,
+              p,
+              context.worker,
+              nullptr,
+              AdvantageEstimator{},
+              DataCursor(n, context.seed),
+              DataCursor(n, context.seed ^ 0xD1B54A32D192ED03ull),
+              MetricsWriter(context.run_dir->MetricsPath(stage.name)),
+              SamplesWriter(context.run_dir->SamplesPath(stage.name)),
+              p.reference_refresh_every > 0 && p.kl_coef > 0,
+              JoinPath(context.run_dir->StageDir(stage.name), "reference")};
+  R1_RETURN_IF_ERROR(LoadPolicyAndReference(run, resume));
+  R1_ASSIGN_OR_RETURN(run.rewards, StageRewards::Create(context));
+  R1_ASSIGN_OR_RETURN(run.estimator, ParseAdvantageEstimator(p.advantage));
+
+  std::vector<double> step_rewards;  // reward_mean of each step this run made
   StepMetrics last;
-
   for (int64_t step = resume ? resume->step : 0; step < p.steps; ++step) {
-    const std::string where = absl::StrCat("stage ", stage.name, " step ", step, ": ");
-    StepMetrics m;
-    double t0 = NowSeconds();
-    // 1. Prompts and rollouts (dynamic sampling refills dropped groups, at most twice).
-    std::vector<Group> groups;
-    std::vector<Group> first_round_copy;  // dynamic sampling: round 0 before the drop
-    std::vector<double> totals;
-    std::map<std::string, std::vector<double>> parts;
-    AdvantageResult adv;
-    double generate_s = 0.0, reward_s = 0.0;
-    int64_t rollout_tokens = 0, dropped = 0, prompt_position = step * p.prompts_per_step;
-    for (int round = 0; round < 3; ++round) {
-      const int64_t want = p.prompts_per_step - static_cast<int64_t>(groups.size());
-      if (want <= 0) break;
-      std::vector<Group> fresh(static_cast<size_t>(want));
-      std::vector<std::string> texts;
-      for (int64_t i = 0; i < want; ++i) {
-        const int64_t index = round == 0
-                                  ? cursor.At(prompt_position + i)
-                                  : refill_cursor.At((step * 3 + round) * p.prompts_per_step + i);
-        fresh[static_cast<size_t>(i)].example = &context.examples[static_cast<size_t>(index)];
-        texts.push_back(RenderStagePrompt(context.examples[static_cast<size_t>(index)].prompt));
-      }
-      R1_ASSIGN_OR_RETURN(std::vector<TokenSeq> prompt_ids, worker->Tokenize(texts));
-      std::vector<RolloutRequest> requests;
-      for (int64_t i = 0; i < want; ++i) {
-        fresh[static_cast<size_t>(i)].prompt = prompt_ids[static_cast<size_t>(i)];
-        for (int64_t g = 0; g < p.group_size; ++g) {
-          RolloutRequest r;
-          r.prompt = prompt_ids[static_cast<size_t>(i)];
-          r.sampling.temperature = static_cast<float>(p.sampling.temperature);
-          r.sampling.top_p = static_cast<float>(p.sampling.top_p);
-          r.sampling.max_new_tokens = static_cast<int32_t>(p.sampling.max_new_tokens);
-          r.sampling.seed = RequestSeed(context.seed, step * 3 + round, i * p.group_size + g);
-          requests.push_back(std::move(r));
-        }
-      }
-      double t = NowSeconds();
-      auto rollouts = worker->Generate("policy", requests);
-      if (!rollouts.ok()) return Annotate(rollouts.status(), where);
-      generate_s += NowSeconds() - t;
-      for (int64_t i = 0; i < want; ++i) {
-        auto begin = rollouts->begin() + i * p.group_size;
-        fresh[static_cast<size_t>(i)].rollouts.assign(begin, begin + p.group_size);
-        for (auto it = begin; it != begin + p.group_size; ++it) {
-          rollout_tokens += static_cast<int64_t>(it->response.size());
-        }
-      }
-      for (auto& g : fresh) groups.push_back(std::move(g));
-      // 2. Rewards and group advantages over everything sampled so far.
-      t = NowSeconds();
-      R1_RETURN_IF_ERROR(Annotate(rewards->Score(worker, &groups), where));
-      Flatten(groups, &totals, &parts);
-      AdvantageOptions options;
-      options.estimator = estimator;
-      options.group_size = p.group_size;
-      options.drop_uniform_groups = p.dynamic_sampling;
-      R1_ASSIGN_OR_RETURN(adv, ComputeGroupAdvantages(totals, options));
-      reward_s += NowSeconds() - t;
-      if (round == 0) {
-        dropped = static_cast<int64_t>(adv.uniform_groups.size());
-        if (p.dynamic_sampling) first_round_copy = groups;
-      }
-      if (!p.dynamic_sampling) break;
-      // Keep the groups with signal and sample replacements for the others.
-      std::vector<Group> kept;
-      for (int64_t g : adv.kept_groups) kept.push_back(std::move(groups[static_cast<size_t>(g)]));
-      groups = std::move(kept);
-      Flatten(groups, &totals, &parts);
-      R1_ASSIGN_OR_RETURN(adv, ComputeGroupAdvantages(totals, options));
-    }
-    // Reward, accuracy and format describe the policy's fresh samples (the first round): with
-    // dynamic sampling the groups trained on are biased towards mixed outcomes.
-    LogRewardMetrics(p.dynamic_sampling ? first_round_copy : groups, "", &m);
-    if (p.dynamic_sampling) LogRewardMetrics(groups, "trained_", &m);
-    m["uniform_groups"] = static_cast<double>(dropped);
-    m["groups"] = static_cast<double>(groups.size());
-
-    std::vector<TokenSeq> prompts, responses;
-    std::vector<const std::vector<float>*> sampled_logprobs;  // the rollout engine's, per response
-    std::vector<float> advantages;
-    double length_sum = 0.0, length_max = 0.0;
-    for (size_t g = 0; g < groups.size(); ++g) {
-      for (size_t j = 0; j < groups[g].rollouts.size(); ++j) {
-        const Rollout& r = groups[g].rollouts[j];
-        const double len = static_cast<double>(r.response.size());
-        length_sum += len;
-        length_max = std::max(length_max, len);
-        if (r.response.empty()) continue;
-        prompts.push_back(groups[g].prompt);
-        responses.push_back(r.response);
-        sampled_logprobs.push_back(&r.logprobs);
-        const double a = adv.advantages[g * groups[g].rollouts.size() + j];
-        advantages.push_back(static_cast<float>(a < 0 ? a * p.negative_advantage_scale : a));
-      }
-    }
-    const double num_rollouts = static_cast<double>(groups.size() * p.group_size);
-    m["response_length_mean"] = num_rollouts > 0 ? length_sum / num_rollouts : 0.0;
-    m["response_length_max"] = length_max;
-    m["generate_seconds"] = generate_s;
-    m["reward_seconds"] = reward_s;
-    m["rollout_tokens_per_s"] =
-        generate_s > 0 ? static_cast<double>(rollout_tokens) / generate_s : 0;
-
-    if (!prompts.empty()) {
-      // 3. Old-policy and reference log-probs. With a single update over the whole batch the
-      // policy is still the one that sampled, so its log-probs come free with the update's own
-      // forward (TrainBatch.old_logprobs empty) and the extra forward is skipped, except every
-      // kMismatchCheckEvery steps, which compute them to check the rollout engine against them.
-      const size_t total_seqs = prompts.size();
-      const size_t mini =
-          p.mini_batch_size > 0 ? static_cast<size_t>(p.mini_batch_size) : total_seqs;
-      const bool on_policy = p.ppo_epochs == 1 && mini >= total_seqs;
-      // Every log-prob is of the distribution that sampled, softmax(logits / temperature), as in
-      // verl and TRL (the config requires temperature > 0 for RL).
-      const float lp_temperature = static_cast<float>(p.sampling.temperature);
-      double t = NowSeconds();
-      std::vector<std::vector<float>> old_lp;
-      if (!on_policy || step % kMismatchCheckEvery == 0) {
-        auto computed = worker->Logprobs("policy", prompts, responses, lp_temperature);
-        if (!computed.ok()) return Annotate(computed.status(), where);
-        old_lp = std::move(*computed);
-      }
-      std::vector<std::vector<float>> ref_lp;
-      if (p.kl_coef > 0.0) {
-        R1_ASSIGN_OR_RETURN(ref_lp,
-                            worker->Logprobs("reference", prompts, responses, lp_temperature));
-      }
-      m["logprobs_seconds"] = NowSeconds() - t;
-      // Without top-p, the rollout engine's log-probs must equal the trainer's (a mismatch means
-      // rollouts do not come from the policy being trained, and the gradient is biased).
-      // Measured where the trainer's were computed anyway.
-      if (!old_lp.empty() && p.sampling.top_p >= 1.0) {
-        double diff = 0.0, count = 0.0;
-        for (size_t i = 0; i < old_lp.size(); ++i) {
-          const std::vector<float>& sampled = *sampled_logprobs[i];
-          const std::vector<float>& trained = old_lp[i];
-          for (size_t k = 0; k < sampled.size() && k < trained.size(); ++k) {
-            diff += std::abs(static_cast<double>(sampled[k]) - trained[k]);
-            count += 1.0;
-          }
-        }
-        if (count > 0) m["logprob_mismatch"] = diff / count;
-      }
-      // 4. Policy updates over mini-batches.
-      t = NowSeconds();
-      std::map<std::string, double> sums;
-      int updates = 0;
-      double train_tokens = 0.0;
-      for (int64_t epoch = 0; epoch < p.ppo_epochs; ++epoch) {
-        for (size_t begin = 0; begin < total_seqs; begin += mini) {
-          const size_t end = std::min(total_seqs, begin + mini);
-          TrainBatch batch;
-          batch.objective = TrainBatch::Objective::kPolicyGradient;
-          batch.step = step;
-          batch.prompts.assign(prompts.begin() + begin, prompts.begin() + end);
-          batch.responses.assign(responses.begin() + begin, responses.begin() + end);
-          batch.advantages.assign(advantages.begin() + begin, advantages.begin() + end);
-          if (!on_policy) batch.old_logprobs.assign(old_lp.begin() + begin, old_lp.begin() + end);
-          if (!ref_lp.empty())
-            batch.ref_logprobs.assign(ref_lp.begin() + begin, ref_lp.begin() + end);
-          batch.policy_loss.clip_low = p.clip_low;
-          batch.policy_loss.clip_high = p.clip_high;
-          batch.policy_loss.kl_coef = p.kl_coef;
-          batch.policy_loss.kl_estimator = p.kl_estimator;
-          batch.policy_loss.aggregation = LossAggregationFor(p.loss_aggregation);
-          batch.policy_loss.temperature = lp_temperature;
-          auto step_metrics = worker->TrainStep("policy", batch);
-          if (!step_metrics.ok()) return Annotate(step_metrics.status(), where);
-          for (const auto& [k, v] : *step_metrics) sums[k] += v;
-          train_tokens += (*step_metrics)["tokens"];
-          ++updates;
-        }
-      }
-      for (const auto& [k, v] : sums) {
-        if (k != "tokens" && k != "seconds") m[k] = v / updates;
-      }
-      m["train_seconds"] = NowSeconds() - t;
-      m["train_tokens_per_s"] = m["train_seconds"] > 0 ? train_tokens / m["train_seconds"] : 0;
-      // 5. Weight sync to the rollout engine.
-      t = NowSeconds();
-      auto sync = worker->SyncWeights();
-      if (!sync.ok()) return Annotate(sync.status(), where);
-      m["sync_seconds"] = NowSeconds() - t;
-      m["sync_bytes"] = static_cast<double>(sync->bytes_moved);
-    }
-    m["step_seconds"] = NowSeconds() - t0;
-    last_rewards.push_back(m["reward_mean"]);
-    last = m;
-
-    if (p.log_every > 0 && ((step + 1) % p.log_every == 0 || step + 1 == p.steps)) {
-      R1_RETURN_IF_ERROR(metrics.Write(step + 1, m));
-      std::vector<RolloutSample> sample;
-      for (size_t g = 0; g < groups.size() && sample.size() < 4; ++g) {
-        const Rollout& r = groups[g].rollouts[0];
-        RolloutSample s{groups[g].example->prompt, r.text, totals[g * p.group_size], {}};
-        for (const auto& [name, values] : parts) s.reward_terms[name] = values[g * p.group_size];
-        sample.push_back(std::move(s));
-      }
-      R1_RETURN_IF_ERROR(samples.Write(step + 1, sample));
-    }
-    if (context.on_progress) context.on_progress(StageProgress{step + 1, p.steps, m});
-    if (refresh && (step + 1) % p.reference_refresh_every == 0) {
-      const std::string ref_dir = refreshed_at(step + 1);
-      R1_RETURN_IF_ERROR(worker->Save("policy", ref_dir, "", /*weights_only=*/true));
-      R1_RETURN_IF_ERROR(worker->LoadModel("reference", ref_dir, nullptr, ""));
-    }
-    if (p.checkpoint_every > 0 && (step + 1) % p.checkpoint_every == 0 && step + 1 < p.steps) {
-      R1_RETURN_IF_ERROR(SaveCheckpoint(context, "policy", step + 1));
-      if (refresh) {
-        // A resume now starts at step + 1 or later: older references are not needed.
-        const int64_t keep = (step + 1) / p.reference_refresh_every * p.reference_refresh_every;
-        for (int64_t r = p.reference_refresh_every; r < keep; r += p.reference_refresh_every) {
-          if (PathExists(refreshed_at(r))) R1_RETURN_IF_ERROR(RemoveAll(refreshed_at(r)));
-        }
-      }
-    }
+    absl::StatusOr<StepMetrics> m = RunGrpoStep(run, step);
+    if (!m.ok()) return Annotate(m.status(), absl::StrCat("stage ", stage.name, " step ", step, ": "));
+    step_rewards.push_back((*m)["reward_mean"]);
+    last = *std::move(m);
   }
   StageResult result;
   result.output = context.run_dir->OutputDir(stage.name);
-  R1_RETURN_IF_ERROR(worker->Save("policy", result.output, "", /*weights_only=*/true));
+  R1_RETURN_IF_ERROR(context.worker->Save("policy", result.output, "", /*weights_only=*/true));
   result.summary = last;
   // Mean reward over the first and last quarter of the steps this run made (R1-Zero's curve).
-  const size_t q = std::max<size_t>(1, last_rewards.size() / 4);
+  const size_t q = std::max<size_t>(1, step_rewards.size() / 4);
   result.summary["reward_first_quarter"] =
-      Mean(std::vector<double>(last_rewards.begin(), last_rewards.begin() + q));
+      Mean(std::vector<double>(step_rewards.begin(), step_rewards.begin() + q));
   result.summary["reward_last_quarter"] =
-      Mean(std::vector<double>(last_rewards.end() - q, last_rewards.end()));
+      Mean(std::vector<double>(step_rewards.end() - q, step_rewards.end()));
   return result;
 }
 
