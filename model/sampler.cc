@@ -5,18 +5,13 @@
 #include <cmath>
 #include <limits>
 
+#include "base/random.h"
+
 namespace r1 {
 namespace {
 
 bool MoreLikely(const TokenProb& a, const TokenProb& b) {
   return a.p > b.p || (a.p == b.p && a.id < b.id);
-}
-
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
 }
 
 }  // namespace
@@ -90,7 +85,8 @@ int32_t SampleToken(absl::Span<const float> logits, const SamplingParams& params
 }
 
 double UniformForStep(uint64_t seed, uint64_t step) {
-  const uint64_t bits = SplitMix64(SplitMix64(seed) ^ SplitMix64(step + 0x632BE59BD9B4E019ull));
+  const uint64_t bits =
+      SplitMix64::Hash(SplitMix64::Hash(seed) ^ SplitMix64::Hash(step + 0x632BE59BD9B4E019ull));
   return double(bits >> 11) * (1.0 / 9007199254740992.0);  // 53 random bits / 2^53
 }
 

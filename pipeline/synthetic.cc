@@ -267,31 +267,6 @@ absl::Status ValidateCount(int64_t count) {
 
 }  // namespace
 
-uint64_t SplitMix64::Next() {
-  uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-uint64_t SplitMix64::Below(uint64_t n) {
-  if (n == 0) return 0;
-  // Reject the top partial block so every residue is equally likely.
-  uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-  uint64_t x;
-  do {
-    x = Next();
-  } while (x >= limit);
-  return x % n;
-}
-
-int64_t SplitMix64::Between(int64_t lo, int64_t hi) {
-  if (hi <= lo) return lo;
-  uint64_t span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) + 1;
-  if (span == 0) return static_cast<int64_t>(Next());  // the full 64-bit range
-  return static_cast<int64_t>(static_cast<uint64_t>(lo) + Below(span));
-}
-
 uint64_t ExampleSeed(uint64_t seed, uint64_t index) {
   SplitMix64 a(seed);
   uint64_t s = a.Next();

@@ -34,26 +34,10 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "base/random.h"
 #include "pipeline/datasets.h"
 
 namespace r1 {
-
-// splitmix64 (Steele, Lea, Flood 2014): tiny, fast, identical on every platform.
-// Not thread-safe; one per thread.
-class SplitMix64 {
- public:
-  explicit SplitMix64(uint64_t seed) : state_(seed) {}
-  uint64_t Next();
-  // Uniform in [0, n) without modulo bias; n must be > 0 (returns 0 for n == 0).
-  uint64_t Below(uint64_t n);
-  // Uniform in [lo, hi]; lo <= hi.
-  int64_t Between(int64_t lo, int64_t hi);
-  // true with probability percent/100.
-  bool Percent(int32_t percent) { return Below(100) < static_cast<uint64_t>(percent); }
-
- private:
-  uint64_t state_;
-};
 
 // The seed of example `index` in a run seeded with `seed` (a splitmix64 mix of both).
 uint64_t ExampleSeed(uint64_t seed, uint64_t index);

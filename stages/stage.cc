@@ -2,6 +2,7 @@
 #include "stages/stage.h"
 
 #include "absl/strings/str_cat.h"
+#include "base/random.h"
 #include "pipeline/templates.h"
 #include "stages/grpo_stage.h"
 #include "stages/sampling_stages.h"
@@ -35,11 +36,8 @@ std::string RenderStagePrompt(const std::string& prompt) {
 }
 
 uint64_t RequestSeed(uint64_t stage_seed, int64_t step, int64_t index) {
-  uint64_t z = stage_seed ^ (0x9E3779B97F4A7C15ull * static_cast<uint64_t>(step + 1)) ^
-               (0xC2B2AE3D27D4EB4Full * static_cast<uint64_t>(index + 1));
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
+  return SplitMix64::Mix(stage_seed ^ (SplitMix64::kGamma * static_cast<uint64_t>(step + 1)) ^
+                         (0xC2B2AE3D27D4EB4Full * static_cast<uint64_t>(index + 1)));
 }
 
 }  // namespace r1

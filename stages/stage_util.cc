@@ -5,19 +5,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/file_util.h"
+#include "base/random.h"
 #include "base/status_macros.h"
 #include "nlohmann/json.hpp"
 #include "pipeline/metrics.h"
 
 namespace r1 {
 namespace {
-
-uint64_t SplitMix64(uint64_t* state) {
-  uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
 
 // The Hugging Face config.json of an inline architecture. Qwen2 always has q/k/v biases, so a
 // bias-free architecture is written as Llama.
@@ -45,9 +39,9 @@ std::string ArchitectureToHfConfig(const ArchitectureConfig& a, const std::strin
 std::vector<int64_t> ShuffledOrder(int64_t n, uint64_t seed) {
   std::vector<int64_t> order(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
-  uint64_t state = seed;
+  SplitMix64 rng(seed);
   for (int64_t i = n - 1; i > 0; --i) {
-    const int64_t j = static_cast<int64_t>(SplitMix64(&state) % static_cast<uint64_t>(i + 1));
+    const int64_t j = static_cast<int64_t>(rng.Next() % static_cast<uint64_t>(i + 1));
     std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(j)]);
   }
   return order;
