@@ -6,18 +6,16 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <utility>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "base/file_util.h"
 #include "base/status_macros.h"
+#include "base/str_util.h"
 
 namespace r1 {
 
@@ -68,6 +66,13 @@ std::string DatasetRef::ToString() const {
   return kind == Kind::kStage ? absl::StrCat(kStagePrefix, value) : value;
 }
 
+absl::string_view SyntheticFormat(absl::string_view kind) {
+  if (kind == "arithmetic" || kind == "countdown") return "prompt_answer";
+  if (kind == "non_reasoning") return "chat";
+  if (kind == "preference") return "preference";
+  return "";
+}
+
 std::string ConfigError::ToString() const { return absl::StrCat(path, ": ", message); }
 
 const DatasetConfig* PipelineConfig::FindDataset(absl::string_view name) const {
@@ -102,8 +107,6 @@ using Errors = std::vector<ConfigError>;
 void AddError(Errors* errors, std::string path, std::string message) {
   errors->push_back(ConfigError{std::move(path), std::move(message)});
 }
-
-std::string Quoted(absl::string_view s) { return absl::StrCat("\"", absl::CEscape(s), "\""); }
 
 // What a node is, for "expected X, got Y" messages.
 std::string Describe(const YAML::Node& node) {
@@ -388,13 +391,6 @@ void ParseCluster(MapReader r, ClusterConfig* c) {
   r.Finish();
 }
 
-absl::string_view SyntheticFormat(absl::string_view kind) {
-  if (kind == "arithmetic" || kind == "countdown") return "prompt_answer";
-  if (kind == "non_reasoning") return "chat";
-  if (kind == "preference") return "preference";
-  return "";
-}
-
 void ParseDataset(MapReader r, const ConfigParseOptions& options, DatasetConfig* d) {
   if (r.Get("path", &d->path)) d->path = ResolvePath(d->path, options);
   r.Get("format", &d->format);
@@ -655,16 +651,6 @@ void ParseTop(const YAML::Node& root, const ConfigParseOptions& options, Pipelin
 
 // ---- YAML writing ----------------------------------------------------------------------------
 
-// Shortest decimal that reads back as the same double.
-std::string FormatDouble(double v) {
-  std::string s;
-  for (int precision = 1; precision <= 17; ++precision) {
-    s = absl::StrFormat("%.*g", precision, v);
-    if (std::strtod(s.c_str(), nullptr) == v) break;
-  }
-  return s;
-}
-
 void EmitJson(YAML::Emitter& out, const nlohmann::json& j) {
   if (j.is_object()) {
     out << YAML::BeginMap;
@@ -684,7 +670,7 @@ void EmitJson(YAML::Emitter& out, const nlohmann::json& j) {
   } else if (j.is_number_integer()) {
     out << j.get<int64_t>();
   } else if (j.is_number()) {
-    out << FormatDouble(j.get<double>());
+    out << RoundTripDouble(j.get<double>());
   } else {
     out << YAML::Null;
   }
@@ -705,7 +691,7 @@ void Kv(YAML::Emitter& out, const char* key, uint64_t v) {
   out << YAML::Key << key << YAML::Value << v;
 }
 void Kv(YAML::Emitter& out, const char* key, double v) {
-  out << YAML::Key << key << YAML::Value << FormatDouble(v);
+  out << YAML::Key << key << YAML::Value << RoundTripDouble(v);
 }
 void Kv(YAML::Emitter& out, const char* key, bool v) {
   out << YAML::Key << key << YAML::Value << (v ? "true" : "false");
@@ -715,7 +701,7 @@ void EmitOptimizer(YAML::Emitter& out, const OptimizerConfig& o) {
   out << YAML::Key << "optimizer" << YAML::Value << YAML::BeginMap;
   Kv(out, "lr", o.lr);
   out << YAML::Key << "betas" << YAML::Value << YAML::Flow << YAML::BeginSeq
-      << FormatDouble(o.beta1) << FormatDouble(o.beta2) << YAML::EndSeq;
+      << RoundTripDouble(o.beta1) << RoundTripDouble(o.beta2) << YAML::EndSeq;
   Kv(out, "eps", o.eps);
   Kv(out, "weight_decay", o.weight_decay);
   Kv(out, "warmup_steps", o.warmup_steps);

@@ -89,6 +89,10 @@ struct SyntheticSpec {
   nlohmann::json options = nlohmann::json::object();  // generator-specific knobs, passed through
 };
 
+// The record format a synthetic generator of `kind` writes ("prompt_answer", "chat",
+// "preference"); "" for an unknown kind.
+absl::string_view SyntheticFormat(absl::string_view kind);
+
 struct DatasetConfig {
   std::string name;  // key in the `datasets` map; what stage inputs refer to
   std::string path;  // a JSONL file (relative paths are relative to the config file)

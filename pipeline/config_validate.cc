@@ -2,19 +2,18 @@
 // and the offending value, e.g. `stages[1].grpo.group_size: must be >= 2, got 1`.
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "base/str_util.h"
 #include "pipeline/config.h"
 #include "pipeline/dag.h"
 
@@ -22,17 +21,6 @@ namespace r1 {
 namespace {
 
 using Errors = std::vector<ConfigError>;
-
-std::string Num(double v) {
-  std::string s;
-  for (int precision = 1; precision <= 17; ++precision) {
-    s = absl::StrFormat("%.*g", precision, v);
-    if (std::strtod(s.c_str(), nullptr) == v) break;
-  }
-  return s;
-}
-
-std::string Quoted(absl::string_view s) { return absl::StrCat("\"", absl::CEscape(s), "\""); }
 
 // Collects errors under a key-path prefix.
 class Checker {
@@ -50,18 +38,20 @@ class Checker {
     if (v < min) Error(key, absl::StrCat("must be >= ", min, ", got ", v));
   }
   void AtLeast(absl::string_view key, double v, double min) const {
-    if (!(v >= min)) Error(key, absl::StrCat("must be >= ", Num(min), ", got ", Num(v)));
+    if (!(v >= min))
+      Error(key, absl::StrCat("must be >= ", RoundTripDouble(min), ", got ", RoundTripDouble(v)));
   }
   void Positive(absl::string_view key, double v) const {
-    if (!(v > 0)) Error(key, absl::StrCat("must be > 0, got ", Num(v)));
+    if (!(v > 0)) Error(key, absl::StrCat("must be > 0, got ", RoundTripDouble(v)));
   }
   // lo <= v <= hi, with open ends when the flags say so; the message shows the interval.
   void InRange(absl::string_view key, double v, double lo, double hi, bool lo_open,
                bool hi_open) const {
     bool ok = (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
     if (!ok) {
-      Error(key, absl::StrCat("must be in ", lo_open ? "(" : "[", Num(lo), ", ", Num(hi),
-                              hi_open ? ")" : "]", ", got ", Num(v)));
+      Error(key,
+            absl::StrCat("must be in ", lo_open ? "(" : "[", RoundTripDouble(lo), ", ",
+                         RoundTripDouble(hi), hi_open ? ")" : "]", ", got ", RoundTripDouble(v)));
     }
   }
   void OneOf(absl::string_view key, const std::string& v,
@@ -171,9 +161,9 @@ void CheckCluster(const ClusterConfig& k, Errors* errors) {
   }
   c.Positive("heartbeat_interval_s", k.heartbeat_interval_s);
   if (k.heartbeat_interval_s > 0 && !(k.worker_timeout_s > k.heartbeat_interval_s)) {
-    c.Error("worker_timeout_s",
-            absl::StrCat("must be greater than heartbeat_interval_s (", Num(k.heartbeat_interval_s),
-                         "), got ", Num(k.worker_timeout_s)));
+    c.Error("worker_timeout_s", absl::StrCat("must be greater than heartbeat_interval_s (",
+                                             RoundTripDouble(k.heartbeat_interval_s), "), got ",
+                                             RoundTripDouble(k.worker_timeout_s)));
   }
   c.AtLeast("max_stage_attempts", int64_t{k.max_stage_attempts}, int64_t{1});
 }
@@ -181,13 +171,6 @@ void CheckCluster(const ClusterConfig& k, Errors* errors) {
 const std::vector<std::string> kFormats = {"gsm8k", "prompt_answer", "chat", "preference"};
 const std::vector<std::string> kSyntheticKinds = {"arithmetic", "countdown", "non_reasoning",
                                                   "preference"};
-
-std::string SyntheticFormatOf(const std::string& kind) {
-  if (kind == "arithmetic" || kind == "countdown") return "prompt_answer";
-  if (kind == "non_reasoning") return "chat";
-  if (kind == "preference") return "preference";
-  return "";
-}
 
 void CheckDataset(const DatasetConfig& d, Errors* errors) {
   std::string prefix = absl::StrCat("datasets.", d.name);
@@ -206,7 +189,7 @@ void CheckDataset(const DatasetConfig& d, Errors* errors) {
     Checker s(errors, absl::StrCat(prefix, ".synthetic"));
     s.OneOf("kind", d.synthetic->kind, kSyntheticKinds);
     s.AtLeast("count", d.synthetic->count, int64_t{1});
-    std::string expected = SyntheticFormatOf(d.synthetic->kind);
+    std::string expected(SyntheticFormat(d.synthetic->kind));
     if (!expected.empty() && d.format != expected) {
       c.Error("format", absl::StrCat("a synthetic ", d.synthetic->kind, " dataset has format ",
                                      expected, ", got ", Quoted(d.format)));
@@ -468,7 +451,7 @@ void CheckInputs(const PipelineConfig& config, size_t index,
     }
     if (p.non_reasoning_ratio > 0 && num_chat == 0 && !s.inputs.datasets.empty()) {
       errors->push_back({prefix + ".rejection_sampling.non_reasoning_ratio",
-                         absl::StrCat("is ", Num(p.non_reasoning_ratio),
+                         absl::StrCat("is ", RoundTripDouble(p.non_reasoning_ratio),
                                       " but no input dataset is non-reasoning (format chat)")});
     }
     if (p.non_reasoning_ratio == 0 && num_chat > 0) {

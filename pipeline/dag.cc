@@ -3,12 +3,12 @@
 #include "pipeline/dag.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <functional>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "base/str_util.h"
 
 namespace r1 {
 
@@ -161,20 +161,11 @@ std::set<std::string> StageDag::Descendants(const std::string& stage) const {
 
 namespace {
 
-std::string Num(double v) {
-  std::string s;
-  for (int precision = 1; precision <= 17; ++precision) {
-    s = absl::StrFormat("%.*g", precision, v);
-    if (std::strtod(s.c_str(), nullptr) == v) break;
-  }
-  return s;
-}
-
 std::string DescribeOptimizer(const OptimizerConfig& o) {
-  std::string s = absl::StrCat("lr=", Num(o.lr), " ", o.schedule);
+  std::string s = absl::StrCat("lr=", RoundTripDouble(o.lr), " ", o.schedule);
   if (o.warmup_steps > 0) absl::StrAppend(&s, " warmup=", o.warmup_steps);
-  if (o.weight_decay > 0) absl::StrAppend(&s, " wd=", Num(o.weight_decay));
-  if (o.grad_clip > 0) absl::StrAppend(&s, " clip=", Num(o.grad_clip));
+  if (o.weight_decay > 0) absl::StrAppend(&s, " wd=", RoundTripDouble(o.weight_decay));
+  if (o.grad_clip > 0) absl::StrAppend(&s, " clip=", RoundTripDouble(o.grad_clip));
   return s;
 }
 
@@ -193,16 +184,17 @@ std::string DescribeParams(const StageConfig& s) {
       const GrpoParams& g = s.grpo;
       std::vector<std::string> rewards;
       for (const auto& w : g.rewards) {
-        std::string r = absl::StrCat(w.name, "*", Num(w.weight));
+        std::string r = absl::StrCat(w.name, "*", RoundTripDouble(w.weight));
         if (w.scope != "response") absl::StrAppend(&r, "@", w.scope);
         if (!w.model.empty()) absl::StrAppend(&r, "(", w.model, ")");
         rewards.push_back(r);
       }
       return absl::StrCat(
           "steps=", g.steps, " prompts/step=", g.prompts_per_step, " G=", g.group_size,
-          " T=", Num(g.sampling.temperature), " top_p=", Num(g.sampling.top_p),
-          " max_new=", g.sampling.max_new_tokens, "\n      clip=[", Num(g.clip_low), ",",
-          Num(g.clip_high), "] kl=", Num(g.kl_coef), "/", g.kl_estimator, " adv=", g.advantage,
+          " T=", RoundTripDouble(g.sampling.temperature),
+          " top_p=", RoundTripDouble(g.sampling.top_p), " max_new=", g.sampling.max_new_tokens,
+          "\n      clip=[", RoundTripDouble(g.clip_low), ",", RoundTripDouble(g.clip_high),
+          "] kl=", RoundTripDouble(g.kl_coef), "/", g.kl_estimator, " adv=", g.advantage,
           " agg=", g.loss_aggregation, g.dynamic_sampling ? " dynamic_sampling" : "",
           " ppo_epochs=", g.ppo_epochs, " ", DescribeOptimizer(g.optimizer),
           "\n      rewards: ", absl::StrJoin(rewards, " + "));
@@ -211,13 +203,14 @@ std::string DescribeParams(const StageConfig& s) {
       const RejectionSamplingParams& p = s.rejection_sampling;
       return absl::StrCat(
           "k=", p.samples_per_prompt, " keep<=", p.max_kept_per_prompt,
-          " T=", Num(p.sampling.temperature), " max_new=", p.sampling.max_new_tokens,
+          " T=", RoundTripDouble(p.sampling.temperature), " max_new=", p.sampling.max_new_tokens,
           p.filters.require_format ? " format-filter" : "", p.dedupe ? " dedupe" : "",
-          " non_reasoning_ratio=", Num(p.non_reasoning_ratio));
+          " non_reasoning_ratio=", RoundTripDouble(p.non_reasoning_ratio));
     }
     case StageType::kEval:
-      return absl::StrCat("k=", s.eval.samples_per_prompt, " T=", Num(s.eval.sampling.temperature),
-                          " top_p=", Num(s.eval.sampling.top_p),
+      return absl::StrCat("k=", s.eval.samples_per_prompt,
+                          " T=", RoundTripDouble(s.eval.sampling.temperature),
+                          " top_p=", RoundTripDouble(s.eval.sampling.top_p),
                           " max_new=", s.eval.sampling.max_new_tokens);
   }
   return "";
