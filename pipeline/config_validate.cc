@@ -328,23 +328,6 @@ std::string Article(absl::string_view word) {
   return vowel_sound ? "an" : "a";
 }
 
-// Every stage `name` reaches through depends_on (unknown names ignored, cycles safe).
-std::set<std::string> Reachable(const std::string& name,
-                                const std::map<std::string, const StageConfig*>& by_name) {
-  std::set<std::string> seen;
-  std::vector<std::string> todo = {name};
-  while (!todo.empty()) {
-    std::string cur = todo.back();
-    todo.pop_back();
-    auto it = by_name.find(cur);
-    if (it == by_name.end()) continue;
-    for (const auto& d : it->second->depends_on) {
-      if (seen.insert(d).second) todo.push_back(d);
-    }
-  }
-  return seen;
-}
-
 // Checks a "stage:<name>" reference from stage `self` at `path`: the stage exists, is a
 // (transitive) dependency, and produces `want`. Returns the referenced stage or null.
 const StageConfig* CheckStageRef(const std::string& path, const std::string& ref,
@@ -376,12 +359,14 @@ const StageConfig* CheckStageRef(const std::string& path, const std::string& ref
   return it->second;
 }
 
+// `graph`: the dependencies of the stages in `by_name`, for Ancestors.
 void CheckInputs(const PipelineConfig& config, size_t index,
-                 const std::map<std::string, const StageConfig*>& by_name, Errors* errors) {
+                 const std::map<std::string, const StageConfig*>& by_name, const StageDag& graph,
+                 Errors* errors) {
   const StageConfig& s = config.stages[index];
   std::string prefix = absl::StrCat("stages[", index, "]");
   std::string type(StageTypeName(s.type));
-  std::set<std::string> ancestors = Reachable(s.name, by_name);
+  std::set<std::string> ancestors = graph.Ancestors(s.name);
 
   // Model input.
   std::string model_path = prefix + ".inputs.model";
@@ -538,7 +523,11 @@ void ValidateConfig(const PipelineConfig& config, std::vector<ConfigError>* erro
     errors->push_back({"stages", absl::StrCat("dependency cycle ", absl::StrJoin(cycle, " -> "))});
   }
 
-  // Per-stage parameters and inputs.
+  // Per-stage parameters and inputs. Stage references are checked against the stages named
+  // well and once (the DAG itself may not build).
+  std::map<std::string, std::vector<std::string>> depends_on;
+  for (const auto& [name, stage] : by_name) depends_on[name] = stage->depends_on;
+  const StageDag graph = StageDag::Unchecked(std::move(depends_on));
   for (size_t i = 0; i < config.stages.size(); ++i) {
     const StageConfig& s = config.stages[i];
     std::string prefix = absl::StrCat("stages[", i, "]");
@@ -559,7 +548,7 @@ void ValidateConfig(const PipelineConfig& config, std::vector<ConfigError>* erro
         CheckEval(s.eval, c);
         break;
     }
-    CheckInputs(config, i, by_name, errors);
+    CheckInputs(config, i, by_name, graph, errors);
   }
 }
 

@@ -35,6 +35,10 @@ class StageDag {
   // InvalidArgument if a stage name repeats, a dependency is unknown or the graph has a cycle
   // (the message names them). A config that passed ValidateConfig always builds.
   static absl::StatusOr<StageDag> Build(const std::vector<StageConfig>& stages);
+  // The graph `depends_on` (stage -> its direct dependencies) without Build's checks, for
+  // DependsOn and Ancestors on a config that may be invalid: a name not in the map leads nowhere
+  // and cycles are safe. TopologicalOrder, ReadyStages and Descendants are empty.
+  static StageDag Unchecked(std::map<std::string, std::vector<std::string>> depends_on);
 
   // Every stage, dependencies before dependents; among stages that are ready at the same time,
   // config order.

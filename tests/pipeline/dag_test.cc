@@ -50,6 +50,14 @@ TEST(DagTest, ReadyStagesFollowSucceededOnes) {
   EXPECT_THAT(dag->ReadyStages({"a", "b", "c", "d", "e"}), IsEmpty());
 }
 
+TEST(DagTest, UncheckedWalksAnInvalidGraph) {
+  // An unknown dependency leads nowhere; a cycle ends (each stage once).
+  StageDag dag = StageDag::Unchecked({{"a", {"b", "gone"}}, {"b", {"c"}}, {"c", {"a"}}});
+  EXPECT_THAT(dag.Ancestors("a"), UnorderedElementsAre("a", "b", "c", "gone"));
+  EXPECT_THAT(dag.Ancestors("gone"), IsEmpty());
+  EXPECT_THAT(dag.TopologicalOrder(), IsEmpty());
+}
+
 TEST(DagTest, AncestorsAndDescendants) {
   absl::StatusOr<StageDag> dag = StageDag::Build(Diamond());
   ASSERT_TRUE(dag.ok());
