@@ -179,71 +179,10 @@ void Cluster::TearDown(const std::string& why) {
 }
 
 absl::Status Cluster::LaunchAndWait() {
-  const ClusterConfig& c = config_.cluster;
-  const int32_t expected = ExpectedWorkers(c);
-  const std::string log_file = JoinPath(options_.run_dir, "workers.log");
-  if (!options_.external) {
-    WorkerLaunchSpec spec;
-    spec.launcher = c.launcher;
-    spec.ranks = expected;
-    spec.r1_binary = options_.r1_binary;
-    spec.scheduler_address = address_;
-    spec.token_file = JoinPath(options_.run_dir, "token");
-    spec.backend = c.backend;
-    spec.device = c.device;
-    spec.dtype = ModelComputeDtype(config_.model);
-    spec.threads = options_.worker_threads;
-    spec.scheduler_timeout_s = c.worker_timeout_s;
-    spec.log_file = log_file;
-    R1_ASSIGN_OR_RETURN(std::vector<std::string> argv, WorkerLaunchCommand(spec));
-    R1_ASSIGN_OR_RETURN(Subprocess launched, LaunchWorkers(spec));
-    ++launches_;
-    Log(absl::StrCat(launches_ == 1 ? "launched" : "relaunched", " ", expected,
-                     expected == 1 ? " worker: " : " workers: ", absl::StrJoin(argv, " "),
-                     " (log: ", log_file, ")"));
-    std::lock_guard<std::mutex> lock(mu_);
-    launcher_.emplace(std::move(launched));
-  } else {
-    Log(absl::StrCat("waiting for ", expected, " workers to register at ", address_,
-                     " (r1 worker --scheduler ", address_, " --token-file ",
-                     JoinPath(options_.run_dir, "token"), ")"));
-  }
+  const int32_t expected = ExpectedWorkers(config_.cluster);
+  R1_RETURN_IF_ERROR(StartWorkers(expected));
   const absl::Time deadline = absl::Now() + options_.register_timeout;
-  std::vector<WorkerInfo> workers;
-  while (true) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (cancelled_) return absl::CancelledError("the run was cancelled");
-      // A worker that registered as unusable exits right after: look at the registry before
-      // blaming the launcher's end.
-      if (absl::Status usable = registry_->CheckUsable(); !usable.ok()) {
-        return ConfigurationError(usable.message());
-      }
-      if (launcher_.has_value() && !launcher_->running()) {
-        absl::StatusOr<ExitInfo> exit = launcher_->Poll();
-        return absl::UnavailableError(
-            absl::StrCat("the worker launcher ended (", exit.ok() ? exit->ToString() : "unknown",
-                         ") before ", expected, " workers registered; last lines of ", log_file,
-                         ":\n", LogTail(log_file, 15)));
-      }
-    }
-    absl::StatusOr<std::vector<WorkerInfo>> ready =
-        registry_->WaitForWorkers(expected, absl::Milliseconds(500));
-    if (ready.ok()) {
-      workers = *std::move(ready);
-      break;
-    }
-    if (absl::IsFailedPrecondition(ready.status())) {  // a worker registered as unusable
-      return ConfigurationError(ready.status().message());
-    }
-    if (absl::Now() >= deadline) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          ready.status().message(), " after ", absl::FormatDuration(options_.register_timeout),
-          options_.external
-              ? ""
-              : absl::StrCat("; last lines of ", log_file, ":\n", LogTail(log_file, 15))));
-    }
-  }
+  R1_ASSIGN_OR_RETURN(std::vector<WorkerInfo> workers, AwaitRegistrations(expected, deadline));
   // Members in rank order: trainers first (ranks 0..trainer_ranks-1), as the group expects.
   std::stable_sort(workers.begin(), workers.end(), [](const WorkerInfo& a, const WorkerInfo& b) {
     return a.mpi_rank < b.mpi_rank;
@@ -257,26 +196,7 @@ absl::Status Cluster::LaunchAndWait() {
     members.push_back(
         GroupMember{w.id, clients.back().get(), Has(w.roles, "trainer"), Has(w.roles, "rollout")});
   }
-  // Registered is not yet serving: a worker builds its communicators and backend after it
-  // learns its roles. Wait until each one answers.
-  for (size_t i = 0; i < clients.size(); ++i) {
-    while (!clients[i]->Ping(std::chrono::seconds(5)).ok()) {
-      if (absl::Now() >= deadline) {
-        return absl::DeadlineExceededError(absl::StrCat(
-            "worker ", workers[i].id, " at ", workers[i].address, " registered but does not serve",
-            options_.external
-                ? ""
-                : absl::StrCat("; last lines of ", log_file, ":\n", LogTail(log_file, 15))));
-      }
-      std::lock_guard<std::mutex> lock(mu_);
-      if (launcher_.has_value() && !launcher_->running()) {
-        return absl::UnavailableError(absl::StrCat("the worker launcher ended before worker ",
-                                                   workers[i].id, " served; last lines of ",
-                                                   log_file, ":\n", LogTail(log_file, 15)));
-      }
-      absl::SleepFor(absl::Milliseconds(100));
-    }
-  }
+  R1_RETURN_IF_ERROR(AwaitServing(workers, clients, deadline));
   auto group = std::make_unique<WorkerGroup>(std::move(members));
   R1_RETURN_IF_ERROR(group->Validate());
   std::vector<std::string> names;
@@ -288,6 +208,98 @@ absl::Status Cluster::LaunchAndWait() {
   clients_ = std::move(clients);
   group_ = std::move(group);
   if (cancelled_) group_->Cancel();
+  return absl::OkStatus();
+}
+
+std::string Cluster::WorkersLogTail() const {
+  const std::string log_file = JoinPath(options_.run_dir, "workers.log");
+  return absl::StrCat("; last lines of ", log_file, ":\n", LogTail(log_file, 15));
+}
+
+absl::Status Cluster::StartWorkers(int32_t expected) {
+  const ClusterConfig& c = config_.cluster;
+  const std::string log_file = JoinPath(options_.run_dir, "workers.log");
+  if (options_.external) {
+    Log(absl::StrCat("waiting for ", expected, " workers to register at ", address_,
+                     " (r1 worker --scheduler ", address_, " --token-file ",
+                     JoinPath(options_.run_dir, "token"), ")"));
+    return absl::OkStatus();
+  }
+  WorkerLaunchSpec spec;
+  spec.launcher = c.launcher;
+  spec.ranks = expected;
+  spec.r1_binary = options_.r1_binary;
+  spec.scheduler_address = address_;
+  spec.token_file = JoinPath(options_.run_dir, "token");
+  spec.backend = c.backend;
+  spec.device = c.device;
+  spec.dtype = ModelComputeDtype(config_.model);
+  spec.threads = options_.worker_threads;
+  spec.scheduler_timeout_s = c.worker_timeout_s;
+  spec.log_file = log_file;
+  R1_ASSIGN_OR_RETURN(std::vector<std::string> argv, WorkerLaunchCommand(spec));
+  R1_ASSIGN_OR_RETURN(Subprocess launched, LaunchWorkers(spec));
+  ++launches_;
+  Log(absl::StrCat(launches_ == 1 ? "launched" : "relaunched", " ", expected,
+                   expected == 1 ? " worker: " : " workers: ", absl::StrJoin(argv, " "),
+                   " (log: ", log_file, ")"));
+  std::lock_guard<std::mutex> lock(mu_);
+  launcher_.emplace(std::move(launched));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<WorkerInfo>> Cluster::AwaitRegistrations(int32_t expected,
+                                                                    absl::Time deadline) {
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (cancelled_) return absl::CancelledError("the run was cancelled");
+      // A worker that registered as unusable exits right after: look at the registry before
+      // blaming the launcher's end.
+      if (absl::Status usable = registry_->CheckUsable(); !usable.ok()) {
+        return ConfigurationError(usable.message());
+      }
+      if (launcher_.has_value() && !launcher_->running()) {
+        absl::StatusOr<ExitInfo> exit = launcher_->Poll();
+        return absl::UnavailableError(absl::StrCat(
+            "the worker launcher ended (", exit.ok() ? exit->ToString() : "unknown", ") before ",
+            expected, " workers registered", WorkersLogTail()));
+      }
+    }
+    absl::StatusOr<std::vector<WorkerInfo>> ready =
+        registry_->WaitForWorkers(expected, absl::Milliseconds(500));
+    if (ready.ok()) return ready;
+    if (absl::IsFailedPrecondition(ready.status())) {  // a worker registered as unusable
+      return ConfigurationError(ready.status().message());
+    }
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat(ready.status().message(), " after ",
+                       absl::FormatDuration(options_.register_timeout),
+                       options_.external ? "" : WorkersLogTail()));
+    }
+  }
+}
+
+absl::Status Cluster::AwaitServing(const std::vector<WorkerInfo>& workers,
+                                   const std::vector<std::unique_ptr<GrpcWorkerClient>>& clients,
+                                   absl::Time deadline) {
+  for (size_t i = 0; i < clients.size(); ++i) {
+    while (!clients[i]->Ping(std::chrono::seconds(5)).ok()) {
+      if (absl::Now() >= deadline) {
+        return absl::DeadlineExceededError(
+            absl::StrCat("worker ", workers[i].id, " at ", workers[i].address,
+                         " registered but does not serve",
+                         options_.external ? "" : WorkersLogTail()));
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      if (launcher_.has_value() && !launcher_->running()) {
+        return absl::UnavailableError(absl::StrCat("the worker launcher ended before worker ",
+                                                   workers[i].id, " served", WorkersLogTail()));
+      }
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -83,7 +83,19 @@ class Cluster {
   absl::Status StartService();
   // Drops the current group; local mode: terminates the launcher job.
   void TearDown(const std::string& why);
+  // Launches (local mode) or awaits (external) the workers, waits until every one has
+  // registered and serves, and makes them the current group.
   absl::Status LaunchAndWait();
+  // LaunchAndWait's steps: start the launcher job (local mode; external: log how to join),
+  // wait for `expected` registrations, wait until each registered worker answers a ping.
+  absl::Status StartWorkers(int32_t expected);
+  absl::StatusOr<std::vector<WorkerInfo>> AwaitRegistrations(int32_t expected,
+                                                             absl::Time deadline);
+  absl::Status AwaitServing(const std::vector<WorkerInfo>& workers,
+                            const std::vector<std::unique_ptr<GrpcWorkerClient>>& clients,
+                            absl::Time deadline);
+  // "; last lines of RUN_DIR/workers.log:\n..." for error messages.
+  std::string WorkersLogTail() const;
   void OnWorkerDead(const WorkerInfo& worker);
   void Log(const std::string& line) const;
 
