@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "base/exceptions.h"
 #include "base/status_macros.h"
 #include "model/device_sampler.h"
 
@@ -197,16 +198,15 @@ absl::StatusOr<std::vector<GenerationResult>> Generate(
     if (requests[i].max_new_tokens > 0) todo.push_back(i);
   }
   if (todo.empty()) return results;
-  try {
+  R1_RETURN_IF_ERROR(CatchExceptions("generation", [&]() -> absl::Status {
     at::NoGradGuard no_grad;
     if (options.per_request) {
       for (size_t i : todo) GenerateBatch(model, requests, {i}, options.device_sampler, results);
     } else {
       GenerateBatch(model, requests, todo, options.device_sampler, results);
     }
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("generation: ", e.what()));
-  }
+    return absl::OkStatus();
+  }));
   return results;
 }
 

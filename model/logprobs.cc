@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "base/exceptions.h"
 #include "base/status_macros.h"
 
 namespace r1 {
@@ -94,7 +95,7 @@ absl::StatusOr<ResponseLogProbs> Compute(CausalLmImpl& model,
   R1_RETURN_IF_ERROR(CheckLogprobTemperature(temperature));
   auto packed_cpu = PackSequences(prompts, responses, model.config().vocab_size);
   if (!packed_cpu.ok()) return packed_cpu.status();
-  try {
+  return CatchExceptions("log-probs forward", [&]() -> absl::StatusOr<ResponseLogProbs> {
     const at::Device device = model.options().device();
     const PackedSequences packed_on_device = packed_cpu->To(device);
     const PackedSequences* packed = &packed_on_device;
@@ -111,9 +112,7 @@ absl::StatusOr<ResponseLogProbs> Compute(CausalLmImpl& model,
     out.mask = packed->response_mask;
     out.logprobs = GatherTokenLogProbs(picked, r_index, packed->target_ids) * out.mask;
     return out;
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("log-probs forward: ", e.what()));
-  }
+  });
 }
 
 }  // namespace

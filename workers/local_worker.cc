@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "base/exceptions.h"
 #include "base/file_util.h"
 #include "base/status_macros.h"
 #include "model/generate.h"
@@ -58,16 +59,6 @@ constexpr char kScoreWeight[] = "score.weight";
 constexpr char kOptimizerFile[] = "optimizer.pt";
 constexpr char kMasterWeightsFile[] = "master_weights.pt";  // float32 masters of a bf16 slot
 constexpr char kTrainerStateFile[] = "trainer_state.json";
-
-// Runs `fn`, turning LibTorch's exceptions into an Internal status with the message.
-template <typename Fn>
-auto CatchTorch(const char* what, Fn&& fn) -> decltype(fn()) {
-  try {
-    return fn();
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat(what, ": ", e.what()));
-  }
-}
 
 // "float32" | "bfloat16" | "float64" -> the compute dtype.
 absl::StatusOr<at::ScalarType> ComputeDtype(const std::string& name) {
@@ -486,7 +477,7 @@ absl::Status SyncAndStep(LocalWorker::Slot& slot, Communicator* comm,
   }
   std::vector<at::Tensor> model_params = slot.Parameters();
   if (!slot.master.empty() && status.ok()) {
-    status = CatchTorch("master gradients", [&]() -> absl::Status {
+    status = CatchExceptions("master gradients", [&]() -> absl::Status {
       GradientsToMaster(model_params, slot.master);
       return absl::OkStatus();
     });
@@ -498,7 +489,7 @@ absl::Status SyncAndStep(LocalWorker::Slot& slot, Communicator* comm,
     status = AllReduceGradients(params, *comm, grad_sync).status();
   }
   if (!status.ok()) return status;
-  return CatchTorch("optimizer step", [&]() -> absl::Status {
+  return CatchExceptions("optimizer step", [&]() -> absl::Status {
     const double clip = slot.optimizer_options.grad_clip;
     metrics["grad_norm"] =
         clip > 0.0 ? torch::nn::utils::clip_grad_norm_(params, clip) : GlobalGradNorm(params);
@@ -589,7 +580,7 @@ absl::Status LocalWorker::InitModel(const std::string& slot_name, const std::str
 absl::Status LocalWorker::Install(std::unique_ptr<Slot> slot, const OptimizerOptions* optimizer,
                                   const std::string& checkpoint_dir) {
   R1_RETURN_IF_ERROR(placement_);
-  return CatchTorch("load model", [&]() -> absl::Status {
+  return CatchExceptions("load model", [&]() -> absl::Status {
     // The one move of a slot onto the worker's device and compute dtype.
     slot->model->to(device_, dtype_);
     if (slot->score_weight.defined()) slot->score_weight = slot->score_weight.to(device_, dtype_);
@@ -780,7 +771,7 @@ absl::StatusOr<StepMetrics> LocalWorker::TrainStep(const std::string& slot_name,
   }
   StepMetrics metrics;  // this shard's share of each global metric (summed over ranks below)
   ShardStep shard{slot, &batch, counts, global, world, device_, options_.micro_batch_size};
-  absl::Status status = CatchTorch("train step", [&]() -> absl::Status {
+  absl::Status status = CatchExceptions("train step", [&]() -> absl::Status {
     switch (batch.objective) {
       case TrainBatch::Objective::kLanguageModel:
         return LanguageModelBackward(shard, metrics);
@@ -812,7 +803,7 @@ absl::StatusOr<std::vector<float>> LocalWorker::Score(const std::string& slot_na
   }
   R1_ASSIGN_OR_RETURN(SequenceBatch batch,
                       BuildSequenceBatch(prompts, responses, slot->config.vocab_size));
-  return CatchTorch("score", [&]() -> absl::StatusOr<std::vector<float>> {
+  return CatchExceptions("score", [&]() -> absl::StatusOr<std::vector<float>> {
     torch::NoGradGuard no_grad;
     at::Tensor scores = ScoreSequences(*slot, batch, device_).to(at::kCPU, at::kFloat).contiguous();
     return std::vector<float>(scores.data_ptr<float>(), scores.data_ptr<float>() + scores.numel());
@@ -823,7 +814,7 @@ absl::Status LocalWorker::Save(const std::string& slot_name, const std::string& 
                                const std::string& trainer_state_json, bool weights_only) {
   R1_ASSIGN_OR_RETURN(Slot * slot, FindSlot(slot_name));
   R1_ASSIGN_OR_RETURN(std::string staging, MakeTempDirBeside(dir));
-  absl::Status status = CatchTorch("save", [&]() -> absl::Status {
+  absl::Status status = CatchExceptions("save", [&]() -> absl::Status {
     // Host copies in the dtype the model was loaded with (config.torch_dtype), from the float32
     // masters when the slot has them.
     NamedTensors tensors = ExportStateDict(*slot->model, slot->config.torch_dtype);

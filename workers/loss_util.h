@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "base/exceptions.h"
 
 namespace r1 {
 namespace loss_internal {
@@ -42,17 +43,17 @@ absl::Status CheckBinaryMask(const at::Tensor& t, absl::string_view name);
 // InvalidArgument naming `name` unless `value` is finite and within [lo, hi].
 absl::Status CheckRange(double value, absl::string_view name, double lo, double hi);
 
+// The message of `e`: a LibTorch error's without its C++ backtrace, otherwise e.what().
+inline const char* TorchErrorMessage(const std::exception& e) {
+  const auto* torch_error = dynamic_cast<const c10::Error*>(&e);
+  return torch_error != nullptr ? torch_error->what_without_backtrace() : e.what();
+}
+
 // Runs `fn` (returning absl::Status or absl::StatusOr<T>) and turns a LibTorch or standard
-// exception escaping it into InternalError("<what>: <message>").
+// exception escaping it into InternalError("<what>: <TorchErrorMessage>").
 template <typename Fn>
 auto CatchTorchErrors(absl::string_view what, Fn&& fn) -> decltype(fn()) {
-  try {
-    return std::forward<Fn>(fn)();
-  } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat(what, ": ", e.what_without_backtrace()));
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat(what, ": ", e.what()));
-  }
+  return CatchExceptions(what, std::forward<Fn>(fn), TorchErrorMessage);
 }
 
 }  // namespace loss_internal
