@@ -20,6 +20,7 @@
 #include "base/file_util.h"
 #include "model/hf_dir.h"
 #include "tests/workers/comm_mpi_launcher.h"
+#include "tests/workers/train_batches.h"
 #include "workers/comm/create_communicator.h"
 #include "workers/local_worker.h"
 #include "workers/worker_comms.h"
@@ -29,79 +30,15 @@ namespace {
 
 constexpr absl::Duration kOpTimeout = absl::Seconds(60);
 
-const char kTinyConfig[] = R"({"model_type": "qwen2", "vocab_size": 0, "hidden_size": 64,
-  "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
-  "num_key_value_heads": 2, "max_position_embeddings": 256, "tie_word_embeddings": false,
-  "torch_dtype": "float32"})";
+using testing_batches::LmBatch;
+using testing_batches::MaxDiff;
+using testing_batches::PgBatch;
+using testing_batches::RewardBatch;
+using testing_batches::SavedParams;
+using testing_batches::Tokens;
 
-OptimizerOptions Adam() {
-  OptimizerOptions o;
-  o.lr = 1e-2;
-  o.eps = 1e-3;  // keeps Adam's first step ~linear in the gradient (see local_worker_dp_mpi_test)
-  return o;
-}
-
-std::vector<TokenSeq> Tokens(LocalWorker& worker, const std::vector<std::string>& texts) {
-  auto ids = worker.Tokenize(texts);
-  EXPECT_TRUE(ids.ok()) << ids.status();
-  return ids.ok() ? *ids : std::vector<TokenSeq>(texts.size());
-}
-
-TrainBatch LmBatch(LocalWorker& worker) {
-  TrainBatch batch;
-  batch.prompts = Tokens(worker, {"User: 12+7\nAssistant: ", "Q: 3*4? ", "> ", "x"});
-  batch.responses = Tokens(worker, {"<think>2+7=9</think><answer>19</answer>", "12",
-                                    "hello world", "a longer response than the others"});
-  return batch;
-}
-
-TrainBatch PgBatch(LocalWorker& worker) {
-  TrainBatch batch = LmBatch(worker);
-  batch.objective = TrainBatch::Objective::kPolicyGradient;
-  batch.policy_loss.kl_coef = 0.05;
-  auto lp = worker.Logprobs("policy", batch.prompts, batch.responses, 1.0f);
-  EXPECT_TRUE(lp.ok()) << lp.status();
-  batch.old_logprobs = lp.value_or(std::vector<std::vector<float>>(4));
-  batch.ref_logprobs = batch.old_logprobs;
-  for (size_t i = 0; i < batch.old_logprobs.size(); ++i) {
-    for (size_t t = 0; t < batch.old_logprobs[i].size(); ++t) {
-      batch.old_logprobs[i][t] += ((i + t) % 3 == 0) ? 0.4f : -0.1f;
-      batch.ref_logprobs[i][t] -= 0.2f;
-    }
-  }
-  batch.advantages = {1.0f, -0.5f, 0.25f, -1.0f};
-  return batch;
-}
-
-TrainBatch RewardBatch(LocalWorker& worker) {
-  TrainBatch batch = LmBatch(worker);
-  batch.objective = TrainBatch::Objective::kRewardModel;
-  batch.rejected = Tokens(worker, {"no", "13", "?", "b"});
-  return batch;
-}
-
-std::map<std::string, at::Tensor> SavedParams(LocalWorker& worker, const std::string& dir,
-                                              const std::string& slot = "policy") {
-  absl::Status saved = worker.Save(slot, dir, "", /*weights_only=*/true);
-  EXPECT_TRUE(saved.ok()) << saved;
-  auto files = LoadHfModelDir(dir);
-  EXPECT_TRUE(files.ok()) << files.status();
-  std::map<std::string, at::Tensor> out;
-  if (files.ok()) {
-    for (const auto& [name, t] : files->tensors) out[name] = t.to(at::kFloat);
-  }
-  return out;
-}
-
-double MaxDiff(const std::map<std::string, at::Tensor>& a,
-               const std::map<std::string, at::Tensor>& b) {
-  double diff = 0;
-  for (const auto& [name, t] : a) {
-    if (b.count(name) == 0) return 1e9;
-    diff = std::max(diff, (t - b.at(name)).abs().max().item<double>());
-  }
-  return a.size() == b.size() ? diff : 1e9;
-}
+constexpr const char* kTinyConfig = testing_batches::kTinyQwen;
+const auto Adam = testing_batches::LinearAdam;
 
 std::string TempDir(const std::string& name) {
   const std::string dir = absl::StrCat(::testing::TempDir(), "/", name, "_", ::getpid());

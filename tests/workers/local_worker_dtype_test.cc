@@ -18,72 +18,23 @@
 #include "model/hf_dir.h"
 #include "model/threads.h"
 #include "tests/test_util.h"
+#include "tests/workers/train_batches.h"
 #include "workers/local_worker.h"
 
 namespace r1 {
 namespace {
 
-const char kTinyConfig[] = R"({"model_type": "qwen2", "vocab_size": 0, "hidden_size": 32,
-  "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
-  "num_key_value_heads": 2, "max_position_embeddings": 128, "tie_word_embeddings": false})";
+using testing_batches::LmBatch;
+using testing_batches::MaxDiff;
+using testing_batches::PgBatch;
+using testing_batches::RewardBatch;
+using testing_batches::Tokens;
 
-OptimizerOptions Adam() {
-  OptimizerOptions o;
-  o.lr = 1e-2;
-  o.eps = 1e-3;  // Adam's update ~linear in the gradient, so rounding does not flip signs
-  return o;
-}
-
-std::vector<TokenSeq> Tokens(LocalWorker& worker, const std::vector<std::string>& texts) {
-  auto ids = worker.Tokenize(texts);
-  EXPECT_TRUE(ids.ok()) << ids.status();
-  return ids.ok() ? *ids : std::vector<TokenSeq>(texts.size());
-}
-
-TrainBatch LmBatch(LocalWorker& worker) {
-  TrainBatch batch;
-  batch.prompts = Tokens(worker, {"User: 12+7\nAssistant: ", "Q: 3*4? ", "> "});
-  batch.responses =
-      Tokens(worker, {"<think>2+7=9</think><answer>19</answer>", "12", "a longer response"});
-  return batch;
-}
-
-TrainBatch PgBatch(LocalWorker& worker) {
-  TrainBatch batch = LmBatch(worker);
-  batch.objective = TrainBatch::Objective::kPolicyGradient;
-  batch.policy_loss.kl_coef = 0.05;
-  auto lp = worker.Logprobs("policy", batch.prompts, batch.responses, 1.0f);
-  EXPECT_TRUE(lp.ok()) << lp.status();
-  batch.old_logprobs = lp.value_or(std::vector<std::vector<float>>(3));
-  batch.ref_logprobs = batch.old_logprobs;
-  for (auto& row : batch.old_logprobs) {
-    for (size_t t = 0; t < row.size(); ++t) row[t] += t % 3 == 0 ? 0.3f : -0.1f;
-  }
-  batch.advantages = {1.0f, -0.5f, 0.25f};
-  return batch;
-}
+constexpr const char* kTinyConfig = testing_batches::kTinyQwen;
 
 std::map<std::string, at::Tensor> Saved(LocalWorker& worker, const std::string& dir,
                                         const std::string& slot) {
-  EXPECT_TRUE(worker.Save(slot, dir, "", /*weights_only=*/true).ok());
-  auto files = LoadHfModelDir(dir);
-  EXPECT_TRUE(files.ok()) << files.status();
-  std::map<std::string, at::Tensor> out;
-  if (files.ok()) {
-    for (const auto& [name, t] : files->tensors) out[name] = t.to(at::kDouble);
-  }
-  return out;
-}
-
-double MaxDiff(const std::map<std::string, at::Tensor>& a,
-               const std::map<std::string, at::Tensor>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double diff = 0;
-  for (const auto& [name, t] : a) {
-    if (b.count(name) == 0) return 1e9;
-    diff = std::max(diff, (t - b.at(name)).abs().max().item<double>());
-  }
-  return diff;
+  return testing_batches::SavedParams(worker, dir, slot);
 }
 
 class LocalWorkerDtypeTest : public ::testing::Test {
@@ -96,7 +47,7 @@ TEST_F(LocalWorkerDtypeTest, Float64WorkerMatchesFloat32) {
   LocalWorkerOptions f64_options;
   f64_options.dtype = "float64";
   LocalWorker f64(f64_options), f32;
-  const OptimizerOptions adam = Adam();
+  const OptimizerOptions adam = testing_batches::LinearAdam();
   for (LocalWorker* w : {&f64, &f32}) {
     ASSERT_TRUE(w->InitModel("policy", kTinyConfig, "byte", 3, &adam).ok());
     ASSERT_TRUE(w->InitModel("reward", kTinyConfig, "byte", 4, &adam).ok());
@@ -130,9 +81,7 @@ TEST_F(LocalWorkerDtypeTest, Float64WorkerMatchesFloat32) {
     }
   }
   // One step of each objective.
-  TrainBatch lm = LmBatch(f32), pg = PgBatch(f32), rm = LmBatch(f32);
-  rm.objective = TrainBatch::Objective::kRewardModel;
-  rm.rejected = Tokens(f32, {"no", "13", "?"});
+  TrainBatch lm = LmBatch(f32), pg = PgBatch(f32), rm = RewardBatch(f32);
   const std::vector<std::pair<TrainBatch*, std::string>> steps = {
       {&lm, "policy"}, {&pg, "policy"}, {&rm, "reward"}};
   for (size_t s = 0; s < steps.size(); ++s) {
@@ -165,7 +114,7 @@ TEST_F(LocalWorkerDtypeTest, Bfloat16TrainsFloat32MastersAndResumesExactly) {
   const std::string dir = testing_util::ScratchDir("local_worker_bf16");
   LocalWorkerOptions options;
   options.dtype = "bfloat16";
-  const OptimizerOptions adam = Adam();
+  const OptimizerOptions adam = testing_batches::LinearAdam();
   LocalWorker straight(options);
   ASSERT_TRUE(straight.InitModel("policy", kTinyConfig, "byte", 5, &adam).ok());
   TrainBatch batch = PgBatch(straight);
