@@ -58,6 +58,61 @@ void Report(const StageContext& context, int64_t step, int64_t total, const Step
 
 }  // namespace
 
+namespace {
+
+// Step `step`'s batch of a supervised stage: batch_size examples (or preference pairs) in the
+// cursor's order, tokenized, the eos appended to LM responses (with loss_on_prompt, an SFT
+// prompt joins the response), each sequence truncated to max_seq_len.
+absl::StatusOr<TrainBatch> SupervisedBatch(const StageContext& context, DataCursor& cursor,
+                                           int64_t step, int32_t eos) {
+  const StageConfig& stage = *context.stage;
+  const TrainParams& params = stage.train;
+  const bool reward_model = stage.type == StageType::kRewardModel;
+  TrainBatch batch;
+  batch.step = step;
+  std::vector<std::string> prompts, responses, rejected;
+  for (int64_t b = 0; b < params.batch_size; ++b) {
+    const int64_t index = cursor.At(step * params.batch_size + b);
+    if (reward_model) {
+      const PreferencePair& pair = context.pairs[static_cast<size_t>(index)];
+      prompts.push_back(RenderStagePrompt(pair.prompt));
+      responses.push_back(pair.chosen);
+      rejected.push_back(pair.rejected);
+    } else {
+      std::string p, r;
+      R1_RETURN_IF_ERROR(
+          ExampleTexts(stage.type, context.examples[static_cast<size_t>(index)], &p, &r));
+      prompts.push_back(std::move(p));
+      responses.push_back(std::move(r));
+    }
+  }
+  R1_ASSIGN_OR_RETURN(batch.prompts, context.worker->Tokenize(prompts));
+  R1_ASSIGN_OR_RETURN(batch.responses, context.worker->Tokenize(responses));
+  if (reward_model) {
+    batch.objective = TrainBatch::Objective::kRewardModel;
+    R1_ASSIGN_OR_RETURN(batch.rejected, context.worker->Tokenize(rejected));
+    for (size_t i = 0; i < batch.prompts.size(); ++i) {
+      TokenSeq prompt_copy = batch.prompts[i];
+      Truncate(params.max_seq_len, &batch.prompts[i], &batch.responses[i]);
+      Truncate(params.max_seq_len, &prompt_copy, &batch.rejected[i]);
+    }
+  } else {
+    batch.objective = TrainBatch::Objective::kLanguageModel;
+    for (size_t i = 0; i < batch.prompts.size(); ++i) {
+      batch.responses[i].push_back(eos);  // the model learns to stop
+      if (params.loss_on_prompt && stage.type == StageType::kSft) {
+        batch.responses[i].insert(batch.responses[i].begin(), batch.prompts[i].begin(),
+                                  batch.prompts[i].end());
+        batch.prompts[i].clear();
+      }
+      Truncate(params.max_seq_len, &batch.prompts[i], &batch.responses[i]);
+    }
+  }
+  return batch;
+}
+
+}  // namespace
+
 absl::StatusOr<StageResult> RunSupervisedStage(const StageContext& context) {
   const StageConfig& stage = *context.stage;
   const TrainParams& params = stage.train;
@@ -81,46 +136,7 @@ absl::StatusOr<StageResult> RunSupervisedStage(const StageContext& context) {
 
   for (int64_t step = resume ? resume->step : 0; step < total; ++step) {
     const double start = NowSeconds();
-    TrainBatch batch;
-    batch.step = step;
-    std::vector<std::string> prompts, responses, rejected;
-    for (int64_t b = 0; b < params.batch_size; ++b) {
-      const int64_t index = cursor.At(step * params.batch_size + b);
-      if (reward_model) {
-        const PreferencePair& pair = context.pairs[static_cast<size_t>(index)];
-        prompts.push_back(RenderStagePrompt(pair.prompt));
-        responses.push_back(pair.chosen);
-        rejected.push_back(pair.rejected);
-      } else {
-        std::string p, r;
-        R1_RETURN_IF_ERROR(
-            ExampleTexts(stage.type, context.examples[static_cast<size_t>(index)], &p, &r));
-        prompts.push_back(std::move(p));
-        responses.push_back(std::move(r));
-      }
-    }
-    R1_ASSIGN_OR_RETURN(batch.prompts, context.worker->Tokenize(prompts));
-    R1_ASSIGN_OR_RETURN(batch.responses, context.worker->Tokenize(responses));
-    if (reward_model) {
-      batch.objective = TrainBatch::Objective::kRewardModel;
-      R1_ASSIGN_OR_RETURN(batch.rejected, context.worker->Tokenize(rejected));
-      for (size_t i = 0; i < batch.prompts.size(); ++i) {
-        TokenSeq prompt_copy = batch.prompts[i];
-        Truncate(params.max_seq_len, &batch.prompts[i], &batch.responses[i]);
-        Truncate(params.max_seq_len, &prompt_copy, &batch.rejected[i]);
-      }
-    } else {
-      batch.objective = TrainBatch::Objective::kLanguageModel;
-      for (size_t i = 0; i < batch.prompts.size(); ++i) {
-        batch.responses[i].push_back(eos);  // the model learns to stop
-        if (params.loss_on_prompt && stage.type == StageType::kSft) {
-          batch.responses[i].insert(batch.responses[i].begin(), batch.prompts[i].begin(),
-                                    batch.prompts[i].end());
-          batch.prompts[i].clear();
-        }
-        Truncate(params.max_seq_len, &batch.prompts[i], &batch.responses[i]);
-      }
-    }
+    R1_ASSIGN_OR_RETURN(TrainBatch batch, SupervisedBatch(context, cursor, step, eos));
     auto step_metrics = context.worker->TrainStep(slot, batch);
     if (!step_metrics.ok()) {
       return Annotate(step_metrics.status(),
