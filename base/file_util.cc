@@ -137,7 +137,8 @@ absl::Status MakeDirs(const std::string& path) {
     }
     if (end == std::string::npos) break;
   }
-  if (!IsDirectory(path)) return absl::FailedPreconditionError(absl::StrCat(path, " is not a directory"));
+  if (!IsDirectory(path))
+    return absl::FailedPreconditionError(absl::StrCat(path, " is not a directory"));
   return absl::OkStatus();
 }
 
@@ -225,8 +226,7 @@ bool IsDirectory(const std::string& path) {
 
 absl::StatusOr<std::string> MakeTempDirBeside(const std::string& final_path) {
   for (int attempt = 0; attempt < 100; ++attempt) {
-    std::string tmp =
-        absl::StrCat(final_path, ".tmp-", ::getpid(), "-", temp_counter.fetch_add(1));
+    std::string tmp = absl::StrCat(final_path, ".tmp-", ::getpid(), "-", temp_counter.fetch_add(1));
     if (::mkdir(tmp.c_str(), 0755) == 0) return tmp;
     if (errno != EEXIST) return ErrnoError("mkdir", tmp);
   }

@@ -158,8 +158,8 @@ int Main(int argc, char** argv) {
 
   std::printf("\n%-34s %14s %12s\n", "benchmark", "tokens/s", "GFLOP/s");
   std::printf("%-34s %14s %12.1f\n",
-              ("torch::mm " + std::to_string(peak_n) + "^3 " + dtype_name + " (peak)").c_str(),
-              "-", peak);
+              ("torch::mm " + std::to_string(peak_n) + "^3 " + dtype_name + " (peak)").c_str(), "-",
+              peak);
   std::printf("%-34s %14.0f %12.1f  (%.0f%% of peak)\n",
               ("forward+backward B=" + std::to_string(batch) + " T=" + std::to_string(seq)).c_str(),
               train_tokens, train_gflops, 100.0 * train_gflops / peak);
@@ -187,10 +187,11 @@ int Main(int argc, char** argv) {
                     .c_str(),
                 tps, 2.0 * matmul_params * tps / 1e9);
   }
-  std::printf("summary %s %s: train %.0f tokens/s (%.0f%% of matmul peak), generate batch 64 %.0f "
-              "tokens/s\n",
-              device.str().c_str(), dtype_name.c_str(), train_tokens,
-              100.0 * train_gflops / peak, generate_64);
+  std::printf(
+      "summary %s %s: train %.0f tokens/s (%.0f%% of matmul peak), generate batch 64 %.0f "
+      "tokens/s\n",
+      device.str().c_str(), dtype_name.c_str(), train_tokens, 100.0 * train_gflops / peak,
+      generate_64);
   return 0;
 }
 

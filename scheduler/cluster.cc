@@ -261,9 +261,9 @@ absl::StatusOr<std::vector<WorkerInfo>> Cluster::AwaitRegistrations(int32_t expe
       }
       if (launcher_.has_value() && !launcher_->running()) {
         absl::StatusOr<ExitInfo> exit = launcher_->Poll();
-        return absl::UnavailableError(absl::StrCat(
-            "the worker launcher ended (", exit.ok() ? exit->ToString() : "unknown", ") before ",
-            expected, " workers registered", WorkersLogTail()));
+        return absl::UnavailableError(
+            absl::StrCat("the worker launcher ended (", exit.ok() ? exit->ToString() : "unknown",
+                         ") before ", expected, " workers registered", WorkersLogTail()));
       }
     }
     absl::StatusOr<std::vector<WorkerInfo>> ready =
@@ -273,10 +273,9 @@ absl::StatusOr<std::vector<WorkerInfo>> Cluster::AwaitRegistrations(int32_t expe
       return ConfigurationError(ready.status().message());
     }
     if (absl::Now() >= deadline) {
-      return absl::DeadlineExceededError(
-          absl::StrCat(ready.status().message(), " after ",
-                       absl::FormatDuration(options_.register_timeout),
-                       options_.external ? "" : WorkersLogTail()));
+      return absl::DeadlineExceededError(absl::StrCat(
+          ready.status().message(), " after ", absl::FormatDuration(options_.register_timeout),
+          options_.external ? "" : WorkersLogTail()));
     }
   }
 }
@@ -287,10 +286,9 @@ absl::Status Cluster::AwaitServing(const std::vector<WorkerInfo>& workers,
   for (size_t i = 0; i < clients.size(); ++i) {
     while (!clients[i]->Ping(std::chrono::seconds(5)).ok()) {
       if (absl::Now() >= deadline) {
-        return absl::DeadlineExceededError(
-            absl::StrCat("worker ", workers[i].id, " at ", workers[i].address,
-                         " registered but does not serve",
-                         options_.external ? "" : WorkersLogTail()));
+        return absl::DeadlineExceededError(absl::StrCat(
+            "worker ", workers[i].id, " at ", workers[i].address, " registered but does not serve",
+            options_.external ? "" : WorkersLogTail()));
       }
       std::lock_guard<std::mutex> lock(mu_);
       if (launcher_.has_value() && !launcher_->running()) {

@@ -89,8 +89,7 @@ class Cluster {
   // LaunchAndWait's steps: start the launcher job (local mode; external: log how to join),
   // wait for `expected` registrations, wait until each registered worker answers a ping.
   absl::Status StartWorkers(int32_t expected);
-  absl::StatusOr<std::vector<WorkerInfo>> AwaitRegistrations(int32_t expected,
-                                                             absl::Time deadline);
+  absl::StatusOr<std::vector<WorkerInfo>> AwaitRegistrations(int32_t expected, absl::Time deadline);
   absl::Status AwaitServing(const std::vector<WorkerInfo>& workers,
                             const std::vector<std::unique_ptr<GrpcWorkerClient>>& clients,
                             absl::Time deadline);

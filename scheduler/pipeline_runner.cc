@@ -155,7 +155,8 @@ class Executor {
     }
     // The last attempt's code (Unavailable, DeadlineExceeded, InvalidArgument...) is kept, so
     // callers can tell a dead worker from bad input after the retries too.
-    return absl::Status(last.code(), absl::StrCat("stage ", stage.name, " failed: ", last.message()));
+    return absl::Status(last.code(),
+                        absl::StrCat("stage ", stage.name, " failed: ", last.message()));
   }
 
   absl::StatusOr<StageResult> RunOnce(const StageConfig& stage, WorkerClient* worker) {

@@ -224,8 +224,8 @@ struct GrpoRun {
   DataCursor refill_cursor;
   MetricsWriter metrics;
   SamplesWriter samples;
-  bool refresh = false;         // the KL reference is refreshed every reference_refresh_every
-  std::string refreshed_dir;    // STAGE/reference
+  bool refresh = false;       // the KL reference is refreshed every reference_refresh_every
+  std::string refreshed_dir;  // STAGE/reference
 
   // The reference refreshed at `step` (STAGE/reference/step-NNNNNN), kept until a checkpoint
   // past the next refresh makes it unreachable by a resume.
@@ -255,8 +255,8 @@ struct StepSequences {
 absl::Status LoadPolicyAndReference(const GrpoRun& run, const std::optional<ResumePoint>& resume) {
   const GrpoParams& p = run.p;
   const StageContext& context = run.context;
-  R1_RETURN_IF_ERROR(LoadTrainable(context, "policy", ToOptimizerOptions(p.optimizer, p.steps),
-                                   resume));
+  R1_RETURN_IF_ERROR(
+      LoadTrainable(context, "policy", ToOptimizerOptions(p.optimizer, p.steps), resume));
   if (p.kl_coef <= 0.0) return absl::OkStatus();
   std::string ref_dir =
       context.model_dir.empty() && resume.has_value() ? resume->dir : context.model_dir;
@@ -274,17 +274,16 @@ absl::Status LoadPolicyAndReference(const GrpoRun& run, const std::optional<Resu
 
 // Step 1: `want` prompts of sampling round `round` and G rollouts of each. Adds the rollout
 // tokens and the generation time to the counters.
-absl::StatusOr<std::vector<Group>> SampleGroups(GrpoRun& run, int64_t step, int round,
-                                                int64_t want, int64_t* rollout_tokens,
-                                                double* generate_s) {
+absl::StatusOr<std::vector<Group>> SampleGroups(GrpoRun& run, int64_t step, int round, int64_t want,
+                                                int64_t* rollout_tokens, double* generate_s) {
   const GrpoParams& p = run.p;
   const std::vector<Example>& examples = run.context.examples;
   std::vector<Group> fresh(static_cast<size_t>(want));
   std::vector<std::string> texts;
   for (int64_t i = 0; i < want; ++i) {
-    const int64_t index =
-        round == 0 ? run.cursor.At(step * p.prompts_per_step + i)
-                   : run.refill_cursor.At((step * 3 + round) * p.prompts_per_step + i);
+    const int64_t index = round == 0
+                              ? run.cursor.At(step * p.prompts_per_step + i)
+                              : run.refill_cursor.At((step * 3 + round) * p.prompts_per_step + i);
     fresh[static_cast<size_t>(i)].example = &examples[static_cast<size_t>(index)];
     texts.push_back(RenderStagePrompt(examples[static_cast<size_t>(index)].prompt));
   }
@@ -362,15 +361,13 @@ absl::StatusOr<SampledGroups> SampleAndScore(GrpoRun& run, int64_t step, StepMet
   m["groups"] = static_cast<double>(out.groups.size());
   m["generate_seconds"] = generate_s;
   m["reward_seconds"] = reward_s;
-  m["rollout_tokens_per_s"] =
-      generate_s > 0 ? static_cast<double>(rollout_tokens) / generate_s : 0;
+  m["rollout_tokens_per_s"] = generate_s > 0 ? static_cast<double>(rollout_tokens) / generate_s : 0;
   return out;
 }
 
 // Step 3 input: the non-empty responses with their advantages (negative ones scaled by
 // negative_advantage_scale); logs the response-length metrics into `m`.
-StepSequences TrainingSequences(const GrpoRun& run, const SampledGroups& sampled,
-                                StepMetrics& m) {
+StepSequences TrainingSequences(const GrpoRun& run, const SampledGroups& sampled, StepMetrics& m) {
   const GrpoParams& p = run.p;
   StepSequences out;
   double length_sum = 0.0, length_max = 0.0;
@@ -418,8 +415,8 @@ absl::StatusOr<StepLogprobs> ComputeStepLogprobs(GrpoRun& run, int64_t step,
                         run.worker->Logprobs("policy", seqs.prompts, seqs.responses, temperature));
   }
   if (p.kl_coef > 0.0) {
-    R1_ASSIGN_OR_RETURN(out.ref_lp, run.worker->Logprobs("reference", seqs.prompts,
-                                                         seqs.responses, temperature));
+    R1_ASSIGN_OR_RETURN(
+        out.ref_lp, run.worker->Logprobs("reference", seqs.prompts, seqs.responses, temperature));
   }
   m["logprobs_seconds"] = NowSeconds() - t;
   if (!out.old_lp.empty() && p.sampling.top_p >= 1.0) {
@@ -499,8 +496,8 @@ absl::Status LogAndCheckpoint(GrpoRun& run, int64_t step, const SampledGroups& s
     std::vector<RolloutSample> sample;
     for (size_t g = 0; g < sampled.groups.size() && sample.size() < 4; ++g) {
       const Rollout& r = sampled.groups[g].rollouts[0];
-      RolloutSample s{sampled.groups[g].example->prompt, r.text, sampled.totals[g * p.group_size],
-                      {}};
+      RolloutSample s{
+          sampled.groups[g].example->prompt, r.text, sampled.totals[g * p.group_size], {}};
       for (const auto& [name, values] : sampled.parts) {
         s.reward_terms[name] = values[g * p.group_size];
       }
@@ -575,7 +572,8 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
   StepMetrics last;
   for (int64_t step = resume ? resume->step : 0; step < p.steps; ++step) {
     absl::StatusOr<StepMetrics> m = RunGrpoStep(run, step);
-    if (!m.ok()) return Annotate(m.status(), absl::StrCat("stage ", stage.name, " step ", step, ": "));
+    if (!m.ok())
+      return Annotate(m.status(), absl::StrCat("stage ", stage.name, " step ", step, ": "));
     step_rewards.push_back((*m)["reward_mean"]);
     last = *std::move(m);
   }

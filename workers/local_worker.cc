@@ -166,10 +166,7 @@ void GradientsToMaster(const std::vector<at::Tensor>& params, std::vector<at::Te
 // Copies the stepped master weights into the model's parameters (rounding to the compute dtype).
 void MasterToParameters(const std::vector<at::Tensor>& master, std::vector<at::Tensor>& params) {
   at::NoGradGuard no_grad;
-  for (size_t i = 0; i < master.size(); ++i) {
-    params[i].copy_(master[i]);
-    if (params[i].grad().defined()) params[i].mutable_grad().reset();
-  }
+  for (size_t i = 0; i < master.size(); ++i) params[i].copy_(master[i]);
 }
 
 // Sequences with an empty prompt (pretraining text) give their first token to the prompt, since
@@ -374,9 +371,8 @@ absl::Status LanguageModelBackward(const ShardStep& c, StepMetrics& metrics) {
     prompts.push_back(std::move(prompt));
     responses.push_back(std::move(response));
   }
-  const size_t micro = c.micro_batch_size > 0
-                           ? static_cast<size_t>(c.micro_batch_size)
-                           : prompts.size();
+  const size_t micro =
+      c.micro_batch_size > 0 ? static_cast<size_t>(c.micro_batch_size) : prompts.size();
   double loss_sum = 0.0;
   for (size_t begin = 0; begin < prompts.size(); begin += micro) {
     const size_t stop = std::min(prompts.size(), begin + micro);
@@ -405,16 +401,16 @@ absl::Status PolicyGradientBackward(const ShardStep& c, StepMetrics& metrics) {
                       ParseLossAggregation(c.batch->policy_loss.aggregation));
   // Dr.GRPO's constant defaults to the padded response length of the GLOBAL batch.
   loss_options.token_sum_norm = c.global.max_response;
-  R1_ASSIGN_OR_RETURN(ResponseForward fwd,
-                      ForwardResponses(*c.slot->model, c.batch->prompts, c.batch->responses,
-                                       static_cast<float>(c.batch->policy_loss.temperature),
-                                       c.device));
+  R1_ASSIGN_OR_RETURN(
+      ResponseForward fwd,
+      ForwardResponses(*c.slot->model, c.batch->prompts, c.batch->responses,
+                       static_cast<float>(c.batch->policy_loss.temperature), c.device));
   const int64_t width = fwd.logprobs.size(1);
   PolicyLossInputs inputs;
   inputs.logprobs = fwd.logprobs;
-  inputs.old_logprobs =
-      c.batch->old_logprobs.empty() ? fwd.logprobs.detach()
-                                 : PadRows(c.batch->old_logprobs, width, c.device);
+  inputs.old_logprobs = c.batch->old_logprobs.empty()
+                            ? fwd.logprobs.detach()
+                            : PadRows(c.batch->old_logprobs, width, c.device);
   inputs.advantages = torch::tensor(c.batch->advantages, torch::kFloat32).to(c.device);
   inputs.response_mask = fwd.mask;
   if (loss_options.kl_coef > 0.0) {
@@ -445,10 +441,9 @@ absl::Status RewardModelBackward(const ShardStep& c, StepMetrics& metrics) {
                       BuildSequenceBatch(c.batch->prompts, c.batch->responses, vocab));
   R1_ASSIGN_OR_RETURN(SequenceBatch rejected,
                       BuildSequenceBatch(c.batch->prompts, c.batch->rejected, vocab));
-  R1_ASSIGN_OR_RETURN(
-      RewardModelLossResult result,
-      BradleyTerryLoss(ScoreSequences(*c.slot, chosen, c.device),
-                       ScoreSequences(*c.slot, rejected, c.device)));
+  R1_ASSIGN_OR_RETURN(RewardModelLossResult result,
+                      BradleyTerryLoss(ScoreSequences(*c.slot, chosen, c.device),
+                                       ScoreSequences(*c.slot, rejected, c.device)));
   const double share = c.counts.pairs / c.global.pairs;
   (result.loss * (c.world * share)).backward();
   metrics["loss"] = result.loss.item<double>() * share;
@@ -598,9 +593,8 @@ absl::Status LocalWorker::Install(std::unique_ptr<Slot> slot, const OptimizerOpt
           std::vector<at::Tensor> saved;
           torch::load(saved, path, device_);
           if (saved.size() != slot->master.size()) {
-            return absl::DataLossError(absl::StrCat(path, " holds ", saved.size(),
-                                                    " tensors; the model has ",
-                                                    slot->master.size()));
+            return absl::DataLossError(absl::StrCat(
+                path, " holds ", saved.size(), " tensors; the model has ", slot->master.size()));
           }
           at::NoGradGuard no_grad;
           for (size_t i = 0; i < saved.size(); ++i) slot->master[i].copy_(saved[i]);
@@ -747,7 +741,8 @@ absl::StatusOr<StepMetrics> LocalWorker::TrainStep(const std::string& slot_name,
     global.tokens = sums[1];
     global.sequences = sums[2];
     global.pairs = sums[3];
-    R1_ASSIGN_OR_RETURN(global.max_response, MaxAcrossRanks(*comm, counts.max_response, timeout, device_));
+    R1_ASSIGN_OR_RETURN(global.max_response,
+                        MaxAcrossRanks(*comm, counts.max_response, timeout, device_));
   } else {
     R1_RETURN_IF_ERROR(local);
   }
@@ -827,8 +822,7 @@ absl::Status LocalWorker::Save(const std::string& slot_name, const std::string& 
     }
     nlohmann::json config = ModelConfigToJson(slot->config);
     if (slot->score_weight.defined()) {
-      const at::Tensor& score =
-          slot->master.empty() ? slot->score_weight : slot->master.back();
+      const at::Tensor& score = slot->master.empty() ? slot->score_weight : slot->master.back();
       tensors[kScoreWeight] = score.detach().to(at::kCPU, at::kFloat).contiguous().clone();
       config["architectures"] = {slot->config.model_type == "llama"
                                      ? "LlamaForSequenceClassification"

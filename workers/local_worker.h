@@ -1,18 +1,18 @@
-// An in-process worker: the Worker service's operations (worker_api/worker_client.h) run directly on
-// models held in this process. Alone it is the colocated (hybrid) placement of DESIGN.md — policy,
-// rollout copy and reference share one process, so weight sync moves nothing; given communicators
-// it is one rank of data-parallel training and/or of the disaggregated weight sync. It is what the
-// gRPC Worker service calls into.
+// An in-process worker: the Worker service's operations (worker_api/worker_client.h) run directly
+// on models held in this process. Alone it is the colocated (hybrid) placement of DESIGN.md —
+// policy, rollout copy and reference share one process, so weight sync moves nothing; given
+// communicators it is one rank of data-parallel training and/or of the disaggregated weight sync.
+// It is what the gRPC Worker service calls into.
 #ifndef R1_WORKERS_LOCAL_WORKER_H_
 #define R1_WORKERS_LOCAL_WORKER_H_
+
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
 
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <c10/core/Device.h>
-#include <c10/core/ScalarType.h>
 
 #include "absl/time/time.h"
 #include "worker_api/worker_client.h"

@@ -17,7 +17,7 @@ struct WorkerCommsOptions {
   bool in_weight_sync = false;  // member of the weight-sync group: trainer rank 0 + every
                                 // rollout-only worker (disaggregated placement only)
   CommBackend backend = CommBackend::kAuto;
-  bool use_gpu = false;                                // the groups carry CUDA tensors
+  bool use_gpu = false;  // the groups carry CUDA tensors
   int cuda_device = -1;  // "nccl": the worker's CUDA ordinal; -1 = local rank modulo devices
   absl::Duration timeout = kDefaultCollectiveTimeout;  // per collective (also bounds the checks
                                                        // made at creation)

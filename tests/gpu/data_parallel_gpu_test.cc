@@ -101,8 +101,9 @@ TEST(DataParallelGpuTest, WorkerOnCudaTrainsLikeTheCpuWorker) {
     }
   }
   EXPECT_LT(lp_diff, 1e-3);
-  std::printf("GPU-CHECK|worker train step cuda vs cpu (f32)|%s|max param diff %.2e, logprob diff %.2e\n",
-              worst < 1e-4 && lp_diff < 1e-3 ? "passed" : "FAILED", worst, lp_diff);
+  std::printf(
+      "GPU-CHECK|worker train step cuda vs cpu (f32)|%s|max param diff %.2e, logprob diff %.2e\n",
+      worst < 1e-4 && lp_diff < 1e-3 ? "passed" : "FAILED", worst, lp_diff);
   EXPECT_TRUE(RemoveAll(dir).ok());
 }
 
@@ -129,8 +130,7 @@ TEST(DataParallelGpuTest, Bfloat16KeepsFloat32MastersAndResumesExactly) {
   batch.step = 3;
   ASSERT_TRUE(worker.TrainStep("policy", batch).ok());
   ASSERT_TRUE(resumed.TrainStep("policy", batch).ok());
-  const double diff =
-      MaxDiff(SavedParams(worker, dir + "/a"), SavedParams(resumed, dir + "/b"));
+  const double diff = MaxDiff(SavedParams(worker, dir + "/a"), SavedParams(resumed, dir + "/b"));
   EXPECT_EQ(diff, 0.0);
   std::printf("GPU-CHECK|bf16 train + exact resume on cuda|%s|resumed vs uninterrupted diff %.1e\n",
               diff == 0.0 ? "passed" : "FAILED", diff);
@@ -185,8 +185,8 @@ void TwoRankCase(const std::string& mode) {
     if (rank == 1) bad.advantages.pop_back();
     auto failed = worker.TrainStep("policy", bad);
     ASSERT_FALSE(failed.ok());
-    EXPECT_EQ(failed.status().code(), rank == 1 ? absl::StatusCode::kInvalidArgument
-                                                : absl::StatusCode::kAborted)
+    EXPECT_EQ(failed.status().code(),
+              rank == 1 ? absl::StatusCode::kInvalidArgument : absl::StatusCode::kAborted)
         << failed.status();
     auto dp = worker.TrainStep("policy", shard);
     auto single = alone.TrainStep("policy", batch);
@@ -222,7 +222,9 @@ void TwoRankCase(const std::string& mode) {
 
 TEST(DataParallelGpuTest, NcclTwoRankStepEqualsOneProcess) {
   if (torch::cuda::device_count() < 2) {
-    std::printf("GPU-CHECK|nccl 2-rank DP step vs one process|skipped|needs 2 GPUs (NCCL: one rank per GPU)\n");
+    std::printf(
+        "GPU-CHECK|nccl 2-rank DP step vs one process|skipped|needs 2 GPUs (NCCL: one rank per "
+        "GPU)\n");
     GTEST_SKIP() << "needs 2 CUDA devices (NCCL allows one rank per GPU)";
   }
   R1_RUN_UNDER_MPIRUN(absl::Seconds(180), 2);
@@ -231,7 +233,9 @@ TEST(DataParallelGpuTest, NcclTwoRankStepEqualsOneProcess) {
 
 TEST(DataParallelGpuTest, NcclWeightBroadcastIsByteIdentical) {
   if (torch::cuda::device_count() < 2) {
-    std::printf("GPU-CHECK|nccl weight broadcast, byte-identical|skipped|needs 2 GPUs (NCCL: one rank per GPU)\n");
+    std::printf(
+        "GPU-CHECK|nccl weight broadcast, byte-identical|skipped|needs 2 GPUs (NCCL: one rank per "
+        "GPU)\n");
     GTEST_SKIP() << "needs 2 CUDA devices (NCCL allows one rank per GPU)";
   }
   R1_RUN_UNDER_MPIRUN(absl::Seconds(180), 2);

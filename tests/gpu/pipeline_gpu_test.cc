@@ -44,8 +44,7 @@ Result RunR1(const std::string& args) {
   }
   const int status = ::pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
 
@@ -101,8 +100,8 @@ class PipelineGpuTest : public ::testing::Test {
   // Runs the pipeline with `cluster` and `dtype`; expects every stage to succeed on the GPU.
   void RunCase(const std::string& name, const std::string& cluster, const std::string& dtype) {
     const std::string config = JoinPath(dir_, name + ".yaml");
-    ASSERT_TRUE(WriteFileAtomic(config, absl::StrReplaceAll(kGpuPipeline, {{"CLUSTER", cluster},
-                                                                           {"DTYPE", dtype}}))
+    ASSERT_TRUE(WriteFileAtomic(config, absl::StrReplaceAll(
+                                            kGpuPipeline, {{"CLUSTER", cluster}, {"DTYPE", dtype}}))
                     .ok());
     const std::string run_dir = JoinPath(dir_, name);
     Result r = RunR1("run " + config + " --run-dir " + run_dir);

@@ -1,12 +1,12 @@
 // ResolveWorkerDevice and LauncherLocalRank: concrete devices for cpu and cuda requests, the
 // reason a CUDA request cannot be served (here: Debian's CPU-only LibTorch), malformed requests.
-#include "workers/comm/create_communicator.h"
 #include "workers/device.h"
 
 #include <stdlib.h>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "workers/comm/create_communicator.h"
 
 namespace r1 {
 namespace {

@@ -1,8 +1,8 @@
 // LocalWorker with a non-default compute dtype, the CPU stand-in for a device mismatch: a float64
 // worker generates, scores and trains (language model, policy gradient, reward model) like the
-// float32 one, so every tensor it makes follows the slot's options; a bfloat16 worker trains float32
-// master weights, saves them next to its checkpoint and resumes bit-identical. Also: a malformed
-// device or dtype is refused with a message naming it.
+// float32 one, so every tensor it makes follows the slot's options; a bfloat16 worker trains
+// float32 master weights, saves them next to its checkpoint and resumes bit-identical. Also: a
+// malformed device or dtype is refused with a message naming it.
 #include <torch/torch.h>
 #include <unistd.h>
 
@@ -91,9 +91,9 @@ TEST_F(LocalWorkerDtypeTest, Float64WorkerMatchesFloat32) {
     ASSERT_TRUE(m64.ok()) << "step " << s << ": " << m64.status();
     ASSERT_TRUE(m32.ok()) << "step " << s << ": " << m32.status();
     EXPECT_NEAR(m64->at("loss"), m32->at("loss"), 1e-4) << "step " << s;
-    EXPECT_LT(MaxDiff(Saved(f64, dir + "/a", steps[s].second),
-                      Saved(f32, dir + "/b", steps[s].second)),
-              1e-4)
+    EXPECT_LT(
+        MaxDiff(Saved(f64, dir + "/a", steps[s].second), Saved(f32, dir + "/b", steps[s].second)),
+        1e-4)
         << "step " << s;
   }
   auto scores64 = f64.Score("reward", rm.prompts, rm.responses);

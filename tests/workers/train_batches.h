@@ -40,8 +40,8 @@ inline std::vector<TokenSeq> Tokens(LocalWorker& worker, const std::vector<std::
 inline TrainBatch LmBatch(LocalWorker& worker) {
   TrainBatch batch;
   batch.prompts = Tokens(worker, {"User: 12+7\nAssistant: ", "Q: 3*4? ", "> ", "x"});
-  batch.responses = Tokens(worker, {"<think>2+7=9</think><answer>19</answer>", "12",
-                                    "hello world", "a longer response than the others"});
+  batch.responses = Tokens(worker, {"<think>2+7=9</think><answer>19</answer>", "12", "hello world",
+                                    "a longer response than the others"});
   return batch;
 }
 

@@ -142,9 +142,9 @@ absl::StatusOr<CommStats> BroadcastParameters(const std::vector<at::Tensor>& par
   broadcast.timeout = options.timeout;
   return RunBuckets(buckets, comm, /*pack_values=*/comm.rank() == options.root,
                     [&](at::Tensor& flat) {
-    std::vector<at::Tensor> bucket_tensors = {flat};
-    return comm.Broadcast(bucket_tensors, broadcast);
-  });
+                      std::vector<at::Tensor> bucket_tensors = {flat};
+                      return comm.Broadcast(bucket_tensors, broadcast);
+                    });
 }
 
 }  // namespace r1
