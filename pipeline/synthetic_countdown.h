@@ -1,11 +1,12 @@
 // Countdown: reach a target with given numbers using + - * / and parentheses, each number at most
 // once. The generator guarantees solvability by building the target from a random expression over
-// the numbers; the verifier parses a proposed expression and evaluates it exactly with rationals.
+// the numbers, and checks it with the verifier (pipeline/countdown_verifier.h), which also holds
+// the reference format and grades model answers.
 //
 // Example fields (task "countdown"):
 //   prompt    "Using the numbers 3 5 25 4, make 83. Use + - * / and each number at most once."
-//   reference "target=83;numbers=3,5,25,4" (FormatCountdownReference; read back with
-//             ParseCountdownReference, so a reward function needs only the reference)
+//   reference "target=83;numbers=3,5,25,4" (FormatCountdownReference in countdown_verifier.h, so a
+//             reward function needs only the reference)
 //   solution  "<think>25-5=20. 20*4=80. 80+3=83.</think><answer>(25-5)*4+3</answer>"
 // Intermediate results of the stored solution are positive integers (classic Countdown rules);
 // the verifier is more permissive: any exact rational evaluation that equals the target counts.
@@ -18,8 +19,6 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
-#include "absl/types/span.h"
 #include "pipeline/datasets.h"
 
 namespace r1 {
@@ -62,31 +61,6 @@ absl::StatusOr<std::vector<Example>> GenerateCountdown(const CountdownOptions& o
 
 // The Example for a problem (prompt, reference, solution as described at the top).
 Example CountdownExample(const CountdownProblem& problem, const std::string& id);
-
-// "target=83;numbers=3,5,25,4" and back. Parse: InvalidArgument quoting the text if malformed.
-std::string FormatCountdownReference(absl::Span<const int64_t> numbers, int64_t target);
-struct CountdownReference {
-  std::vector<int64_t> numbers;
-  int64_t target = 0;
-};
-absl::StatusOr<CountdownReference> ParseCountdownReference(absl::string_view reference);
-
-struct CountdownVerdict {
-  bool correct = false;
-  std::string reason;  // why not correct ("uses 7, which is not among the numbers"); "" if correct
-};
-
-// Checks `expression`: integers, + - * /, parentheses and spaces (an optional trailing "= N" is
-// allowed and must name the target). Each literal must come from `numbers`, each at most as many
-// times as it appears there (all of them when `require_all_numbers`). Evaluation is exact over
-// rationals: division by zero is rejected, 7/2*2 is 7. Never crashes on any input (depth and
-// magnitude are bounded; too large values are rejected).
-CountdownVerdict VerifyCountdown(absl::string_view expression, absl::Span<const int64_t> numbers,
-                                 int64_t target, bool require_all_numbers = false);
-
-// VerifyCountdown against a FormatCountdownReference string; a malformed reference is a verdict
-// with correct = false and the parse error as reason.
-CountdownVerdict VerifyCountdownAnswer(absl::string_view expression, absl::string_view reference);
 
 }  // namespace r1
 

@@ -4,10 +4,9 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
 #include "base/status_macros.h"
-#include "pipeline/synthetic_countdown.h"
+#include "pipeline/countdown_verifier.h"
 #include "stages/rewards/reward_params.h"
 
 namespace r1 {
@@ -41,7 +40,7 @@ AccuracyGrade GradeMathAnswer(absl::string_view response, absl::string_view refe
     return grade;
   }
   if (grade.answer.source == AnswerSource::kNone) return grade;
-  if (absl::StartsWith(absl::StripAsciiWhitespace(reference), "target=")) {
+  if (IsCountdownReference(reference)) {
     // A countdown reference ("target=83;numbers=3,5,25,4"): the answer is an expression.
     grade.correct = VerifyCountdownAnswer(grade.answer.text, reference).correct;
     return grade;

@@ -27,7 +27,7 @@ struct AccuracyGrade {
 };
 
 // Grades `response` against `reference` (a bare answer or a GSM8K-style solution "... #### 18").
-// A countdown reference ("target=83;numbers=3,5,25,4", pipeline/synthetic_countdown.h) grades the
+// A countdown reference ("target=83;numbers=3,5,25,4", pipeline/countdown_verifier.h) grades the
 // extracted answer as an expression over those numbers that must equal the target.
 AccuracyGrade GradeMathAnswer(absl::string_view response, absl::string_view reference,
                               const AccuracyOptions& options);
