@@ -30,7 +30,7 @@ function(r1_add_test src)
                         absl::status absl::statusor absl::strings)
   target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
   target_compile_definitions(${name} PRIVATE
-      R1_SOURCE_DIR="${CMAKE_SOURCE_DIR}" R1_SHARED_DATA_DIR="${CMAKE_SOURCE_DIR}/../shared/data"
+      R1_SOURCE_DIR="${CMAKE_SOURCE_DIR}" R1_TEST_DATA_DIR="${CMAKE_SOURCE_DIR}/data"
       R1_BINARY_DIR="${CMAKE_BINARY_DIR}")
   if(ARG_TORCH)
     r1_use_torch(${name} NO_PCH)

@@ -107,7 +107,7 @@ TEST_F(DataCliTest, CheckReportsBadLineOrSkipsIt) {
 
 TEST_F(DataCliTest, ChecksTheRealGsm8kFile) {
   RunResult r =
-      Run(std::string("check ") + R1_SHARED_DATA_DIR + "/gsm8k/test.jsonl --format gsm8k");
+      Run(std::string("check ") + R1_TEST_DATA_DIR + "/gsm8k/test.jsonl --format gsm8k");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("gsm8k, 1319 records"));
 }

@@ -58,7 +58,7 @@ TEST_F(TokenizeCliTest, EncodesWithTheByteTokenizer) {
 }
 
 TEST_F(TokenizeCliTest, EncodesWithTheQwenTokenizer) {
-  RunResult r = Run(std::string("--tokenizer ") + R1_SHARED_DATA_DIR + "/tokenizers/qwen3",
+  RunResult r = Run(std::string("--tokenizer ") + R1_TEST_DATA_DIR + "/tokenizers/qwen3",
                     "{\"text\": \"Hello world<|im_end|>\"}\n{\"text\": \"\"}\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out_lines, ElementsAre(R"({"ids":[9707,1879,151645]})", R"({"ids":[]})"));
@@ -99,7 +99,7 @@ TEST_F(TokenizeCliTest, Decodes) {
 
 TEST_F(TokenizeCliTest, EncodeThenDecodeRoundTrips) {
   const std::string text = "Solve: 12*7 = ?\\n<think>84</think> \\u6211 \\ud83d\\ude00";
-  const std::string spec = std::string("--tokenizer ") + R1_SHARED_DATA_DIR + "/tokenizers/qwen3";
+  const std::string spec = std::string("--tokenizer ") + R1_TEST_DATA_DIR + "/tokenizers/qwen3";
   RunResult enc = Run(spec, "{\"text\": \"" + text + "\"}\n");
   ASSERT_EQ(enc.exit_code, 0) << enc.err;
   ASSERT_EQ(enc.out_lines.size(), 1u);

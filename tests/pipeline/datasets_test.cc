@@ -16,7 +16,7 @@ namespace {
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-const std::string kGsm8kDir = std::string(R1_SHARED_DATA_DIR) + "/gsm8k";
+const std::string kGsm8kDir = std::string(R1_TEST_DATA_DIR) + "/gsm8k";
 
 class DatasetsTest : public ::testing::Test {
  protected:

@@ -38,7 +38,7 @@ class Gsm8kVerifyTest : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(Gsm8kVerifyTest, EveryReferenceGradesItselfAndRejectsOtherNumbers) {
   const std::vector<Gsm8kLine> lines =
-      ReadGsm8k(absl::StrCat(R1_SHARED_DATA_DIR, "/gsm8k/", GetParam()));
+      ReadGsm8k(absl::StrCat(R1_TEST_DATA_DIR, "/gsm8k/", GetParam()));
   ASSERT_GT(lines.size(), 1000u);
   const AccuracyOptions options;
   int failures = 0;

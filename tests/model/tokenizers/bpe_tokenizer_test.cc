@@ -28,7 +28,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-const std::string kQwenDir = std::string(R1_SHARED_DATA_DIR) + "/tokenizers/qwen3";
+const std::string kQwenDir = std::string(R1_TEST_DATA_DIR) + "/tokenizers/qwen3";
 
 // The Qwen3 tokenizer (151k vocabulary), loaded once for the whole binary.
 class QwenTest : public ::testing::Test {

@@ -19,7 +19,7 @@ TEST(LoadTokenizerTest, Byte) {
 }
 
 TEST(LoadTokenizerTest, HuggingFaceDirectoryAndFile) {
-  const std::string dir = std::string(R1_SHARED_DATA_DIR) + "/tokenizers/qwen3";
+  const std::string dir = std::string(R1_TEST_DATA_DIR) + "/tokenizers/qwen3";
   auto from_dir = LoadTokenizer(dir);
   ASSERT_TRUE(from_dir.ok()) << from_dir.status();
   EXPECT_EQ((*from_dir)->vocab_size(), 151669);
