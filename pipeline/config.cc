@@ -89,8 +89,8 @@ const StageConfig* PipelineConfig::FindStage(absl::string_view name) const {
   return nullptr;
 }
 
-std::string ModelComputeDtype(const BaseModelConfig& model) {
-  return model.dtype == "bfloat16" ? "bfloat16" : "float32";
+ModelDtype ModelComputeDtype(const BaseModelConfig& model) {
+  return model.dtype == ModelDtype::kBFloat16 ? ModelDtype::kBFloat16 : ModelDtype::kFloat32;
 }
 
 std::string ResolvedRunDir(const PipelineConfig& config) {
@@ -202,6 +202,21 @@ bool ParseValue(const YAML::Node& n, const std::string& path, bool* out, Errors*
   }
   AddError(errors, path, absl::StrCat("expected true or false, got ", Describe(n)));
   return false;
+}
+
+// One of the names of an enum (pipeline/config_types.h).
+template <typename E, typename = decltype(EnumEntries(E{}))>
+bool ParseValue(const YAML::Node& n, const std::string& path, E* out, Errors* errors) {
+  std::string name;
+  if (!ParseValue(n, path, &name, errors)) return false;
+  std::optional<E> value = ParseEnum<E>(name);
+  if (!value) {
+    AddError(errors, path,
+             absl::StrCat("must be one of ", EnumNameList<E>(), "; got ", Quoted(name)));
+    return false;
+  }
+  *out = *value;
+  return true;
 }
 
 // A list of strings; a single string is a one-element list.
@@ -380,6 +395,7 @@ void ParseCluster(MapReader r, ClusterConfig* c) {
   r.Get("mode", &c->mode);
   r.Get("launcher", &c->launcher);
   r.Get("scheduler_address", &c->scheduler_address);
+  r.Get("metrics_address", &c->metrics_address);
   r.Get("placement", &c->placement);
   r.Get("trainer_ranks", &c->trainer_ranks);
   r.Get("rollout_workers", &c->rollout_workers);
@@ -456,13 +472,30 @@ void ParseTrain(MapReader r, TrainParams* t) {
   r.Finish();
 }
 
+// "stage:<name>" or a path (relative to the config file); "base" is the base model when
+// `base_allowed`, else a path like any other.
+ModelRef MakeModelRef(const std::string& text, const ConfigParseOptions& options,
+                      bool base_allowed) {
+  ModelRef ref;
+  if (base_allowed && text == "base") return ref;
+  if (absl::StartsWith(text, kStagePrefix)) {
+    ref.kind = ModelRef::Kind::kStage;
+    ref.value = text.substr(kStagePrefix.size());
+  } else {
+    ref.kind = ModelRef::Kind::kPath;
+    ref.value = ResolvePath(text, options);
+  }
+  return ref;
+}
+
 void ParseReward(MapReader r, const ConfigParseOptions& options, RewardConfig* w) {
   r.Get("name", &w->name);
   r.Get("weight", &w->weight);
   r.Get("scope", &w->scope);
   r.Get("applies_to", &w->applies_to);
-  if (r.Get("model", &w->model) && !absl::StartsWith(w->model, kStagePrefix)) {
-    w->model = ResolvePath(w->model, options);
+  std::string model;  // "" is no model, as if the key were absent
+  if (r.Get("model", &model) && !model.empty()) {
+    w->model = MakeModelRef(model, options, /*base_allowed=*/false);
   }
   r.Get("params", &w->params);
   r.Finish();
@@ -530,22 +563,9 @@ void ParseEval(MapReader r, EvalParams* e) {
   r.Finish();
 }
 
-ModelRef MakeModelRef(const std::string& text, const ConfigParseOptions& options) {
-  ModelRef ref;
-  if (text == "base") return ref;
-  if (absl::StartsWith(text, kStagePrefix)) {
-    ref.kind = ModelRef::Kind::kStage;
-    ref.value = text.substr(kStagePrefix.size());
-  } else {
-    ref.kind = ModelRef::Kind::kPath;
-    ref.value = ResolvePath(text, options);
-  }
-  return ref;
-}
-
 void ParseInputs(MapReader r, const ConfigParseOptions& options, StageInputs* in) {
   std::string model;
-  if (r.Get("model", &model)) in->model = MakeModelRef(model, options);
+  if (r.Get("model", &model)) in->model = MakeModelRef(model, options, /*base_allowed=*/true);
   std::vector<std::string> datasets;
   if (r.Get("datasets", &datasets)) {
     for (const auto& d : datasets) {
@@ -696,6 +716,10 @@ void Kv(YAML::Emitter& out, const char* key, double v) {
 void Kv(YAML::Emitter& out, const char* key, bool v) {
   out << YAML::Key << key << YAML::Value << (v ? "true" : "false");
 }
+template <typename E, typename = decltype(EnumEntries(E{}))>
+void Kv(YAML::Emitter& out, const char* key, E v) {
+  Kv(out, key, std::string(ToString(v)));
+}
 
 void EmitOptimizer(YAML::Emitter& out, const OptimizerConfig& o) {
   out << YAML::Key << "optimizer" << YAML::Value << YAML::BeginMap;
@@ -752,7 +776,7 @@ void EmitGrpo(YAML::Emitter& out, const GrpoParams& g) {
     Kv(out, "weight", w.weight);
     Kv(out, "scope", w.scope);
     Kv(out, "applies_to", w.applies_to);
-    if (!w.model.empty()) Kv(out, "model", w.model);
+    if (w.model) Kv(out, "model", w.model->ToString());
     if (!w.params.empty()) {
       out << YAML::Key << "params" << YAML::Value;
       EmitJson(out, w.params);
@@ -850,6 +874,7 @@ std::string ConfigToYaml(const PipelineConfig& c) {
   Kv(out, "mode", k.mode);
   Kv(out, "launcher", k.launcher);
   Kv(out, "scheduler_address", k.scheduler_address);
+  Kv(out, "metrics_address", k.metrics_address);
   Kv(out, "placement", k.placement);
   Kv(out, "trainer_ranks", k.trainer_ranks);
   Kv(out, "rollout_workers", k.rollout_workers);

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "pipeline/config_types.h"
 
 namespace r1 {
 
@@ -52,31 +53,34 @@ struct BaseModelConfig {
   std::string tokenizer;
   // Parameter dtype: float32 | bfloat16 | float16. Workers compute in ModelComputeDtype() of it:
   // float16 is a storage dtype only (computed in float32).
-  std::string dtype = "float32";
+  ModelDtype dtype = ModelDtype::kFloat32;
 };
 
 // The dtype workers compute the models in (`r1 worker --dtype`, LocalWorkerOptions::dtype):
-// "bfloat16" for bfloat16, "float32" for float32 and float16 (no float16 compute: its range is too
+// bfloat16 for bfloat16, float32 for float32 and float16 (no float16 compute: its range is too
 // small for training without loss scaling).
-std::string ModelComputeDtype(const BaseModelConfig& model);
+ModelDtype ModelComputeDtype(const BaseModelConfig& model);
 
 // ---- cluster --------------------------------------------------------------------------------
 
 struct ClusterConfig {
-  std::string mode = "local";  // local: `r1 run` launches workers | external: they join
+  ClusterMode mode = ClusterMode::kLocal;  // local: `r1 run` launches workers | external: they join
   // How workers are started: mpirun | srun (local mode: `r1 run` spawns that one command),
   // k8s (external mode: an MPIJob), in_process (no worker processes: one colocated worker inside
   // `r1 run`, for debugging and single-process use).
-  std::string launcher = "mpirun";
+  Launcher launcher = Launcher::kMpirun;
   std::string scheduler_address = "127.0.0.1:0";  // scheduler listen HOST:PORT (0: any port)
-  std::string placement = "colocated";            // colocated (hybrid) | disaggregated
-  int32_t trainer_ranks = 1;                      // trainer processes (data-parallel ranks)
-  int32_t rollout_workers = 1;        // rollout processes (disaggregated placement only)
-  std::string backend = "auto";       // collectives: mpi | nccl | auto (nccl when on GPUs)
-  std::string device = "cpu";         // cpu | cuda
-  double heartbeat_interval_s = 2.0;  // worker -> scheduler heartbeat period, seconds
-  double worker_timeout_s = 30.0;     // a worker silent this long is dead, seconds
-  int32_t max_stage_attempts = 3;     // a failing stage is retried until this many attempts
+  // Where the scheduler serves GET /metrics (Prometheus text format): HOST:PORT (0: any port);
+  // empty: no metrics endpoint.
+  std::string metrics_address;
+  Placement placement = Placement::kColocated;  // colocated (hybrid) | disaggregated
+  int32_t trainer_ranks = 1;            // trainer processes (data-parallel ranks)
+  int32_t rollout_workers = 1;          // rollout processes (disaggregated placement only)
+  CollectiveBackend backend = CollectiveBackend::kAuto;         // collectives: mpi | nccl | auto (nccl when on GPUs)
+  DeviceKind device = DeviceKind::kCpu;           // cpu | cuda
+  double heartbeat_interval_s = 2.0;    // worker -> scheduler heartbeat period, seconds
+  double worker_timeout_s = 30.0;       // a worker silent this long is dead, seconds
+  int32_t max_stage_attempts = 3;       // a failing stage is retried until this many attempts
 };
 
 // ---- datasets -------------------------------------------------------------------------------
@@ -111,6 +115,22 @@ enum class StageType { kPretrain, kSft, kGrpo, kRejectionSampling, kRewardModel,
 absl::string_view StageTypeName(StageType type);
 std::optional<StageType> ParseStageType(absl::string_view name);
 
+// A reference to a model: the base model (`model:` section), a path, or a stage's output.
+struct ModelRef {
+  enum class Kind { kBase, kPath, kStage };
+  Kind kind = Kind::kBase;
+  std::string value;             // the path or the stage name; empty for kBase
+  std::string ToString() const;  // "base", the path, or "stage:<name>"
+};
+
+// A reference to a dataset: a name in `datasets` or a stage's output.
+struct DatasetRef {
+  enum class Kind { kDataset, kStage };
+  Kind kind = Kind::kDataset;
+  std::string value;
+  std::string ToString() const;  // the name or "stage:<name>"
+};
+
 struct OptimizerConfig {  // AdamW
   double lr = 1e-5;       // peak learning rate
   double beta1 = 0.9;     // YAML: betas: [beta1, beta2]
@@ -118,7 +138,7 @@ struct OptimizerConfig {  // AdamW
   double eps = 1e-8;
   double weight_decay = 0.0;          // decoupled weight decay
   int64_t warmup_steps = 0;           // linear warm-up from 0 to lr, optimizer steps
-  std::string schedule = "constant";  // after warm-up: constant | linear | cosine (to min_lr)
+  LrSchedule schedule = LrSchedule::kConstant;  // after warm-up: constant | linear | cosine
   double min_lr_ratio = 0.0;          // floor of linear/cosine decay, as a fraction of lr
   double grad_clip = 1.0;             // max global gradient L2 norm; 0 disables clipping
 };
@@ -140,12 +160,13 @@ struct TrainParams {
 struct RewardConfig {
   std::string name;                // accuracy | format | language | overlong | reward_model
   double weight = 1.0;             // multiplier
-  std::string scope = "response";  // what is scored: response (reasoning included) | answer
+  RewardScope scope = RewardScope::kResponse;  // response (reasoning included) | answer
   // Which prompts it scores: reasoning | general | all | auto (reward_model: general prompts,
   // overlong: all, the other rule rewards: reasoning prompts), as in R1's all-scenario RL.
   // Prompts of non-reasoning datasets (chat, synthetic non_reasoning) are general.
-  std::string applies_to = "auto";
-  std::string model;  // reward_model only: a path or "stage:<reward_model stage>"
+  RewardTarget applies_to = RewardTarget::kAuto;
+  // reward_model only: a path or "stage:<reward_model stage>" (never kBase); unset for the others.
+  std::optional<ModelRef> model;
   nlohmann::json params = nlohmann::json::object();  // reward-specific knobs, passed through
 };
 
@@ -165,11 +186,12 @@ struct GrpoParams {
   double clip_low = 0.2;            // epsilon: ratio clipped below at 1 - clip_low
   double clip_high = 0.2;           // ratio clipped above at 1 + clip_high (DAPO clip-higher)
   double kl_coef = 0.001;           // beta; 0 needs no reference model
-  std::string kl_estimator = "k3";  // k1 | k2 | k3
+  KlEstimator kl_estimator = KlEstimator::kK3;  // k1 | k2 | k3
   // sequence_mean (GRPO: mean over tokens, then sequences) | token_mean (DAPO: mean over all
   // tokens of the batch) | constant (Dr.GRPO: token sum / max_new_tokens).
-  std::string loss_aggregation = "sequence_mean";
-  std::string advantage = "grpo";  // grpo (r - mean) / std | dr_grpo (r - mean) | rloo
+  LossAggregation loss_aggregation = LossAggregation::kSeqMeanTokenMean;
+  // grpo (r - mean) / std | dr_grpo (r - mean) | rloo
+  AdvantageEstimator advantage = AdvantageEstimator::kGrpo;
   // Multiplies the advantages below 0: 1 is the plain estimator; below 1 weights the samples
   // worse than their group less than the better ones (0: learn only from the better ones, like
   // online rejection-sampling fine-tuning), which sharpens pass@1 at the cost of diversity.
@@ -203,22 +225,6 @@ struct EvalParams {
   int64_t samples_per_prompt = 4;  // k: pass@1 is mean correctness over k samples, plus maj@k
   SamplingConfig sampling{0.6, 0.95, 256};  // YAML: temperature, top_p, max_new_tokens
   int64_t max_examples = 0;                 // evaluate the first N prompts of each dataset; 0: all
-};
-
-// A reference to a model: the base model (`model:` section), a path, or a stage's output.
-struct ModelRef {
-  enum class Kind { kBase, kPath, kStage };
-  Kind kind = Kind::kBase;
-  std::string value;             // the path or the stage name; empty for kBase
-  std::string ToString() const;  // "base", the path, or "stage:<name>"
-};
-
-// A reference to a dataset: a name in `datasets` or a stage's output.
-struct DatasetRef {
-  enum class Kind { kDataset, kStage };
-  Kind kind = Kind::kDataset;
-  std::string value;
-  std::string ToString() const;  // the name or "stage:<name>"
 };
 
 struct StageInputs {

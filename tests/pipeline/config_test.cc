@@ -206,13 +206,16 @@ TEST(ConfigTest, StageNames) {
   - {type: sft, inputs: {datasets: [chat]}}
   - {name: "b/c", type: sft, inputs: {datasets: [chat]}}
   - {name: journal, type: sft, inputs: {datasets: [chat]}}
+  - {name: tensorboard, type: sft, inputs: {datasets: [chat]}}
 )"),
               ElementsAre("stages[1].name: duplicate stage name \"a\" (also stages[0])",
                           "stages[2].name: required",
                           "stages[3].name: must match [A-Za-z0-9_.-]+ and not start with '.' (it "
                           "names a directory), got \"b/c\"",
                           "stages[4].name: \"journal\" is reserved (RUN_DIR/journal is the "
-                          "journal file)"));
+                          "journal file)",
+                          "stages[5].name: \"tensorboard\" is reserved (RUN_DIR/tensorboard "
+                          "holds every stage's TensorBoard event files)"));
 }
 
 TEST(ConfigTest, UnknownDependency) {
@@ -387,6 +390,35 @@ stages: []
                   "non_reasoning, preference; got \"sudoku\"",
                   "datasets.syn.synthetic.count: must be >= 1, got 0",
                   "stages: at least one stage is required"));
+}
+
+TEST(ConfigTest, MetricsAddressIsOffByDefaultAndMustBeHostPort) {
+  ConfigParseResult off = ParseConfigCollect(absl::StrCat(kHeader, R"(
+stages: [{name: rl, type: grpo, inputs: {datasets: [gsm]}}]
+)"));
+  ASSERT_THAT(off.errors, IsEmpty());
+  EXPECT_EQ(off.config.cluster.metrics_address, "");
+  ConfigParseResult on = ParseConfigCollect(absl::StrCat(kHeader, R"(
+cluster: {metrics_address: "0.0.0.0:9464"}
+stages: [{name: rl, type: grpo, inputs: {datasets: [gsm]}}]
+)"));
+  ASSERT_THAT(on.errors, IsEmpty());
+  EXPECT_EQ(on.config.cluster.metrics_address, "0.0.0.0:9464");
+  // The resolved YAML carries it, set or empty.
+  absl::StatusOr<PipelineConfig> again = ParseConfig(ConfigToYaml(on.config));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->cluster.metrics_address, "0.0.0.0:9464");
+  absl::StatusOr<PipelineConfig> again_off = ParseConfig(ConfigToYaml(off.config));
+  ASSERT_TRUE(again_off.ok()) << again_off.status();
+  EXPECT_EQ(again_off->cluster.metrics_address, "");
+  for (const char* bad : {"9464", "127.0.0.1:", ":9464", "127.0.0.1:65536", "host:http"}) {
+    EXPECT_THAT(Errors(absl::StrCat(kHeader, "cluster: {metrics_address: \"", bad,
+                                    "\"}\nstages: [{name: rl, type: grpo, inputs: {datasets: "
+                                    "[gsm]}}]\n")),
+                ElementsAre(absl::StrCat("cluster.metrics_address: must be HOST:PORT with PORT in "
+                                         "[0, 65535], got \"",
+                                         bad, "\"")));
+  }
 }
 
 TEST(ConfigTest, SeveralErrorsAtOnceAndParseConfigStatus) {
