@@ -230,29 +230,70 @@ std::string ReplaceUnicode(absl::string_view s) {
   return out;
 }
 
-bool IsDroppedCommand(absl::string_view name) {
-  static const absl::string_view kNames[] = {"left", "right", "displaystyle", "quad",  "qquad",
-                                             "circ", "big",   "Big",          "bigl",  "bigr",
-                                             "Bigl", "Bigr",  "textstyle",    "degree"};
-  for (absl::string_view n : kNames) {
-    if (name == n) return true;
+// What RewriteLatex does with a command (a backslash and letters) it knows.
+enum class CommandRule {
+  kDrop,    // the command goes, what follows stays: \left( -> (
+  kUnwrap,  // the command and the braces of its group go, the content stays: \text{18} -> 18
+  kFrac,    // \frac{a}{b} -> (a)/(b); each argument a group or one character (\frac12)
+};
+
+struct LatexCommand {
+  absl::string_view name;
+  CommandRule rule;
+};
+
+constexpr LatexCommand kLatexCommands[] = {
+    {"left", CommandRule::kDrop},         {"right", CommandRule::kDrop},
+    {"displaystyle", CommandRule::kDrop}, {"textstyle", CommandRule::kDrop},
+    {"quad", CommandRule::kDrop},         {"qquad", CommandRule::kDrop},
+    {"big", CommandRule::kDrop},          {"Big", CommandRule::kDrop},
+    {"bigl", CommandRule::kDrop},         {"bigr", CommandRule::kDrop},
+    {"Bigl", CommandRule::kDrop},         {"Bigr", CommandRule::kDrop},
+    {"circ", CommandRule::kDrop},         {"degree", CommandRule::kDrop},
+    {"text", CommandRule::kUnwrap},       {"textbf", CommandRule::kUnwrap},
+    {"textit", CommandRule::kUnwrap},     {"textrm", CommandRule::kUnwrap},
+    {"textnormal", CommandRule::kUnwrap}, {"mathrm", CommandRule::kUnwrap},
+    {"mathbf", CommandRule::kUnwrap},     {"mathit", CommandRule::kUnwrap},
+    {"mathsf", CommandRule::kUnwrap},     {"operatorname", CommandRule::kUnwrap},
+    {"mbox", CommandRule::kUnwrap},       {"hbox", CommandRule::kUnwrap},
+    {"boxed", CommandRule::kUnwrap},      {"fbox", CommandRule::kUnwrap},
+    {"emph", CommandRule::kUnwrap},       {"frac", CommandRule::kFrac},
+    {"dfrac", CommandRule::kFrac},        {"tfrac", CommandRule::kFrac},
+    {"cfrac", CommandRule::kFrac},
+};
+
+std::optional<CommandRule> FindLatexCommand(absl::string_view name) {
+  for (const LatexCommand& command : kLatexCommands) {
+    if (command.name == name) return command.rule;
   }
-  return false;
+  return std::nullopt;
 }
 
-bool IsUnwrapCommand(absl::string_view name) {
-  static const absl::string_view kNames[] = {
-      "text", "textbf", "textit", "textrm",       "mathrm",     "mathbf", "mathit", "mbox",
-      "hbox", "boxed",  "fbox",   "operatorname", "textnormal", "mathsf", "emph"};
-  for (absl::string_view n : kNames) {
-    if (name == n) return true;
-  }
-  return false;
-}
+// Literal rewrites, tried at every position outside a command name; none is a prefix of another.
+struct LatexLiteral {
+  absl::string_view from;
+  absl::string_view to;
+};
 
-bool IsFracCommand(absl::string_view name) {
-  return name == "frac" || name == "dfrac" || name == "tfrac" || name == "cfrac";
-}
+constexpr LatexLiteral kLatexLiterals[] = {
+    {"$", ""},          // math delimiter
+    {"~", ""},          // non-breaking space
+    {"{,}", ","},       // 1{,}000
+    {"^\\circ", ""},    // degrees
+    {"^{\\circ}", ""},  // degrees
+    {"\\,", ""},        // thin space
+    {"\\!", ""},        // negative thin space
+    {"\\;", ""},        // thick space
+    {"\\:", ""},        // medium space
+    {"\\ ", ""},        // space
+    {"\\(", ""},        // inline math delimiter
+    {"\\)", ""},        // inline math delimiter
+    {"\\[", ""},        // display math delimiter
+    {"\\]", ""},        // display math delimiter
+    {"\\$", ""},        // escaped dollar
+    {"\\%", "%"},       // escaped percent sign
+    {"\\\\", " "},      // line break
+};
 
 // One argument of \frac: a balanced brace group or a single character ("\frac12").
 struct FracArg {
@@ -278,142 +319,125 @@ struct CloseAction {
   FracArg second;  // for kFracMid: the denominator
 };
 
-// Rewrites LaTeX commands (see NormalizeAnswer). One left-to-right pass; actions for closing
-// braces are recorded when the opening command is seen.
-std::string RewriteLatex(absl::string_view s) {
-  const size_t n = s.size();
-  std::vector<size_t> match = MatchBraces(s);
-  std::unordered_map<size_t, CloseAction> on_close;
-  std::string out;
-  out.reserve(n);
-  size_t i = 0;
-  // Emits "(" + denominator + ")"-to-be; continues inside a brace denominator.
-  auto start_second = [&](const FracArg& second) {
-    out += "/(";
-    if (second.brace) {
-      on_close[second.close] = CloseAction{CloseAction::kParen, {}};
-      i = second.open + 1;
-    } else {
-      out += s[second.open];
-      out += ')';
-      i = second.open + 1;
-    }
-  };
-  while (i < n) {
-    const char c = s[i];
-    if (c == '}') {
-      auto it = on_close.find(i);
-      if (it == on_close.end()) {
-        out += c;
-        ++i;
-        continue;
-      }
-      CloseAction action = it->second;
-      on_close.erase(it);
-      ++i;
-      if (action.kind == CloseAction::kParen) {
-        out += ')';
-      } else if (action.kind == CloseAction::kFracMid) {
-        out += ')';
-        start_second(action.second);
-      }
-      continue;
-    }
-    if (c == '$' || c == '~') {
-      ++i;
-      continue;
-    }
-    if (c == '{' && i + 2 < n && s[i + 1] == ',' && s[i + 2] == '}') {  // 1{,}000
-      out += ',';
-      i += 3;
-      continue;
-    }
-    if (c == '^') {  // ^\circ, ^{\circ}: degrees
-      absl::string_view rest = s.substr(i + 1);
-      if (rest.substr(0, 5) == "\\circ") {
-        i += 6;
-        continue;
-      }
-      if (rest.substr(0, 7) == "{\\circ}") {
-        i += 8;
-        continue;
-      }
-    }
-    if (c != '\\') {
-      out += c;
-      ++i;
-      continue;
-    }
-    if (i + 1 >= n) {  // a lone trailing backslash
-      ++i;
-      continue;
-    }
-    const char d = s[i + 1];
-    if (!IsAsciiAlpha(d)) {
-      switch (d) {
-        case ',':
-        case '!':
-        case ';':
-        case ':':
-        case ' ':
-        case '(':
-        case ')':
-        case '[':
-        case ']':
-        case '$':
-          break;
-        case '%':
-          out += '%';
-          break;
-        case '\\':
-          out += ' ';
-          break;
-        default:
-          out += c;
-          out += d;
-      }
-      i += 2;
-      continue;
-    }
-    size_t j = i + 1;
-    while (j < n && IsAsciiAlpha(s[j])) ++j;
-    absl::string_view name = s.substr(i + 1, j - i - 1);
-    if (IsDroppedCommand(name)) {
-      i = j;
-      continue;
-    }
-    if (IsUnwrapCommand(name)) {
-      size_t p = SkipSpaces(s, j);
-      if (p < n && s[p] == '{' && match[p] != kNpos) {
-        on_close[match[p]] = CloseAction{CloseAction::kDrop, {}};
-        i = p + 1;
-      } else {
-        i = j;
-      }
-      continue;
-    }
-    if (IsFracCommand(name)) {
-      std::optional<FracArg> first = ReadFracArg(s, j, match);
-      std::optional<FracArg> second =
-          first ? ReadFracArg(s, first->close + 1, match) : std::nullopt;
-      if (first && second) {
-        out += '(';
-        if (first->brace) {
-          on_close[first->close] = CloseAction{CloseAction::kFracMid, *second};
-          i = first->open + 1;
-        } else {
-          out += s[first->open];
-          out += ')';
-          start_second(*second);
-        }
-        continue;
-      }
-    }
-    out.append(s.data() + i, j - i);
-    i = j;
+// Rewrites LaTeX commands (see NormalizeAnswer) in one left-to-right pass: the literal table
+// first, then commands by kLatexCommands; an unknown command or escape is copied. A command that
+// opens a group records what its closing '}' becomes (dropped, ')' or the fraction's middle).
+class LatexRewriter {
+ public:
+  explicit LatexRewriter(absl::string_view s) : s_(s), match_(MatchBraces(s)) {
+    out_.reserve(s.size());
   }
-  return out;
-}
+
+  std::string Rewrite() && {
+    while (i_ < s_.size()) Step();
+    return std::move(out_);
+  }
+
+ private:
+  void Step() {
+    if (s_[i_] == '}') return CloseBrace();
+    if (ApplyLiteral()) return;
+    if (s_[i_] != '\\') {
+      out_ += s_[i_++];
+    } else if (i_ + 1 == s_.size()) {
+      ++i_;  // a lone trailing backslash
+    } else if (!IsAsciiAlpha(s_[i_ + 1])) {
+      out_.append(s_.data() + i_, 2);  // an escape no literal rewrites: \{ \& ...
+      i_ += 2;
+    } else {
+      Command();
+    }
+  }
+
+  void CloseBrace() {
+    auto it = on_close_.find(i_++);
+    if (it == on_close_.end()) {
+      out_ += '}';
+      return;
+    }
+    const CloseAction action = it->second;
+    on_close_.erase(it);
+    if (action.kind == CloseAction::kDrop) return;
+    out_ += ')';
+    if (action.kind == CloseAction::kFracMid) StartDenominator(action.second);
+  }
+
+  bool ApplyLiteral() {
+    const absl::string_view rest = s_.substr(i_);
+    for (const LatexLiteral& literal : kLatexLiterals) {
+      if (rest.substr(0, literal.from.size()) == literal.from) {
+        out_.append(literal.to.data(), literal.to.size());
+        i_ += literal.from.size();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // At '\' followed by a letter: the command's name runs to the next non-letter.
+  void Command() {
+    size_t end = i_ + 1;
+    while (end < s_.size() && IsAsciiAlpha(s_[end])) ++end;
+    const std::optional<CommandRule> rule = FindLatexCommand(s_.substr(i_ + 1, end - i_ - 1));
+    if (rule == CommandRule::kDrop) {
+      i_ = end;
+    } else if (rule == CommandRule::kUnwrap) {
+      Unwrap(end);
+    } else if (rule != CommandRule::kFrac || !Fraction(end)) {
+      out_.append(s_.data() + i_, end - i_);  // unknown, or \frac without its two arguments
+      i_ = end;
+    }
+  }
+
+  // \text{...} -> its content; \text without a group -> nothing.
+  void Unwrap(size_t after_name) {
+    const size_t p = SkipSpaces(s_, after_name);
+    if (p < s_.size() && s_[p] == '{' && match_[p] != kNpos) {
+      on_close_[match_[p]] = CloseAction{CloseAction::kDrop, {}};
+      i_ = p + 1;
+    } else {
+      i_ = after_name;
+    }
+  }
+
+  // "(" numerator ")/(" denominator ")"; false (nothing written) without two arguments.
+  bool Fraction(size_t after_name) {
+    const std::optional<FracArg> first = ReadFracArg(s_, after_name, match_);
+    const std::optional<FracArg> second =
+        first ? ReadFracArg(s_, first->close + 1, match_) : std::nullopt;
+    if (!second) return false;
+    out_ += '(';
+    if (first->brace) {  // the numerator is rewritten in place; its '}' starts the denominator
+      on_close_[first->close] = CloseAction{CloseAction::kFracMid, *second};
+      i_ = first->open + 1;
+    } else {
+      out_ += s_[first->open];
+      out_ += ')';
+      StartDenominator(*second);
+    }
+    return true;
+  }
+
+  // Writes "/(" and continues inside a brace denominator, or writes a one-character one and ")".
+  void StartDenominator(const FracArg& second) {
+    out_ += "/(";
+    if (second.brace) {
+      on_close_[second.close] = CloseAction{CloseAction::kParen, {}};
+    } else {
+      out_ += s_[second.open];
+      out_ += ')';
+    }
+    i_ = second.open + 1;
+  }
+
+  const absl::string_view s_;
+  const std::vector<size_t> match_;  // MatchBraces(s_)
+  std::unordered_map<size_t, CloseAction> on_close_;
+  std::string out_;
+  size_t i_ = 0;  // the next character of s_ to rewrite
+};
+
+std::string RewriteLatex(absl::string_view s) { return LatexRewriter(s).Rewrite(); }
 
 // "(12)" -> "12" when the parentheses hold a plain signed number (left by \frac rewriting).
 std::string DropNumberParens(absl::string_view s) {

@@ -89,6 +89,34 @@ TEST(NormalizeAnswerTest, Forms) {
   EXPECT_EQ(NormalizeAnswer("(1,2)"), "(1,2)");  // not a thousands separator
 }
 
+// Every kind of LaTeX rewrite: fraction arguments as groups or single characters, unwrapped and
+// dropped commands, escapes, and what is left alone.
+TEST(NormalizeAnswerTest, LatexCommandsAndEscapes) {
+  EXPECT_EQ(NormalizeAnswer("\\frac{1}2"), "1/2");
+  EXPECT_EQ(NormalizeAnswer("\\frac1{x}"), "1/(x)");
+  EXPECT_EQ(NormalizeAnswer("\\frac{x}{y}"), "(x)/(y)");
+  EXPECT_EQ(NormalizeAnswer("\\cfrac{1}{\\text{2}}"), "1/2");
+  EXPECT_EQ(NormalizeAnswer("\\frac{a}"), "\\frac{a}");  // no denominator: left as written
+  EXPECT_EQ(NormalizeAnswer("\\frac\\pi2"), "\\frac\\pi2");
+  EXPECT_EQ(NormalizeAnswer("3\\mathrm{cm}"), "3cm");
+  EXPECT_EQ(NormalizeAnswer("\\text 5"), "5");  // an unwrap command without a group is dropped
+  EXPECT_EQ(NormalizeAnswer("\\textbf{\\emph{A}}"), "a");
+  EXPECT_EQ(NormalizeAnswer("2\\quad m"), "2 m");
+  EXPECT_EQ(NormalizeAnswer("\\Big(3\\Big)"), "3");
+  EXPECT_EQ(NormalizeAnswer("\\displaystyle\\frac{3}{4}"), "3/4");
+  EXPECT_EQ(NormalizeAnswer("1\\\\2"), "1 2");  // a line break is a space
+  EXPECT_EQ(NormalizeAnswer("\\$5"), "5");
+  EXPECT_EQ(NormalizeAnswer("\\[x\\]"), "x");
+  EXPECT_EQ(NormalizeAnswer("1\\!2\\;3\\:4\\ 5"), "12345");
+  EXPECT_EQ(NormalizeAnswer("5\\"), "5");  // a lone trailing backslash
+  EXPECT_EQ(NormalizeAnswer("\\alpha+1"), "\\alpha+1");
+  EXPECT_EQ(NormalizeAnswer("\\{1\\}"), "\\{1\\}");
+  EXPECT_EQ(NormalizeAnswer("a\\&b"), "a\\&b");
+  EXPECT_EQ(NormalizeAnswer("\\boxedx"), "\\boxedx");  // another command, not \boxed
+  EXPECT_EQ(NormalizeAnswer("{x}"), "{x}");
+  EXPECT_EQ(NormalizeAnswer("\\text{a}}"), "a}");  // an unmatched brace stays
+}
+
 struct EqCase {
   std::string candidate;
   std::string reference;
