@@ -36,8 +36,8 @@ void PrintLine(const std::string& line) {
 }
 
 int ExecutePipeline(const PipelineConfig& config, const PipelineCommandOptions& options) {
-  const bool in_process = config.cluster.launcher == "in_process" && !options.external;
-  const bool external = options.external || config.cluster.mode == "external";
+  const bool in_process = config.cluster.launcher == Launcher::kInProcess && !options.external;
+  const bool external = options.external || config.cluster.mode == ClusterMode::kExternal;
   PipelineRunOptions run;
   run.run_dir = options.run_dir.empty() ? ResolvedRunDir(config) : options.run_dir;
   run.resume = options.resume;
@@ -50,7 +50,7 @@ int ExecutePipeline(const PipelineConfig& config, const PipelineCommandOptions& 
     // The in-process worker's device, resolved like `r1 worker --device` does; a device it cannot
     // have ends the run before it starts, with the reason.
     absl::StatusOr<std::string> device =
-        ResolveWorkerDevice(config.cluster.device, LauncherLocalRank());
+        ResolveWorkerDevice(std::string(ToString(config.cluster.device)), LauncherLocalRank());
     if (!device.ok()) {
       std::fprintf(stderr, "%s: in-process worker (host %s) %s\n", options.command.c_str(),
                    HostName().c_str(), std::string(device.status().message()).c_str());
@@ -59,7 +59,7 @@ int ExecutePipeline(const PipelineConfig& config, const PipelineCommandOptions& 
     const int32_t threads = ConfigureThreads(options.threads);
     LocalWorkerOptions worker_options;
     worker_options.device = *device;
-    worker_options.dtype = ModelComputeDtype(config.model);
+    worker_options.dtype = std::string(ToString(ModelComputeDtype(config.model)));
     local = std::make_unique<LocalWorker>(worker_options);
     placement = absl::StrCat("an in-process worker, ", threads, " threads");
     if (*device != "cpu" || worker_options.dtype != "float32") {
@@ -68,8 +68,8 @@ int ExecutePipeline(const PipelineConfig& config, const PipelineCommandOptions& 
   } else {
     const int32_t workers = ExpectedWorkers(config.cluster);
     placement = absl::StrCat(workers, " worker process", workers > 1 ? "es" : "", " (",
-                             config.cluster.placement, ", ",
-                             external ? "external" : config.cluster.launcher, ")");
+                             ToString(config.cluster.placement), ", ",
+                             external ? "external" : ToString(config.cluster.launcher), ")");
     // The cluster starts once the run directory exists: its token and address files go there.
     run.on_run_dir_ready = [&](const std::string& root) -> absl::Status {
       ClusterOptions cluster_options;

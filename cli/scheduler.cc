@@ -82,7 +82,7 @@ int RunScheduler(const std::vector<std::string>& argv) {
                  std::string(config.status().message()).c_str());
     return 1;
   }
-  if (config->cluster.launcher == "in_process") {
+  if (config->cluster.launcher == Launcher::kInProcess) {
     std::fprintf(stderr,
                  "r1 scheduler: %s: cluster.launcher in_process has no worker processes; use "
                  "r1 run\n",

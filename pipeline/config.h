@@ -74,13 +74,14 @@ struct ClusterConfig {
   // empty: no metrics endpoint.
   std::string metrics_address;
   Placement placement = Placement::kColocated;  // colocated (hybrid) | disaggregated
-  int32_t trainer_ranks = 1;            // trainer processes (data-parallel ranks)
-  int32_t rollout_workers = 1;          // rollout processes (disaggregated placement only)
-  CollectiveBackend backend = CollectiveBackend::kAuto;         // collectives: mpi | nccl | auto (nccl when on GPUs)
-  DeviceKind device = DeviceKind::kCpu;           // cpu | cuda
-  double heartbeat_interval_s = 2.0;    // worker -> scheduler heartbeat period, seconds
-  double worker_timeout_s = 30.0;       // a worker silent this long is dead, seconds
-  int32_t max_stage_attempts = 3;       // a failing stage is retried until this many attempts
+  int32_t trainer_ranks = 1;                    // trainer processes (data-parallel ranks)
+  int32_t rollout_workers = 1;                  // rollout processes (disaggregated placement only)
+  // Collectives: mpi | nccl | auto (nccl when on GPUs).
+  CollectiveBackend backend = CollectiveBackend::kAuto;
+  DeviceKind device = DeviceKind::kCpu;  // cpu | cuda
+  double heartbeat_interval_s = 2.0;     // worker -> scheduler heartbeat period, seconds
+  double worker_timeout_s = 30.0;        // a worker silent this long is dead, seconds
+  int32_t max_stage_attempts = 3;        // a failing stage is retried until this many attempts
 };
 
 // ---- datasets -------------------------------------------------------------------------------
@@ -136,11 +137,11 @@ struct OptimizerConfig {  // AdamW
   double beta1 = 0.9;     // YAML: betas: [beta1, beta2]
   double beta2 = 0.95;
   double eps = 1e-8;
-  double weight_decay = 0.0;          // decoupled weight decay
-  int64_t warmup_steps = 0;           // linear warm-up from 0 to lr, optimizer steps
+  double weight_decay = 0.0;                    // decoupled weight decay
+  int64_t warmup_steps = 0;                     // linear warm-up from 0 to lr, optimizer steps
   LrSchedule schedule = LrSchedule::kConstant;  // after warm-up: constant | linear | cosine
-  double min_lr_ratio = 0.0;          // floor of linear/cosine decay, as a fraction of lr
-  double grad_clip = 1.0;             // max global gradient L2 norm; 0 disables clipping
+  double min_lr_ratio = 0.0;                    // floor of linear/cosine decay, as a fraction of lr
+  double grad_clip = 1.0;                       // max global gradient L2 norm; 0 disables clipping
 };
 
 // Supervised training: pretrain, sft and reward_model stages.
@@ -158,8 +159,8 @@ struct TrainParams {
 
 // One term of the scalar reward: reward = sum_i weight_i * reward_i.
 struct RewardConfig {
-  std::string name;                // accuracy | format | language | overlong | reward_model
-  double weight = 1.0;             // multiplier
+  std::string name;     // accuracy | format | language | overlong | reward_model
+  double weight = 1.0;  // multiplier
   RewardScope scope = RewardScope::kResponse;  // response (reasoning included) | answer
   // Which prompts it scores: reasoning | general | all | auto (reward_model: general prompts,
   // overlong: all, the other rule rewards: reasoning prompts), as in R1's all-scenario RL.
@@ -179,13 +180,13 @@ struct SamplingConfig {
 
 struct GrpoParams {
   OptimizerConfig optimizer;
-  int64_t steps = 100;              // policy-update steps (one batch of prompts each)
-  int64_t prompts_per_step = 8;     // prompts per step
-  int64_t group_size = 8;           // G: responses sampled per prompt (>= 2)
-  SamplingConfig sampling;          // YAML: temperature, top_p, max_new_tokens at this level
-  double clip_low = 0.2;            // epsilon: ratio clipped below at 1 - clip_low
-  double clip_high = 0.2;           // ratio clipped above at 1 + clip_high (DAPO clip-higher)
-  double kl_coef = 0.001;           // beta; 0 needs no reference model
+  int64_t steps = 100;           // policy-update steps (one batch of prompts each)
+  int64_t prompts_per_step = 8;  // prompts per step
+  int64_t group_size = 8;        // G: responses sampled per prompt (>= 2)
+  SamplingConfig sampling;       // YAML: temperature, top_p, max_new_tokens at this level
+  double clip_low = 0.2;         // epsilon: ratio clipped below at 1 - clip_low
+  double clip_high = 0.2;        // ratio clipped above at 1 + clip_high (DAPO clip-higher)
+  double kl_coef = 0.001;        // beta; 0 needs no reference model
   KlEstimator kl_estimator = KlEstimator::kK3;  // k1 | k2 | k3
   // sequence_mean (GRPO: mean over tokens, then sequences) | token_mean (DAPO: mean over all
   // tokens of the batch) | constant (Dr.GRPO: token sum / max_new_tokens).

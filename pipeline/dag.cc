@@ -168,7 +168,7 @@ std::set<std::string> StageDag::Descendants(const std::string& stage) const {
 namespace {
 
 std::string DescribeOptimizer(const OptimizerConfig& o) {
-  std::string s = absl::StrCat("lr=", RoundTripDouble(o.lr), " ", o.schedule);
+  std::string s = absl::StrCat("lr=", RoundTripDouble(o.lr), " ", ToString(o.schedule));
   if (o.warmup_steps > 0) absl::StrAppend(&s, " warmup=", o.warmup_steps);
   if (o.weight_decay > 0) absl::StrAppend(&s, " wd=", RoundTripDouble(o.weight_decay));
   if (o.grad_clip > 0) absl::StrAppend(&s, " clip=", RoundTripDouble(o.grad_clip));
@@ -191,8 +191,8 @@ std::string DescribeParams(const StageConfig& s) {
       std::vector<std::string> rewards;
       for (const auto& w : g.rewards) {
         std::string r = absl::StrCat(w.name, "*", RoundTripDouble(w.weight));
-        if (w.scope != "response") absl::StrAppend(&r, "@", w.scope);
-        if (!w.model.empty()) absl::StrAppend(&r, "(", w.model, ")");
+        if (w.scope != RewardScope::kResponse) absl::StrAppend(&r, "@", ToString(w.scope));
+        if (w.model) absl::StrAppend(&r, "(", w.model->ToString(), ")");
         rewards.push_back(r);
       }
       return absl::StrCat(
@@ -200,10 +200,10 @@ std::string DescribeParams(const StageConfig& s) {
           " T=", RoundTripDouble(g.sampling.temperature),
           " top_p=", RoundTripDouble(g.sampling.top_p), " max_new=", g.sampling.max_new_tokens,
           "\n      clip=[", RoundTripDouble(g.clip_low), ",", RoundTripDouble(g.clip_high),
-          "] kl=", RoundTripDouble(g.kl_coef), "/", g.kl_estimator, " adv=", g.advantage,
-          " agg=", g.loss_aggregation, g.dynamic_sampling ? " dynamic_sampling" : "",
-          " ppo_epochs=", g.ppo_epochs, " ", DescribeOptimizer(g.optimizer),
-          "\n      rewards: ", absl::StrJoin(rewards, " + "));
+          "] kl=", RoundTripDouble(g.kl_coef), "/", ToString(g.kl_estimator),
+          " adv=", ToString(g.advantage), " agg=", ToString(g.loss_aggregation),
+          g.dynamic_sampling ? " dynamic_sampling" : "", " ppo_epochs=", g.ppo_epochs, " ",
+          DescribeOptimizer(g.optimizer), "\n      rewards: ", absl::StrJoin(rewards, " + "));
     }
     case StageType::kRejectionSampling: {
       const RejectionSamplingParams& p = s.rejection_sampling;
@@ -235,11 +235,13 @@ std::string DescribePipeline(const PipelineConfig& config, const StageDag& dag) 
     absl::StrAppend(&out, "model: from scratch, ", a.num_layers, " layers, hidden ", a.hidden_size,
                     ", heads ", a.num_heads, "/", a.num_kv_heads);
   }
-  absl::StrAppend(&out, ", tokenizer ", config.model.tokenizer, ", ", config.model.dtype, "\n");
+  absl::StrAppend(&out, ", tokenizer ", config.model.tokenizer, ", ", ToString(config.model.dtype),
+                  "\n");
   const ClusterConfig& k = config.cluster;
-  absl::StrAppend(&out, "cluster: ", k.mode, " via ", k.launcher, ", ", k.placement, ", ",
-                  k.trainer_ranks, " trainer rank(s), ", k.rollout_workers, " rollout worker(s), ",
-                  k.device, "/", k.backend, "\n");
+  absl::StrAppend(&out, "cluster: ", ToString(k.mode), " via ", ToString(k.launcher), ", ",
+                  ToString(k.placement), ", ", k.trainer_ranks, " trainer rank(s), ",
+                  k.rollout_workers, " rollout worker(s), ", ToString(k.device), "/",
+                  ToString(k.backend), "\n");
   absl::StrAppend(&out, "datasets:\n");
   for (const auto& d : config.datasets) {
     if (d.synthetic) {

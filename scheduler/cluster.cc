@@ -56,7 +56,7 @@ std::shared_ptr<grpc::Channel> WorkerChannel(const std::string& address) {
 
 int32_t ExpectedWorkers(const ClusterConfig& cluster) {
   return cluster.trainer_ranks +
-         (cluster.placement == "disaggregated" ? cluster.rollout_workers : 0);
+         (cluster.placement == Placement::kDisaggregated ? cluster.rollout_workers : 0);
 }
 
 absl::StatusOr<std::vector<std::string>> AssignWorkerRoles(const ClusterConfig& cluster,
@@ -68,7 +68,7 @@ absl::StatusOr<std::vector<std::string>> AssignWorkerRoles(const ClusterConfig& 
                      " workers the config asks for (cluster.trainer_ranks, "
                      "cluster.rollout_workers)"));
   }
-  const bool disaggregated = cluster.placement == "disaggregated";
+  const bool disaggregated = cluster.placement == Placement::kDisaggregated;
   if (rank < cluster.trainer_ranks) {
     if (!disaggregated) return std::vector<std::string>{"trainer", "rollout", "reward"};
     if (rank == 0) return std::vector<std::string>{"trainer", "reward", "weight_sync"};
@@ -115,7 +115,7 @@ absl::Status Cluster::StartService() {
   service_ = std::make_unique<SchedulerService>(
       registry_.get(), board_.get(), token_, [this](const std::string& reason) { Cancel(reason); });
   service_->set_heartbeat_interval(absl::Seconds(c.heartbeat_interval_s));
-  service_->set_dtype(ModelComputeDtype(config_.model));
+  service_->set_dtype(std::string(ToString(ModelComputeDtype(config_.model))));
   const std::string listen = options_.listen.empty() ? c.scheduler_address : options_.listen;
   R1_ASSIGN_OR_RETURN(
       server_, SchedulerServer::Start(listen, service_.get(), registry_.get(),

@@ -40,17 +40,17 @@ absl::StatusOr<std::vector<std::string>> WorkerLaunchCommand(const WorkerLaunchS
     return absl::InvalidArgumentError(absl::StrCat("worker ranks must be >= 1, got ", spec.ranks));
   }
   std::vector<std::string> argv;
-  if (spec.launcher == "mpirun") {
+  if (spec.launcher == Launcher::kMpirun) {
     argv = {"mpirun", "-np", std::to_string(spec.ranks), "--oversubscribe", "--bind-to", "none"};
     if (geteuid() == 0) argv.push_back("--allow-run-as-root");
     // One node: shared memory only, which works without any network interface set up.
     argv.insert(argv.end(),
                 {"--mca", "btl", "self,vader", "--mca", "btl_vader_single_copy_mechanism", "none"});
-  } else if (spec.launcher == "srun") {
+  } else if (spec.launcher == Launcher::kSrun) {
     argv = {"srun", "--ntasks", std::to_string(spec.ranks), "--kill-on-bad-exit=1"};
   } else {
     return absl::InvalidArgumentError(
-        absl::StrCat("cluster.launcher \"", spec.launcher,
+        absl::StrCat("cluster.launcher \"", ToString(spec.launcher),
                      "\" cannot start workers in local mode (mpirun | srun; Kubernetes workers "
                      "come from an MPIJob with cluster.mode: external)"));
   }
@@ -61,11 +61,11 @@ absl::StatusOr<std::vector<std::string>> WorkerLaunchCommand(const WorkerLaunchS
                                      "--token-file",
                                      spec.token_file,
                                      "--backend",
-                                     spec.backend,
+                                     std::string(ToString(spec.backend)),
                                      "--device",
-                                     spec.device,
+                                     std::string(ToString(spec.device)),
                                      "--dtype",
-                                     spec.dtype,
+                                     std::string(ToString(spec.dtype)),
                                      "--scheduler-timeout",
                                      absl::StrFormat("%g", spec.scheduler_timeout_s)};
   if (spec.threads > 0) {
@@ -81,9 +81,10 @@ absl::StatusOr<Subprocess> LaunchWorkers(const WorkerLaunchSpec& spec) {
   if (!argv.ok()) return argv.status();
   absl::StatusOr<std::string> program = FindInPath(argv->front());
   if (!program.ok()) {
-    return absl::NotFoundError(absl::StrCat(
-        "cannot launch workers: ", program.status().message(),
-        spec.launcher == "mpirun" ? " (install openmpi-bin, or set cluster.launcher)" : ""));
+    return absl::NotFoundError(absl::StrCat("cannot launch workers: ", program.status().message(),
+                                            spec.launcher == Launcher::kMpirun
+                                                ? " (install openmpi-bin, or set cluster.launcher)"
+                                                : ""));
   }
   SpawnOptions options;
   options.log_file = spec.log_file;

@@ -9,21 +9,22 @@
 
 #include "absl/status/statusor.h"
 #include "base/subprocess.h"
+#include "pipeline/config_types.h"
 
 namespace r1 {
 
 struct WorkerLaunchSpec {
-  std::string launcher = "mpirun";  // mpirun | srun
-  int32_t ranks = 1;                // worker processes (one job: they share MPI_COMM_WORLD)
-  std::string r1_binary;            // the r1 executable the workers run
-  std::string scheduler_address;    // HOST:PORT the workers register with
-  std::string token_file;           // the run's token (mode 0600)
-  std::string backend = "auto";     // collectives backend (cluster.backend)
-  std::string device = "cpu";       // cpu | cuda (cluster.device)
-  std::string dtype = "float32";    // compute dtype: float32 | bfloat16 (ModelComputeDtype)
-  int32_t threads = 0;              // LibTorch threads per worker; 0 = the worker's default
-  double scheduler_timeout_s = 30;  // a worker whose scheduler is silent this long exits
-  std::string log_file;             // stdout/stderr of the launcher and the workers (appended)
+  Launcher launcher = Launcher::kMpirun;  // mpirun | srun
+  int32_t ranks = 1;                      // worker processes (one job: they share MPI_COMM_WORLD)
+  std::string r1_binary;                  // the r1 executable the workers run
+  std::string scheduler_address;          // HOST:PORT the workers register with
+  std::string token_file;                 // the run's token (mode 0600)
+  CollectiveBackend backend = CollectiveBackend::kAuto;  // cluster.backend
+  DeviceKind device = DeviceKind::kCpu;                  // cluster.device
+  ModelDtype dtype = ModelDtype::kFloat32;  // compute dtype: float32 | bfloat16 (ModelComputeDtype)
+  int32_t threads = 0;                      // LibTorch threads per worker; 0 = the worker's default
+  double scheduler_timeout_s = 30;          // a worker whose scheduler is silent this long exits
+  std::string log_file;  // stdout/stderr of the launcher and the workers (appended)
 };
 
 // The argv that starts the workers (for logs and tests). InvalidArgument for an unknown

@@ -190,12 +190,14 @@ class Executor {
     const auto& rewards = stage.grpo.rewards;
     for (size_t i = 0; stage.type == StageType::kGrpo && i < rewards.size(); ++i) {
       if (rewards[i].name != "reward_model") continue;
-      const std::string& m = rewards[i].model;
+      if (!rewards[i].model) continue;  // rejected by ValidateConfig
+      const ModelRef& m = *rewards[i].model;
       context.reward_model_dirs[i] =
-          m.rfind("stage:", 0) == 0 ? run_dir_.OutputDir(m.substr(6)) : m;
+          m.kind == ModelRef::Kind::kStage ? run_dir_.OutputDir(m.value) : m.value;
     }
     double last_log = 0.0;
     const auto start = std::chrono::steady_clock::now();
+    context.log = [&](const std::string& line) { Log(absl::StrCat("[", stage.name, "] ", line)); };
     context.on_progress = [&](const StageProgress& p) {
       if (options_.on_progress) options_.on_progress(stage.name, p);
       const double now =

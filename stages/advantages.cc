@@ -8,14 +8,6 @@
 
 namespace r1 {
 
-absl::StatusOr<AdvantageEstimator> ParseAdvantageEstimator(absl::string_view name) {
-  if (name == "grpo") return AdvantageEstimator::kGrpo;
-  if (name == "dr_grpo") return AdvantageEstimator::kDrGrpo;
-  if (name == "rloo") return AdvantageEstimator::kRloo;
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown advantage estimator \"", name, "\" (known: grpo, dr_grpo, rloo)"));
-}
-
 absl::StatusOr<AdvantageResult> ComputeGroupAdvantages(const std::vector<double>& rewards,
                                                        const AdvantageOptions& options) {
   const int64_t g_size = options.group_size;

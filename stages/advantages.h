@@ -12,21 +12,16 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "pipeline/config_types.h"
 
 namespace r1 {
 
-enum class AdvantageEstimator {
-  // A_i = (r_i - mean) / (std + eps), std the UNBIASED sample std (divides by G - 1), as verl's
-  // compute_grpo_outcome_advantage and TRL's GRPOTrainer (torch.std) do. Needs G >= 2.
-  kGrpo,
-  // Dr.GRPO: A_i = r_i - mean (no std division, which biases towards too easy/hard groups).
-  kDrGrpo,
-  // RLOO: A_i = r_i - mean_{j != i} r_j = G/(G-1) * (r_i - mean). Needs G >= 2.
-  kRloo,
-};
-
-// "grpo", "dr_grpo", "rloo" (InvalidArgument listing them for anything else).
-absl::StatusOr<AdvantageEstimator> ParseAdvantageEstimator(absl::string_view name);
+// AdvantageEstimator (pipeline/config_types.h), the config's grpo.advantage:
+//   kGrpo: A_i = (r_i - mean) / (std + eps), std the UNBIASED sample std (divides by G - 1), as
+//     verl's compute_grpo_outcome_advantage and TRL's GRPOTrainer (torch.std) do. Needs G >= 2.
+//   kDrGrpo: Dr.GRPO, A_i = r_i - mean (no std division, which biases towards too easy/hard
+//     groups).
+//   kRloo: RLOO, A_i = r_i - mean_{j != i} r_j = G/(G-1) * (r_i - mean). Needs G >= 2.
 
 struct AdvantageOptions {
   AdvantageEstimator estimator = AdvantageEstimator::kGrpo;

@@ -22,13 +22,6 @@ namespace {
 // On-policy steps skip the old-policy forward, except one in this many (see step 3).
 constexpr int64_t kMismatchCheckEvery = 10;
 
-// The policy-loss names of workers/policy_loss.h for the config's aggregation names.
-std::string LossAggregationFor(const std::string& config_name) {
-  if (config_name == "token_mean") return "token-mean";
-  if (config_name == "constant") return "seq-mean-token-sum-norm";
-  return "seq-mean-token-mean";
-}
-
 // One prompt of a step with its G rollouts.
 struct Group {
   const Example* example = nullptr;
@@ -71,8 +64,9 @@ class StageRewards {
         const std::string slot = absl::StrCat("reward", i);
         R1_RETURN_IF_ERROR(context.worker->LoadModel(slot, dir->second, nullptr, ""));
         out->models_.push_back({slot, absl::StrCat("reward_model", i), specs[i].weight,
-                                specs[i].scope == "answer" ? RewardModelScope::kFinalAnswer
-                                                           : RewardModelScope::kWholeResponse,
+                                specs[i].scope == RewardScope::kAnswer
+                                    ? RewardModelScope::kFinalAnswer
+                                    : RewardModelScope::kWholeResponse,
                                 target});
       } else {
         rule_specs[target].push_back(RewardSpec{specs[i].name, specs[i].weight, specs[i].params});
@@ -149,12 +143,10 @@ class StageRewards {
   }
 
  private:
-  enum class Target { kReasoning, kGeneral, kAll };
+  using Target = RewardTarget;  // resolved: never kAuto
   static Target ResolveTarget(const RewardConfig& spec) {
-    if (spec.applies_to == "reasoning") return Target::kReasoning;
-    if (spec.applies_to == "general") return Target::kGeneral;
-    if (spec.applies_to == "all") return Target::kAll;
-    if (spec.name == "reward_model") return Target::kGeneral;  // auto
+    if (spec.applies_to != Target::kAuto) return spec.applies_to;
+    if (spec.name == "reward_model") return Target::kGeneral;
     return spec.name == "overlong" ? Target::kAll : Target::kReasoning;
   }
   static bool Applies(Target target, const Example& example) {
@@ -461,7 +453,7 @@ absl::Status UpdatePolicy(GrpoRun& run, int64_t step, const StepSequences& seqs,
       batch.policy_loss.clip_high = p.clip_high;
       batch.policy_loss.kl_coef = p.kl_coef;
       batch.policy_loss.kl_estimator = p.kl_estimator;
-      batch.policy_loss.aggregation = LossAggregationFor(p.loss_aggregation);
+      batch.policy_loss.aggregation = p.loss_aggregation;
       batch.policy_loss.temperature = static_cast<float>(p.sampling.temperature);
       R1_ASSIGN_OR_RETURN(StepMetrics step_metrics, run.worker->TrainStep("policy", batch));
       for (const auto& [k, v] : step_metrics) sums[k] += v;
@@ -560,13 +552,13 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
               AdvantageEstimator{},
               DataCursor(n, context.seed),
               DataCursor(n, context.seed ^ 0xD1B54A32D192ED03ull),
-              MetricsWriter(context.run_dir->MetricsPath(stage.name)),
+              MetricsWriter(*context.run_dir, stage.name),
               SamplesWriter(context.run_dir->SamplesPath(stage.name)),
               p.reference_refresh_every > 0 && p.kl_coef > 0,
               JoinPath(context.run_dir->StageDir(stage.name), "reference")};
   R1_RETURN_IF_ERROR(LoadPolicyAndReference(run, resume));
   R1_ASSIGN_OR_RETURN(run.rewards, StageRewards::Create(context));
-  R1_ASSIGN_OR_RETURN(run.estimator, ParseAdvantageEstimator(p.advantage));
+  run.estimator = p.advantage;
 
   std::vector<double> step_rewards;  // reward_mean of each step this run made
   StepMetrics last;

@@ -15,7 +15,7 @@ namespace {
 
 // The Hugging Face config.json of an inline architecture. Qwen2 always has q/k/v biases, so a
 // bias-free architecture is written as Llama.
-std::string ArchitectureToHfConfig(const ArchitectureConfig& a, const std::string& dtype) {
+std::string ArchitectureToHfConfig(const ArchitectureConfig& a, ModelDtype dtype) {
   nlohmann::json j = {
       {"model_type", a.attention_bias ? "qwen2" : "llama"},
       {"vocab_size", a.vocab_size},
@@ -29,7 +29,7 @@ std::string ArchitectureToHfConfig(const ArchitectureConfig& a, const std::strin
       {"rms_norm_eps", a.rms_norm_eps},
       {"tie_word_embeddings", a.tie_word_embeddings},
       {"hidden_act", "silu"},
-      {"torch_dtype", dtype},
+      {"torch_dtype", std::string(ToString(dtype))},
   };
   return j.dump();
 }

@@ -12,6 +12,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "pipeline/config_types.h"
 
 namespace r1 {
 
@@ -51,9 +53,9 @@ struct OptimizerOptions {
   double weight_decay = 0.0;
   double grad_clip = 1.0;  // max global grad norm; 0 = off
   int64_t warmup_steps = 0;
-  int64_t total_steps = 0;          // for the schedule; 0 = constant after warmup
-  std::string schedule = "cosine";  // constant | cosine | linear
-  double min_lr_ratio = 0.0;        // floor of the linear/cosine decay, as a fraction of lr
+  int64_t total_steps = 0;  // for the schedule; 0 = constant after warmup
+  LrSchedule schedule = LrSchedule::kCosine;
+  double min_lr_ratio = 0.0;  // floor of the linear/cosine decay, as a fraction of lr
 };
 
 // Policy-gradient loss settings (see workers/losses.h for the math).
@@ -61,11 +63,19 @@ struct PolicyLossConfig {
   double clip_low = 0.2;
   double clip_high = 0.2;
   double kl_coef = 0.0;
-  std::string kl_estimator = "k3";
-  std::string aggregation = "token-mean";  // seq-mean-token-mean | token-mean |
-                                           // seq-mean-token-sum-norm (workers/policy_loss.h)
+  KlEstimator kl_estimator = KlEstimator::kK3;
+  LossAggregation aggregation = LossAggregation::kTokenMean;
   double temperature = 1.0;  // the policy trained is softmax(logits / temperature), > 0
 };
+
+// The Worker protocol's names of the loss settings (PolicyLossConfig in worker.proto), which
+// differ from the config's: "seq-mean-token-mean" | "token-mean" | "seq-mean-token-sum-norm", and
+// "k1" | "k2" | "k3" (aliases "kl", "mse", "low_var_kl", as verl spells them). The Parse functions
+// return InvalidArgument naming the value and the accepted names.
+absl::string_view LossAggregationName(LossAggregation mode);
+absl::StatusOr<LossAggregation> ParseLossAggregation(absl::string_view name);
+absl::string_view KlEstimatorName(KlEstimator estimator);
+absl::StatusOr<KlEstimator> ParseKlEstimator(absl::string_view name);
 
 // One optimisation step on a batch. Sequence i is prompts[i] followed by responses[i]; the loss
 // is on response tokens only.

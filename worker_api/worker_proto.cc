@@ -2,8 +2,40 @@
 #include "worker_api/worker_proto.h"
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 
 namespace r1 {
+
+absl::string_view LossAggregationName(LossAggregation mode) {
+  switch (mode) {
+    case LossAggregation::kSeqMeanTokenMean:
+      return "seq-mean-token-mean";
+    case LossAggregation::kTokenMean:
+      return "token-mean";
+    case LossAggregation::kSeqMeanTokenSumNorm:
+      return "seq-mean-token-sum-norm";
+  }
+  return "?";
+}
+
+absl::StatusOr<LossAggregation> ParseLossAggregation(absl::string_view name) {
+  if (name == "seq-mean-token-mean") return LossAggregation::kSeqMeanTokenMean;
+  if (name == "token-mean") return LossAggregation::kTokenMean;
+  if (name == "seq-mean-token-sum-norm") return LossAggregation::kSeqMeanTokenSumNorm;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown loss aggregation '", name,
+                   "' (expected seq-mean-token-mean, token-mean or seq-mean-token-sum-norm)"));
+}
+
+absl::string_view KlEstimatorName(KlEstimator estimator) { return ToString(estimator); }
+
+absl::StatusOr<KlEstimator> ParseKlEstimator(absl::string_view name) {
+  if (name == "k1" || name == "kl") return KlEstimator::kK1;
+  if (name == "k2" || name == "mse") return KlEstimator::kK2;
+  if (name == "k3" || name == "low_var_kl") return KlEstimator::kK3;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown KL estimator '", name, "' (expected k1 (kl), k2 (mse) or k3 (low_var_kl))"));
+}
 
 grpc::Status CheckRunToken(const grpc::ServerContext& context, const std::string& token) {
   const auto& metadata = context.client_metadata();
@@ -86,11 +118,11 @@ void ToProto(const OptimizerOptions& o, v1::OptimizerConfig* out) {
   out->set_grad_clip(o.grad_clip);
   out->set_warmup_steps(o.warmup_steps);
   out->set_total_steps(o.total_steps);
-  out->set_schedule(o.schedule);
+  out->set_schedule(std::string(ToString(o.schedule)));
   out->set_min_lr_ratio(o.min_lr_ratio);
 }
 
-OptimizerOptions FromProto(const v1::OptimizerConfig& c) {
+absl::StatusOr<OptimizerOptions> FromProto(const v1::OptimizerConfig& c) {
   OptimizerOptions o;
   o.lr = c.lr();
   o.beta1 = c.beta1();
@@ -100,7 +132,13 @@ OptimizerOptions FromProto(const v1::OptimizerConfig& c) {
   o.grad_clip = c.grad_clip();
   o.warmup_steps = c.warmup_steps();
   o.total_steps = c.total_steps();
-  o.schedule = c.schedule();
+  std::optional<LrSchedule> schedule = ParseEnum<LrSchedule>(c.schedule());
+  if (!schedule) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown learning-rate schedule \"",
+                                                   c.schedule(), "\" (", EnumNameList<LrSchedule>(),
+                                                   ")"));
+  }
+  o.schedule = *schedule;
   o.min_lr_ratio = c.min_lr_ratio();
   return o;
 }
@@ -135,8 +173,8 @@ void ToProto(const std::string& slot, const TrainBatch& b, v1::TrainStepRequest*
   loss->set_clip_low(b.policy_loss.clip_low);
   loss->set_clip_high(b.policy_loss.clip_high);
   loss->set_kl_coef(b.policy_loss.kl_coef);
-  loss->set_kl_estimator(b.policy_loss.kl_estimator);
-  loss->set_aggregation(b.policy_loss.aggregation);
+  loss->set_kl_estimator(std::string(KlEstimatorName(b.policy_loss.kl_estimator)));
+  loss->set_aggregation(std::string(LossAggregationName(b.policy_loss.aggregation)));
   loss->set_temperature(b.policy_loss.temperature);
 }
 
@@ -161,8 +199,11 @@ absl::Status FromProto(const v1::TrainStepRequest& r, TrainBatch* b) {
   b->policy_loss.clip_low = r.policy_loss().clip_low();
   b->policy_loss.clip_high = r.policy_loss().clip_high();
   b->policy_loss.kl_coef = r.policy_loss().kl_coef();
-  b->policy_loss.kl_estimator = r.policy_loss().kl_estimator();
-  b->policy_loss.aggregation = r.policy_loss().aggregation();
+  // The names are parsed here, once per request: the worker sees only the enums.
+  R1_ASSIGN_OR_RETURN(b->policy_loss.kl_estimator,
+                      ParseKlEstimator(r.policy_loss().kl_estimator()));
+  R1_ASSIGN_OR_RETURN(b->policy_loss.aggregation,
+                      ParseLossAggregation(r.policy_loss().aggregation()));
   // 0 (unset, an older client) means the model's own distribution.
   b->policy_loss.temperature =
       r.policy_loss().temperature() == 0.0 ? 1.0 : r.policy_loss().temperature();

@@ -39,7 +39,8 @@ void ToProto(const Sampling& sampling, v1::SamplingParams* out);
 Sampling FromProto(const v1::SamplingParams& params);
 
 void ToProto(const OptimizerOptions& options, v1::OptimizerConfig* out);
-OptimizerOptions FromProto(const v1::OptimizerConfig& config);
+// InvalidArgument for an unknown schedule name.
+absl::StatusOr<OptimizerOptions> FromProto(const v1::OptimizerConfig& config);
 
 void ToProto(const std::string& slot, const TrainBatch& batch, v1::TrainStepRequest* out);
 // InvalidArgument for an unknown objective.

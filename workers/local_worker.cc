@@ -218,8 +218,6 @@ absl::StatusOr<ShardCounts> CountShard(const TrainBatch& batch, bool allow_empty
       if (batch.policy_loss.kl_coef > 0.0 && batch.ref_logprobs.size() != n) {
         return absl::InvalidArgumentError("TrainStep: kl_coef > 0 needs ref_logprobs");
       }
-      R1_RETURN_IF_ERROR(ParseKlEstimator(batch.policy_loss.kl_estimator).status());
-      R1_RETURN_IF_ERROR(ParseLossAggregation(batch.policy_loss.aggregation).status());
       R1_RETURN_IF_ERROR(
           CheckLogprobTemperature(static_cast<float>(batch.policy_loss.temperature)));
       for (size_t i = 0; i < n; ++i) {
@@ -395,10 +393,8 @@ absl::Status PolicyGradientBackward(const ShardStep& c, StepMetrics& metrics) {
   loss_options.clip_low = c.batch->policy_loss.clip_low;
   loss_options.clip_high = c.batch->policy_loss.clip_high;
   loss_options.kl_coef = c.batch->policy_loss.kl_coef;
-  R1_ASSIGN_OR_RETURN(loss_options.kl_estimator,
-                      ParseKlEstimator(c.batch->policy_loss.kl_estimator));
-  R1_ASSIGN_OR_RETURN(loss_options.aggregation,
-                      ParseLossAggregation(c.batch->policy_loss.aggregation));
+  loss_options.kl_estimator = c.batch->policy_loss.kl_estimator;
+  loss_options.aggregation = c.batch->policy_loss.aggregation;
   // Dr.GRPO's constant defaults to the padded response length of the GLOBAL batch.
   loss_options.token_sum_norm = c.global.max_response;
   R1_ASSIGN_OR_RETURN(

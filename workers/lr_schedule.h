@@ -14,8 +14,7 @@ namespace r1 {
 //   then, with p = (step - warmup) / max(1, total_steps - warmup) clamped to [0, 1] and
 //   floor = lr * min_lr_ratio: constant -> lr; linear -> floor + (lr - floor)(1 - p);
 //   cosine -> floor + (lr - floor)(1 + cos(pi p)) / 2.
-// total_steps == 0 means constant after warm-up whatever the schedule. An unknown schedule name
-// is treated as constant (the config validator rejects it before a worker sees it).
+// total_steps == 0 means constant after warm-up whatever the schedule.
 double LearningRateAt(const OptimizerOptions& options, int64_t step);
 
 }  // namespace r1

@@ -118,47 +118,6 @@ at::Tensor KlFromLogRatio(const at::Tensor& log_ratio, KlEstimator estimator) {
 
 }  // namespace
 
-absl::StatusOr<LossAggregation> ParseLossAggregation(absl::string_view name) {
-  if (name == "seq-mean-token-mean") return LossAggregation::kSeqMeanTokenMean;
-  if (name == "token-mean") return LossAggregation::kTokenMean;
-  if (name == "seq-mean-token-sum-norm") return LossAggregation::kSeqMeanTokenSumNorm;
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown loss aggregation '", name,
-                   "' (expected seq-mean-token-mean, token-mean or seq-mean-token-sum-norm)"));
-}
-
-absl::StatusOr<KlEstimator> ParseKlEstimator(absl::string_view name) {
-  if (name == "k1" || name == "kl") return KlEstimator::kK1;
-  if (name == "k2" || name == "mse") return KlEstimator::kK2;
-  if (name == "k3" || name == "low_var_kl") return KlEstimator::kK3;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown KL estimator '", name, "' (expected k1 (kl), k2 (mse) or k3 (low_var_kl))"));
-}
-
-absl::string_view LossAggregationName(LossAggregation mode) {
-  switch (mode) {
-    case LossAggregation::kSeqMeanTokenMean:
-      return "seq-mean-token-mean";
-    case LossAggregation::kTokenMean:
-      return "token-mean";
-    case LossAggregation::kSeqMeanTokenSumNorm:
-      return "seq-mean-token-sum-norm";
-  }
-  return "?";
-}
-
-absl::string_view KlEstimatorName(KlEstimator estimator) {
-  switch (estimator) {
-    case KlEstimator::kK1:
-      return "k1";
-    case KlEstimator::kK2:
-      return "k2";
-    case KlEstimator::kK3:
-      return "k3";
-  }
-  return "?";
-}
-
 absl::StatusOr<at::Tensor> AggregateTokenLoss(const at::Tensor& token_values,
                                               const at::Tensor& mask, LossAggregation mode,
                                               double token_sum_norm) {

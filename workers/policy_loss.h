@@ -14,36 +14,13 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "pipeline/config_types.h"
 
 namespace r1 {
 
-// How per-token losses [B, T] become one scalar. Only response tokens (mask 1) count anywhere.
-enum class LossAggregation {
-  // "seq-mean-token-mean" (GRPO paper): mean over each sequence's response tokens, then mean over
-  // the sequences that have at least one response token.
-  kSeqMeanTokenMean,
-  // "token-mean" (DAPO): sum over all response tokens of the batch / their number.
-  kTokenMean,
-  // "seq-mean-token-sum-norm" (Dr.GRPO): each sequence's token sum / a constant (see
-  // PolicyLossOptions::token_sum_norm), then mean over the sequences that have at least one
-  // response token.
-  kSeqMeanTokenSumNorm,
-};
-
-// Estimators of KL(π_θ || π_ref) per token, from d = logp - ref_logp (Schulman, "Approximating KL
-// divergence"; verl's kl_penalty):
-enum class KlEstimator {
-  kK1,  // "k1" (alias "kl"):  d                       unbiased, can be negative
-  kK2,  // "k2" (alias "mse"): 0.5 d^2                 biased, ≥ 0
-  kK3,  // "k3" (alias "low_var_kl"): exp(-d) + d - 1  unbiased, ≥ 0; the one in the GRPO paper
-};
-
-// Parses the names above; InvalidArgument naming the value and the accepted names otherwise.
-absl::StatusOr<LossAggregation> ParseLossAggregation(absl::string_view name);
-absl::StatusOr<KlEstimator> ParseKlEstimator(absl::string_view name);
-// The canonical names ("seq-mean-token-mean", "k3", ...).
-absl::string_view LossAggregationName(LossAggregation mode);
-absl::string_view KlEstimatorName(KlEstimator estimator);
+// LossAggregation and KlEstimator (their meaning, config names and wire names): pipeline/
+// config_types.h and worker_api/worker_client.h. kSeqMeanTokenSumNorm divides each sequence's
+// token sum by PolicyLossOptions::token_sum_norm.
 
 struct PolicyLossOptions {
   // ε_low: the ratio is clipped below at 1 - clip_low. In [0, 1).

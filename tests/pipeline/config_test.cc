@@ -52,11 +52,11 @@ stages:
   EXPECT_EQ(c.model.path, "/models/base");
   EXPECT_FALSE(c.model.architecture.has_value());
   EXPECT_EQ(c.model.tokenizer, "/models/base");  // defaults to the model directory
-  EXPECT_EQ(c.cluster.mode, "local");
-  EXPECT_EQ(c.cluster.launcher, "mpirun");
+  EXPECT_EQ(c.cluster.mode, ClusterMode::kLocal);
+  EXPECT_EQ(c.cluster.launcher, Launcher::kMpirun);
   EXPECT_EQ(c.cluster.scheduler_address, "127.0.0.1:0");
-  EXPECT_EQ(c.cluster.placement, "colocated");
-  EXPECT_EQ(c.cluster.backend, "auto");
+  EXPECT_EQ(c.cluster.placement, Placement::kColocated);
+  EXPECT_EQ(c.cluster.backend, CollectiveBackend::kAuto);
   EXPECT_EQ(c.cluster.max_stage_attempts, 3);
   ASSERT_EQ(c.datasets.size(), 3u);
   EXPECT_EQ(c.datasets[0].name, "chat");  // sorted by name
@@ -65,11 +65,11 @@ stages:
   EXPECT_EQ(s.type, StageType::kGrpo);
   EXPECT_EQ(s.inputs.model.kind, ModelRef::Kind::kBase);
   EXPECT_EQ(s.grpo.group_size, 8);
-  EXPECT_EQ(s.grpo.kl_estimator, "k3");
+  EXPECT_EQ(s.grpo.kl_estimator, KlEstimator::kK3);
   EXPECT_DOUBLE_EQ(s.grpo.kl_coef, 0.001);
   EXPECT_DOUBLE_EQ(s.grpo.clip_low, 0.2);
   EXPECT_DOUBLE_EQ(s.grpo.sampling.temperature, 1.0);
-  EXPECT_EQ(s.grpo.advantage, "grpo");
+  EXPECT_EQ(s.grpo.advantage, AdvantageEstimator::kGrpo);
   ASSERT_EQ(s.grpo.rewards.size(), 2u);
   EXPECT_EQ(s.grpo.rewards[0].name, "accuracy");
   EXPECT_EQ(s.grpo.rewards[1].name, "format");
@@ -130,23 +130,25 @@ stages:
   const GrpoParams& g = s.grpo;
   EXPECT_DOUBLE_EQ(g.optimizer.lr, 3e-6);
   EXPECT_DOUBLE_EQ(g.optimizer.beta2, 0.99);
-  EXPECT_EQ(g.optimizer.schedule, "cosine");
+  EXPECT_EQ(g.optimizer.schedule, LrSchedule::kCosine);
   EXPECT_EQ(g.steps, 7);
   EXPECT_EQ(g.group_size, 16);
   EXPECT_DOUBLE_EQ(g.sampling.top_p, 0.9);
   EXPECT_EQ(g.sampling.max_new_tokens, 64);
   EXPECT_DOUBLE_EQ(g.clip_high, 0.28);
   EXPECT_DOUBLE_EQ(g.kl_coef, 0.0);
-  EXPECT_EQ(g.loss_aggregation, "constant");
-  EXPECT_EQ(g.advantage, "rloo");
+  EXPECT_EQ(g.loss_aggregation, LossAggregation::kSeqMeanTokenSumNorm);
+  EXPECT_EQ(g.advantage, AdvantageEstimator::kRloo);
   EXPECT_DOUBLE_EQ(g.negative_advantage_scale, 0.25);
   EXPECT_TRUE(g.dynamic_sampling);
   EXPECT_EQ(g.ppo_epochs, 2);
   EXPECT_EQ(g.reference_refresh_every, 10);
   ASSERT_EQ(g.rewards.size(), 2u);
   EXPECT_DOUBLE_EQ(g.rewards[0].weight, 2.0);
-  EXPECT_EQ(g.rewards[1].scope, "answer");
-  EXPECT_EQ(g.rewards[1].model, "stage:rm");
+  EXPECT_EQ(g.rewards[1].scope, RewardScope::kAnswer);
+  ASSERT_TRUE(g.rewards[1].model.has_value());
+  EXPECT_EQ(g.rewards[1].model->kind, ModelRef::Kind::kStage);
+  EXPECT_EQ(g.rewards[1].model->value, "rm");
   EXPECT_DOUBLE_EQ(g.rewards[1].params["margin"].get<double>(), 0.5);
 }
 
@@ -309,13 +311,11 @@ TEST(ConfigTest, RewardModelRewards) {
         - {name: reward_model}
         - {name: reward_model, model: "stage:sft"}
         - {name: format, model: /m}
-        - {name: reward_model, model: "stage:rm", scope: thinking}
+        - {name: reward_model, model: "stage:rm"}
         - {name: vibes}
 )"),
               ElementsAre("stages[2].grpo.rewards[2].model: only the reward_model reward takes a "
                           "model, got \"/m\"",
-                          "stages[2].grpo.rewards[3].scope: must be one of response, answer; got "
-                          "\"thinking\"",
                           "stages[2].grpo.rewards[4].name: must be one of accuracy, format, "
                           "language, overlong, reward_model; got \"vibes\"",
                           "stages[2].grpo.rewards[0].model: required for the reward_model reward "
@@ -356,11 +356,49 @@ TEST(ConfigTest, NumericRanges) {
                           "stages[1].sft.micro_batch_size: must divide batch_size (8), got 3"));
 }
 
+// Names of a closed set are checked while parsing: the error names the key path, the value and
+// every accepted name, and (a parse error) stops the cross-field checks, so one typo is one error.
+TEST(ConfigTest, UnknownEnumNamesAreParseErrors) {
+  EXPECT_THAT(Errors(R"(
+model: {path: /m, dtype: fp8}
+cluster: {mode: cloud, launcher: docker, placement: split, backend: gloo, device: tpu}
+stages:
+  - name: rl
+    type: grpo
+    inputs: {datasets: [gsm]}
+    grpo:
+      optimizer: {schedule: step}
+      kl_estimator: k4
+      loss_aggregation: mean
+      advantage: ppo
+      rewards: [{name: format, scope: thinking, applies_to: some}]
+)"),
+              ElementsAre("model.dtype: must be one of float32, bfloat16, float16; got \"fp8\"",
+                          "cluster.mode: must be one of local, external; got \"cloud\"",
+                          "cluster.launcher: must be one of mpirun, srun, k8s, in_process; got "
+                          "\"docker\"",
+                          "cluster.placement: must be one of colocated, disaggregated; got "
+                          "\"split\"",
+                          "cluster.backend: must be one of mpi, nccl, auto; got \"gloo\"",
+                          "cluster.device: must be one of cpu, cuda; got \"tpu\"",
+                          "stages[0].grpo.optimizer.schedule: must be one of constant, linear, "
+                          "cosine; got \"step\"",
+                          "stages[0].grpo.kl_estimator: must be one of k1, k2, k3; got \"k4\"",
+                          "stages[0].grpo.loss_aggregation: must be one of sequence_mean, "
+                          "token_mean, constant; got \"mean\"",
+                          "stages[0].grpo.advantage: must be one of grpo, dr_grpo, rloo; got "
+                          "\"ppo\"",
+                          "stages[0].grpo.rewards[0].scope: must be one of response, answer; got "
+                          "\"thinking\"",
+                          "stages[0].grpo.rewards[0].applies_to: must be one of auto, reasoning, "
+                          "general, all; got \"some\""));
+}
+
 TEST(ConfigTest, ClusterModelAndDatasetChecks) {
   EXPECT_THAT(
       Errors(R"(
-model: {path: /m, architecture: {num_heads: 3}, dtype: fp8}
-cluster: {mode: cloud, scheduler_address: "localhost", backend: nccl, worker_timeout_s: 1,
+model: {path: /m, architecture: {num_heads: 3}}
+cluster: {scheduler_address: "localhost", backend: nccl, worker_timeout_s: 1,
           placement: disaggregated, rollout_workers: 0}
 datasets:
   both: {path: /x, synthetic: {kind: arithmetic}}
@@ -373,8 +411,6 @@ stages: []
                   "trained from scratch), not both",
                   "model.architecture.num_heads: must divide hidden_size (64), got 3",
                   "model.architecture.num_kv_heads: must divide num_heads (3), got 2",
-                  "model.dtype: must be one of float32, bfloat16, float16; got \"fp8\"",
-                  "cluster.mode: must be one of local, external; got \"cloud\"",
                   "cluster.scheduler_address: must be HOST:PORT with PORT in [0, 65535], got "
                   "\"localhost\"",
                   "cluster.rollout_workers: must be >= 1, got 0",
@@ -484,8 +520,8 @@ TEST(ConfigTest, QwenExampleIsValid) {
       LoadConfig(JoinPath(R1_SOURCE_DIR, "configs/qwen2.5-0.5b-gsm8k.yaml"));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_FALSE(c->model.path.empty());
-  EXPECT_EQ(c->cluster.mode, "external");
-  EXPECT_EQ(c->cluster.device, "cuda");
+  EXPECT_EQ(c->cluster.mode, ClusterMode::kExternal);
+  EXPECT_EQ(c->cluster.device, DeviceKind::kCuda);
   const DatasetConfig* train = c->FindDataset("gsm8k_train");
   ASSERT_NE(train, nullptr);
   EXPECT_EQ(train->format, "gsm8k");
@@ -516,7 +552,8 @@ TEST(ConfigTest, ResolvedYamlRoundTrips) {
   EXPECT_EQ(ConfigToYaml(*again), yaml);
   EXPECT_EQ(ResolvedRunDir(*again), "runs/tiny-r1");
   EXPECT_DOUBLE_EQ(again->FindStage("grpo_reasoning")->grpo.clip_high, 0.28);
-  EXPECT_EQ(again->FindStage("grpo_all_scenarios")->grpo.rewards[2].model, "stage:reward_model");
+  EXPECT_EQ(again->FindStage("grpo_all_scenarios")->grpo.rewards[2].model->ToString(),
+            "stage:reward_model");
   EXPECT_EQ(again->FindDataset("reasoning_prompts")->synthetic->options["max_digits"], 2);
   // Quoted values that look like numbers stay strings through the round trip.
   absl::StatusOr<PipelineConfig> q = ParseConfig(absl::StrCat(kHeader, R"(
@@ -534,11 +571,11 @@ stages: [{name: rl, type: grpo, inputs: {datasets: [gsm]},
 
 TEST(ConfigTest, ModelComputeDtypeComputesFloat16InFloat32) {
   BaseModelConfig model;
-  EXPECT_EQ(ModelComputeDtype(model), "float32");
-  model.dtype = "bfloat16";
-  EXPECT_EQ(ModelComputeDtype(model), "bfloat16");
-  model.dtype = "float16";  // a storage dtype only
-  EXPECT_EQ(ModelComputeDtype(model), "float32");
+  EXPECT_EQ(ModelComputeDtype(model), ModelDtype::kFloat32);
+  model.dtype = ModelDtype::kBFloat16;
+  EXPECT_EQ(ModelComputeDtype(model), ModelDtype::kBFloat16);
+  model.dtype = ModelDtype::kFloat16;  // a storage dtype only
+  EXPECT_EQ(ModelComputeDtype(model), ModelDtype::kFloat32);
 }
 
 }  // namespace

@@ -132,13 +132,5 @@ TEST(AdvantagesTest, Errors) {
   EXPECT_THAT(std::string(nan.status().message()), ::testing::HasSubstr("reward 1"));
 }
 
-TEST(AdvantagesTest, ParseEstimator) {
-  EXPECT_EQ(*ParseAdvantageEstimator("grpo"), AdvantageEstimator::kGrpo);
-  EXPECT_EQ(*ParseAdvantageEstimator("dr_grpo"), AdvantageEstimator::kDrGrpo);
-  EXPECT_EQ(*ParseAdvantageEstimator("rloo"), AdvantageEstimator::kRloo);
-  auto bad = ParseAdvantageEstimator("ppo");
-  EXPECT_THAT(std::string(bad.status().message()), ::testing::HasSubstr("rloo"));
-}
-
 }  // namespace
 }  // namespace r1

@@ -91,7 +91,7 @@ TrainBatch PgBatch(LocalWorker& worker, const std::string& aggregation) {
   TrainBatch batch = LmBatch(worker);
   batch.prompts[2] = Tokens(worker, {"> "})[0];  // policy gradient needs a prompt
   batch.objective = TrainBatch::Objective::kPolicyGradient;
-  batch.policy_loss.aggregation = aggregation;
+  batch.policy_loss.aggregation = *ParseLossAggregation(aggregation);
   batch.policy_loss.kl_coef = 0.05;
   auto lp = worker.Logprobs("policy", batch.prompts, batch.responses, 1.0f);
   EXPECT_TRUE(lp.ok()) << lp.status();

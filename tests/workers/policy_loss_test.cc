@@ -10,6 +10,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "worker_api/worker_client.h"
 
 namespace r1 {
 namespace {

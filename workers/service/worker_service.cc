@@ -26,9 +26,10 @@ grpc::Status WorkerService::LoadModel(grpc::ServerContext* context,
                                       const v1::LoadModelRequest* request, v1::LoadModelResponse*) {
   R1_CHECK_TOKEN();
   std::lock_guard<std::mutex> lock(mu_);
-  OptimizerOptions optimizer = FromProto(request->optimizer());
+  absl::StatusOr<OptimizerOptions> optimizer = FromProto(request->optimizer());
+  if (request->trainable() && !optimizer.ok()) return ToGrpcStatus(optimizer.status());
   return ToGrpcStatus(backend()->LoadModel(request->model().slot(), request->model().path(),
-                                           request->trainable() ? &optimizer : nullptr,
+                                           request->trainable() ? &*optimizer : nullptr,
                                            request->checkpoint_dir()));
 }
 
@@ -36,10 +37,11 @@ grpc::Status WorkerService::InitModel(grpc::ServerContext* context,
                                       const v1::InitModelRequest* request, v1::LoadModelResponse*) {
   R1_CHECK_TOKEN();
   std::lock_guard<std::mutex> lock(mu_);
-  OptimizerOptions optimizer = FromProto(request->optimizer());
+  absl::StatusOr<OptimizerOptions> optimizer = FromProto(request->optimizer());
+  if (request->trainable() && !optimizer.ok()) return ToGrpcStatus(optimizer.status());
   return ToGrpcStatus(backend()->InitModel(request->slot(), request->config_json(),
                                            request->tokenizer(), request->seed(),
-                                           request->trainable() ? &optimizer : nullptr));
+                                           request->trainable() ? &*optimizer : nullptr));
 }
 
 grpc::Status WorkerService::Tokenize(grpc::ServerContext* context,
