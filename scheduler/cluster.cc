@@ -16,6 +16,7 @@
 #include "pipeline/dag.h"
 #include "scheduler/configuration_error.h"
 #include "scheduler/launcher.h"
+#include "scheduler/prometheus_text.h"
 #include "scheduler/run_token.h"
 
 namespace r1 {
@@ -93,6 +94,7 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(const PipelineConfig& co
 
 absl::Status Cluster::StartService() {
   const ClusterConfig& c = config_.cluster;
+  started_at_ = absl::Now();
   token_ = options_.token.empty() ? GenerateRunToken() : options_.token;
   WorkerRegistryOptions registry_options;
   registry_options.dead_timeout = absl::Seconds(c.worker_timeout_s);
@@ -130,12 +132,29 @@ absl::Status Cluster::StartService() {
       WriteFileAtomic(JoinPath(options_.run_dir, "scheduler.addr"), address_ + "\n"));
   Log(absl::StrCat("scheduler listening on ", address_, " (token in ",
                    JoinPath(options_.run_dir, "token"), ")"));
+  if (!c.metrics_address.empty()) {
+    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> metrics =
+        MetricsHttpServer::Start(c.metrics_address, kPrometheusContentType, [this] {
+          return RenderRunMetrics(board_->Snapshot({}), registry_->Snapshot(), absl::Now(),
+                                  started_at_);
+        });
+    if (!metrics.ok()) {
+      return absl::Status(metrics.status().code(),
+                          absl::StrCat("cluster.metrics_address: ", metrics.status().message()));
+    }
+    metrics_ = *std::move(metrics);
+    metrics_address_ = DialableAddress(metrics_->address());
+    R1_RETURN_IF_ERROR(
+        WriteFileAtomic(JoinPath(options_.run_dir, "metrics.addr"), metrics_address_ + "\n"));
+    Log(absl::StrCat("metrics (Prometheus) on http://", metrics_address_, "/metrics"));
+  }
   return absl::OkStatus();
 }
 
 Cluster::~Cluster() {
   Finish(false);
-  server_.reset();  // stops the sweeper before the registry and service go away
+  metrics_.reset();  // its renderer reads the board and the registry
+  server_.reset();   // stops the sweeper before the registry and service go away
 }
 
 void Cluster::Log(const std::string& line) const {

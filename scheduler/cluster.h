@@ -19,6 +19,7 @@
 #include "base/subprocess.h"
 #include "pipeline/config.h"
 #include "scheduler/grpc_worker_client.h"
+#include "scheduler/metrics_http.h"
 #include "scheduler/scheduler_service.h"
 #include "scheduler/status_board.h"
 #include "scheduler/worker_group.h"
@@ -53,7 +54,10 @@ int32_t ExpectedWorkers(const ClusterConfig& cluster);
 // may run concurrently.
 class Cluster {
  public:
-  // Starts the Scheduler service and writes RUN_DIR/token (0600) and RUN_DIR/scheduler.addr.
+  // Starts the Scheduler service and writes RUN_DIR/token (0600) and RUN_DIR/scheduler.addr;
+  // with cluster.metrics_address also the Prometheus endpoint (GET /metrics, see
+  // prometheus_text.h) and RUN_DIR/metrics.addr, its dialable HOST:PORT. An address it cannot
+  // listen on is an error naming the key ("cluster.metrics_address: cannot listen on ...").
   // Workers are launched (or awaited) on the first Acquire().
   static absl::StatusOr<std::unique_ptr<Cluster>> Start(const PipelineConfig& config,
                                                         ClusterOptions options);
@@ -76,6 +80,8 @@ class Cluster {
 
   StatusBoard& board() { return *board_; }
   const std::string& address() const { return address_; }
+  // The metrics endpoint's dialable HOST:PORT; empty without cluster.metrics_address.
+  const std::string& metrics_address() const { return metrics_address_; }
   const std::string& token() const { return token_; }
 
  private:
@@ -100,11 +106,13 @@ class Cluster {
 
   const PipelineConfig& config_;
   ClusterOptions options_;
-  std::string token_, address_;
+  std::string token_, address_, metrics_address_;
   std::unique_ptr<WorkerRegistry> registry_;
   std::unique_ptr<StatusBoard> board_;
   std::unique_ptr<SchedulerService> service_;
   std::unique_ptr<SchedulerServer> server_;
+  absl::Time started_at_;                       // r1_run_start_time_seconds
+  std::unique_ptr<MetricsHttpServer> metrics_;  // GET /metrics; null without metrics_address
 
   absl::Status configuration_error_;  // sticky (executor's thread only): see Acquire()
 
