@@ -40,6 +40,13 @@ absl::Status JsonlAppender::Append(const nlohmann::json& record) {
   return AppendFileSynced(path_, line);
 }
 
+MetricsWriter::MetricsWriter(std::string path, std::string tensorboard_dir)
+    : out_(std::move(path)) {
+  if (!tensorboard_dir.empty()) {
+    tensorboard_ = std::make_unique<TensorBoardWriter>(std::move(tensorboard_dir));
+  }
+}
+
 absl::Status MetricsWriter::Write(int64_t step, const std::map<std::string, double>& values) {
   nlohmann::json record = {{"step", step}, {"time_ms", NowMs()}};
   for (const auto& [key, value] : values) {
@@ -49,7 +56,9 @@ absl::Status MetricsWriter::Write(int64_t step, const std::map<std::string, doub
     }
     record[key] = Number(value);
   }
-  return out_.Append(record);
+  R1_RETURN_IF_ERROR(out_.Append(record));
+  if (tensorboard_ != nullptr) return tensorboard_->Write(step, values);
+  return absl::OkStatus();
 }
 
 absl::Status SamplesWriter::Write(int64_t step, const std::vector<RolloutSample>& samples) {

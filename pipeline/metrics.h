@@ -1,11 +1,13 @@
 // Per-stage logs in the run directory: STAGE/metrics.jsonl (one line per logged step: step, time
-// and named scalars) and STAGE/samples.jsonl (one line per logged step: a few rollouts with their
-// rewards). Lines are appended and fsync'd, so a crash loses at most the line being written.
+// and named scalars, also written as TensorBoard events to tensorboard/STAGE/) and
+// STAGE/samples.jsonl (one line per logged step: a few rollouts with their rewards). Lines are
+// appended and fsync'd, so a crash loses at most the line being written.
 #ifndef R1_PIPELINE_METRICS_H_
 #define R1_PIPELINE_METRICS_H_
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -13,6 +15,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "pipeline/run_dir.h"
+#include "pipeline/tensorboard.h"
 
 namespace r1 {
 
@@ -32,16 +37,27 @@ class JsonlAppender {
 };
 
 // metrics.jsonl: {"step": 12, "time_ms": 1700000000000, "loss": 0.5, "reward_mean": 0.25, ...}.
+// With a TensorBoard directory, each Write also appends one event with the same step and values
+// there (TensorBoardWriter), so whatever a stage logs reaches both.
 class MetricsWriter {
  public:
-  explicit MetricsWriter(std::string path) : out_(std::move(path)) {}
+  // The stage's writer: RUN_DIR/STAGE/metrics.jsonl and RUN_DIR/tensorboard/STAGE/. Stages log
+  // through this one.
+  MetricsWriter(const RunDir& run_dir, absl::string_view stage)
+      : MetricsWriter(run_dir.MetricsPath(stage), run_dir.TensorBoardDir(stage)) {}
+  // `path` only, or also `tensorboard_dir` when it is not empty.
+  explicit MetricsWriter(std::string path, std::string tensorboard_dir = "");
   // `values` must not use the keys "step" or "time_ms" (InvalidArgument); NaN/inf are written as
-  // null (JSON has no such numbers).
+  // null (JSON has no such numbers) and as themselves to TensorBoard. The JSONL line is written
+  // first; an error of either write is returned.
   absl::Status Write(int64_t step, const std::map<std::string, double>& values);
   const std::string& path() const { return out_.path(); }
+  // The TensorBoard writer; null when there is none.
+  const TensorBoardWriter* tensorboard() const { return tensorboard_.get(); }
 
  private:
   JsonlAppender out_;
+  std::unique_ptr<TensorBoardWriter> tensorboard_;
 };
 
 struct RolloutSample {

@@ -107,6 +107,9 @@ std::string RunDir::MetricsPath(absl::string_view stage) const {
 std::string RunDir::SamplesPath(absl::string_view stage) const {
   return JoinPath(StageDir(stage), "samples.jsonl");
 }
+std::string RunDir::TensorBoardDir(absl::string_view stage) const {
+  return JoinPath(JoinPath(root_, "tensorboard"), stage);
+}
 
 absl::StatusOr<std::string> RunDir::BeginCheckpoint(absl::string_view stage, int64_t step) const {
   if (step < 0) {

@@ -1,10 +1,11 @@
 // The run directory (DESIGN.md "Run directory"): run.yaml written once, the journal, and per
 // stage checkpoints/ (written to a temp dir, renamed into place), output/, metrics.jsonl and
-// samples.jsonl.
+// samples.jsonl; the stages' TensorBoard event files side by side under RUN_DIR/tensorboard/.
 //
 //   RUN_DIR/run.yaml  RUN_DIR/journal
 //   RUN_DIR/STAGE/checkpoints/step-000120/   RUN_DIR/STAGE/output/
 //   RUN_DIR/STAGE/metrics.jsonl              RUN_DIR/STAGE/samples.jsonl
+//   RUN_DIR/tensorboard/STAGE/events.out.tfevents.*
 #ifndef R1_PIPELINE_RUN_DIR_H_
 #define R1_PIPELINE_RUN_DIR_H_
 
@@ -45,6 +46,8 @@ class RunDir {
   std::string OutputDir(absl::string_view stage) const;                    // RUN_DIR/STAGE/output
   std::string MetricsPath(absl::string_view stage) const;  // RUN_DIR/STAGE/metrics.jsonl
   std::string SamplesPath(absl::string_view stage) const;  // RUN_DIR/STAGE/samples.jsonl
+  // RUN_DIR/tensorboard/STAGE: one directory per stage, so TensorBoard shows each as a run.
+  std::string TensorBoardDir(absl::string_view stage) const;
 
   // A fresh temporary directory beside CheckpointDir(stage, step) to write a checkpoint into;
   // pass it to CommitCheckpoint when every file is written. Temp dirs are never mistaken for

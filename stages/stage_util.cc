@@ -13,6 +13,7 @@
 namespace r1 {
 namespace {
 
+#include "pipeline/tensorboard.h"
 // The Hugging Face config.json of an inline architecture. Qwen2 always has q/k/v biases, so a
 // bias-free architecture is written as Llama.
 std::string ArchitectureToHfConfig(const ArchitectureConfig& a, ModelDtype dtype) {
@@ -99,7 +100,9 @@ absl::Status DropLogsAfter(const StageContext& context, int64_t steps_done) {
     R1_ASSIGN_OR_RETURN(int64_t dropped, TruncateJsonlAfterStep(path, steps_done));
     (void)dropped;
   }
-  return absl::OkStatus();
+  return TruncateTensorBoardAfterStep(context.run_dir->TensorBoardDir(context.stage->name),
+                                      steps_done)
+      .status();
 }
 
 absl::Status SaveCheckpoint(const StageContext& context, const std::string& slot,

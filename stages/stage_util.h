@@ -43,8 +43,9 @@ struct ResumePoint {
 };
 absl::StatusOr<std::optional<ResumePoint>> FindResumePoint(const StageContext& context);
 
-// Drops the lines of metrics.jsonl and samples.jsonl logged after `steps_done` completed steps
-// (by an attempt that died before its next checkpoint), since those steps run again.
+// Drops the lines of metrics.jsonl and samples.jsonl, and the TensorBoard events, logged after
+// `steps_done` completed steps (by an attempt that died before its next checkpoint), since those
+// steps run again.
 absl::Status DropLogsAfter(const StageContext& context, int64_t steps_done);
 
 // Writes the stage's checkpoint for `steps_done` completed steps.

@@ -130,7 +130,7 @@ absl::StatusOr<StageResult> RunSupervisedStage(const StageContext& context) {
   R1_RETURN_IF_ERROR(DropLogsAfter(context, resume ? resume->step : 0));
   R1_RETURN_IF_ERROR(LoadTrainable(context, slot, optimizer, resume));
   R1_ASSIGN_OR_RETURN(int32_t eos, context.worker->EosId());
-  MetricsWriter metrics(context.run_dir->MetricsPath(stage.name));
+  MetricsWriter metrics(*context.run_dir, stage.name);
   DataCursor cursor(n, context.seed);
   StepMetrics last;
 

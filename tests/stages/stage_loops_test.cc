@@ -15,6 +15,7 @@
 #include "stages/stage_util.h"
 #include "tests/stages/fake_worker.h"
 #include "tests/test_util.h"
+#include "tests/tfevents_reader.h"
 
 namespace r1 {
 namespace {
@@ -142,6 +143,13 @@ TEST(SupervisedStageTest, ResumeAfterCrashReplaysTheSameBatches) {
   ASSERT_TRUE(lines.ok()) << lines.status();
   ASSERT_EQ(lines->size(), 6u);
   for (int i = 0; i < 6; ++i) EXPECT_EQ((*lines)[i]["step"], i + 1);
+  // So are their TensorBoard events, in the one event file the first attempt made.
+  std::vector<testing_util::DecodedEvent> events;
+  std::string error;
+  ASSERT_TRUE(
+      testing_util::ReadOnlyEventFileIn(broken->run_dir->TensorBoardDir("s"), &events, &error))
+      << error;
+  EXPECT_EQ(testing_util::SummarySteps(events), (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
 }
 
 TEST(GrpoStageTest, DynamicSamplingTrainsOnlyGroupsWithSignal) {
@@ -449,6 +457,17 @@ TEST(RejectionSamplingStageTest, CountsEveryReasonAndKeepsAtMostMPerPrompt) {
   EXPECT_EQ(result->summary["rejected_incorrect"], 3);   // bad
   EXPECT_EQ(result->summary["rejected_format"], 3);      // sloppy
   EXPECT_EQ(result->summary["rejected_over_limit"], 2);  // varied beyond the first
+  // Run again (as after a crash before the stage was journaled done): its counts are logged once.
+  ASSERT_TRUE(RunStage(f->context).ok());
+  auto lines = ReadJsonlRecords(f->run_dir->MetricsPath("s"));
+  ASSERT_TRUE(lines.ok()) << lines.status();
+  ASSERT_EQ(lines->size(), 1u);
+  EXPECT_EQ((*lines)[0]["kept"], 2);
+  std::vector<testing_util::DecodedEvent> events;
+  std::string error;
+  ASSERT_TRUE(testing_util::ReadOnlyEventFileIn(f->run_dir->TensorBoardDir("s"), &events, &error))
+      << error;
+  EXPECT_EQ(testing_util::SummarySteps(events), std::vector<int64_t>{1});
   auto kept = ReadPromptAnswer(result->output);
   ASSERT_TRUE(kept.ok()) << kept.status();
   ASSERT_EQ(kept->size(), 2u);
