@@ -45,6 +45,9 @@ struct StageContext {
   std::map<size_t, std::string> reward_model_dirs;
   uint64_t seed = 0;  // the stage's seed (derived from run.seed and the stage name)
   std::function<void(const StageProgress&)> on_progress;  // may be empty
+  // Notices for the user, one line each without the stage prefix (e.g. a checkpoint set aside on
+  // resume); may be empty.
+  std::function<void(const std::string&)> log;
 };
 
 struct StageResult {

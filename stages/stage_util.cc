@@ -1,19 +1,23 @@
 // Helpers shared by the stage loops (see stage_util.h).
 #include "stages/stage_util.h"
 
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "base/file_util.h"
 #include "base/random.h"
 #include "base/status_macros.h"
 #include "nlohmann/json.hpp"
+#include "pipeline/checkpoint_manifest.h"
 #include "pipeline/metrics.h"
+#include "pipeline/tensorboard.h"
 
 namespace r1 {
 namespace {
 
-#include "pipeline/tensorboard.h"
 // The Hugging Face config.json of an inline architecture. Qwen2 always has q/k/v biases, so a
 // bias-free architecture is written as Llama.
 std::string ArchitectureToHfConfig(const ArchitectureConfig& a, ModelDtype dtype) {
@@ -72,12 +76,14 @@ OptimizerOptions ToOptimizerOptions(const OptimizerConfig& config, int64_t total
   return o;
 }
 
-absl::StatusOr<std::optional<ResumePoint>> FindResumePoint(const StageContext& context) {
-  const std::string& stage = context.stage->name;
-  R1_ASSIGN_OR_RETURN(std::optional<int64_t> step, context.run_dir->LatestCheckpointStep(stage));
-  if (!step.has_value()) return std::optional<ResumePoint>();
+namespace {
+
+// The resume point a checkpoint directory holds, once its manifest proves every file intact.
+// DataLoss naming the problem otherwise.
+absl::StatusOr<ResumePoint> ReadResumePoint(const std::string& dir) {
+  R1_RETURN_IF_ERROR(VerifyCheckpointManifest(dir));
   ResumePoint point;
-  point.dir = context.run_dir->CheckpointDir(stage, *step);
+  point.dir = dir;
   std::string state_path = JoinPath(point.dir, "trainer_state.json");
   auto text = ReadFile(state_path);
   if (!text.ok()) {
@@ -91,7 +97,42 @@ absl::StatusOr<std::optional<ResumePoint>> FindResumePoint(const StageContext& c
         absl::StrCat(state_path, ": not a trainer state (expected {\"step\": N, ...})"));
   }
   point.step = state["step"].get<int64_t>();
-  return std::optional<ResumePoint>(point);
+  return point;
+}
+
+// Renames an untrusted checkpoint to "<dir>.corrupt-<n>" (never a checkpoint name, never removed
+// by r1), so that resume skips it and nothing written is lost. Returns the new name.
+absl::StatusOr<std::string> SetCheckpointAside(const std::string& dir) {
+  for (int n = 1; n < 1000; ++n) {
+    const std::string aside = absl::StrCat(dir, ".corrupt-", n);
+    if (PathExists(aside)) continue;
+    if (std::rename(dir.c_str(), aside.c_str()) != 0) {
+      return absl::InternalError(
+          absl::StrCat("cannot set aside ", dir, ": ", std::strerror(errno)));
+    }
+    return aside;
+  }
+  return absl::InternalError(
+      absl::StrCat("cannot set aside ", dir, ": too many .corrupt-N copies"));
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<ResumePoint>> FindResumePoint(const StageContext& context) {
+  const std::string& stage = context.stage->name;
+  R1_ASSIGN_OR_RETURN(std::vector<int64_t> steps, context.run_dir->CheckpointSteps(stage));
+  for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
+    const std::string dir = context.run_dir->CheckpointDir(stage, *it);
+    absl::StatusOr<ResumePoint> point = ReadResumePoint(dir);
+    if (point.ok()) return std::optional<ResumePoint>(*point);
+    if (point.status().code() != absl::StatusCode::kDataLoss) return point.status();
+    R1_ASSIGN_OR_RETURN(std::string aside, SetCheckpointAside(dir));
+    if (context.log) {
+      context.log(absl::StrCat("not resuming: ", point.status().message(), "; set aside as ", aside,
+                               ", trying an older checkpoint"));
+    }
+  }
+  return std::optional<ResumePoint>();
 }
 
 absl::Status DropLogsAfter(const StageContext& context, int64_t steps_done) {
@@ -110,8 +151,10 @@ absl::Status SaveCheckpoint(const StageContext& context, const std::string& slot
   const std::string& stage = context.stage->name;
   R1_RETURN_IF_ERROR(MakeDirs(context.run_dir->CheckpointsDir(stage)));
   nlohmann::json state = {{"stage", stage}, {"step", steps_done}, {"seed", context.seed}};
-  return context.worker->Save(slot, context.run_dir->CheckpointDir(stage, steps_done), state.dump(),
-                              /*weights_only=*/false);
+  const std::string dir = context.run_dir->CheckpointDir(stage, steps_done);
+  R1_RETURN_IF_ERROR(context.worker->Save(slot, dir, state.dump(), /*weights_only=*/false));
+  // Written last: a checkpoint without it (a crash in between) is not trusted on resume.
+  return WriteCheckpointManifest(dir);
 }
 
 absl::Status LoadTrainable(const StageContext& context, const std::string& slot,

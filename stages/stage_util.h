@@ -35,8 +35,11 @@ class DataCursor {
 
 OptimizerOptions ToOptimizerOptions(const OptimizerConfig& config, int64_t total_steps);
 
-// The newest complete checkpoint of the stage and the step it holds (from its
-// trainer_state.json), or nullopt. DataLoss when the checkpoint's state file is unreadable.
+// The newest checkpoint of the stage that proves itself (its manifest matches every file, see
+// pipeline/checkpoint_manifest.h) and the step it holds (from its trainer_state.json), or nullopt
+// when none does (the stage starts over). A checkpoint that fails the check (truncated, corrupted,
+// no manifest, unreadable state) is renamed "<dir>.corrupt-N", reported through context.log, and
+// the next older one is tried.
 struct ResumePoint {
   std::string dir;
   int64_t step = 0;  // steps completed
@@ -48,7 +51,7 @@ absl::StatusOr<std::optional<ResumePoint>> FindResumePoint(const StageContext& c
 // steps run again.
 absl::Status DropLogsAfter(const StageContext& context, int64_t steps_done);
 
-// Writes the stage's checkpoint for `steps_done` completed steps.
+// Writes the stage's checkpoint for `steps_done` completed steps, its manifest last.
 absl::Status SaveCheckpoint(const StageContext& context, const std::string& slot,
                             int64_t steps_done);
 

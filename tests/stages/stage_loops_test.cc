@@ -152,6 +152,69 @@ TEST(SupervisedStageTest, ResumeAfterCrashReplaysTheSameBatches) {
   EXPECT_EQ(testing_util::SummarySteps(events), (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
 }
 
+TEST(SupervisedStageTest, CorruptNewestCheckpointFallsBackToAnOlderOne) {
+  const std::string stage = R"(  - name: s
+    type: sft
+    inputs: {model: base, datasets: [d]}
+    sft: {batch_size: 2, steps: 6, checkpoint_every: 2, log_every: 1}
+)";
+  std::string dir = TempDir("corrupt");
+  std::string data = WriteData(dir, {"a", "b", "c", "d", "e"});
+  FakeWorker plain;
+  auto full = Make(JoinPath(dir, "full"), data, stage, &plain);
+  ASSERT_TRUE(RunStage(full->context).ok());
+
+  FakeWorker crashing;
+  crashing.fail_at_step = 5;  // checkpoints at steps 2 and 4 exist when it fails
+  auto broken = Make(JoinPath(dir, "broken"), data, stage, &crashing);
+  std::vector<std::string> notices;
+  broken->context.log = [&](const std::string& line) { notices.push_back(line); };
+  ASSERT_FALSE(RunStage(broken->context).ok());
+  const std::string newest = broken->run_dir->CheckpointDir("s", 4);
+  // Damaged later, keeping its size ("{}" before).
+  ASSERT_TRUE(WriteFileAtomic(JoinPath(newest, "config.json"), "{]").ok());
+  auto second = RunStage(broken->context);
+  ASSERT_TRUE(second.ok()) << second.status();
+  // Resumed from step 2, the newest intact checkpoint; step 4's is kept aside, not deleted.
+  EXPECT_THAT(crashing.loads.back(), ::testing::HasSubstr("checkpoints/step-000002"));
+  EXPECT_TRUE(PathExists(newest + ".corrupt-1"));
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_THAT(notices[0], ::testing::HasSubstr("config.json: SHA-256"));
+  EXPECT_THAT(notices[0], ::testing::HasSubstr("set aside as " + newest + ".corrupt-1"));
+  // Exact resume holds through the fallback: the replayed batches are the uninterrupted ones, and
+  // every step is logged once.
+  ASSERT_EQ(crashing.batches.size(), 5u + 4u);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(crashing.batches[5 + i].prompts, plain.batches[2 + i].prompts);
+  }
+  auto lines = ReadJsonlRecords(broken->run_dir->MetricsPath("s"));
+  ASSERT_TRUE(lines.ok()) << lines.status();
+  ASSERT_EQ(lines->size(), 6u);
+  for (int i = 0; i < 6; ++i) EXPECT_EQ((*lines)[i]["step"], i + 1);
+}
+
+TEST(SupervisedStageTest, NoTrustworthyCheckpointStartsTheStageOver) {
+  const std::string stage = R"(  - name: s
+    type: sft
+    inputs: {model: base, datasets: [d]}
+    sft: {batch_size: 2, steps: 4, checkpoint_every: 2, log_every: 1}
+)";
+  std::string dir = TempDir("untrusted");
+  std::string data = WriteData(dir, {"a", "b", "c"});
+  FakeWorker crashing;
+  crashing.fail_at_step = 3;
+  auto broken = Make(JoinPath(dir, "broken"), data, stage, &crashing);
+  ASSERT_FALSE(RunStage(broken->context).ok());
+  // The manifest of the only checkpoint is gone (as after a crash between the files and it).
+  ASSERT_TRUE(RemoveAll(JoinPath(broken->run_dir->CheckpointDir("s", 2), "manifest.json")).ok());
+  auto second = RunStage(broken->context);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_THAT(crashing.loads.back(), ::testing::EndsWith("<-/models/base"));  // step 0
+  auto lines = ReadJsonlRecords(broken->run_dir->MetricsPath("s"));
+  ASSERT_TRUE(lines.ok()) << lines.status();
+  ASSERT_EQ(lines->size(), 4u);
+}
+
 TEST(GrpoStageTest, DynamicSamplingTrainsOnlyGroupsWithSignal) {
   const std::string stage = R"(  - name: s
     type: grpo
