@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/tfevents_reader.h"
 
 namespace r1 {
 namespace {
@@ -110,6 +112,41 @@ stages:
     eval: {samples_per_prompt: 2, max_new_tokens: 24}
 )";
 
+// RUN_DIR/tensorboard/STAGE holds one event file (read by the independent reader of
+// tests/tfevents_reader.h) whose summary events are the lines of STAGE/metrics.jsonl: the same
+// steps in the same order, each value as a float (JSON's null, for NaN/inf, a non-finite float).
+void ExpectEventsMatchMetrics(const std::string& run_dir, const std::string& stage) {
+  SCOPED_TRACE("stage " + stage);
+  absl::StatusOr<std::string> text = ReadFile(JoinPath(run_dir, stage + "/metrics.jsonl"));
+  ASSERT_TRUE(text.ok()) << text.status();
+  std::vector<nlohmann::json> lines;
+  for (size_t pos = 0, nl; (nl = text->find('\n', pos)) != std::string::npos; pos = nl + 1) {
+    lines.push_back(nlohmann::json::parse(text->substr(pos, nl - pos)));
+  }
+  ASSERT_FALSE(lines.empty());
+  std::vector<testing_util::DecodedEvent> events;
+  std::string error;
+  ASSERT_TRUE(
+      testing_util::ReadOnlyEventFileIn(JoinPath(run_dir, "tensorboard/" + stage), &events, &error))
+      << error;
+  ASSERT_EQ(events.size(), lines.size() + 1);
+  EXPECT_EQ(events[0].file_version, "brain.Event:2");
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const testing_util::DecodedEvent& event = events[i + 1];
+    EXPECT_EQ(event.step, lines[i]["step"].get<int64_t>());
+    EXPECT_EQ(event.values.size() + 2, lines[i].size());  // the line also has step and time_ms
+    for (const auto& [tag, value] : event.values) {
+      ASSERT_TRUE(lines[i].contains(tag)) << tag;
+      const nlohmann::json& logged = lines[i][tag];
+      if (logged.is_null()) {
+        EXPECT_FALSE(std::isfinite(value)) << tag;
+      } else {
+        EXPECT_EQ(value, static_cast<float>(logged.get<double>())) << tag;
+      }
+    }
+  }
+}
+
 TEST(RunCliTest, EveryStageTypeRunsAndResumeSkipsThem) {
   std::string dir = JoinPath(::testing::TempDir(), "run_test_" + std::to_string(::getpid()));
   ASSERT_TRUE(RemoveAll(dir).ok());
@@ -146,6 +183,10 @@ TEST(RunCliTest, EveryStageTypeRunsAndResumeSkipsThem) {
   ASSERT_EQ(j["evals"].size(), 1u);
   EXPECT_EQ(j["evals"][0]["stage"], "eval");
   EXPECT_TRUE(j["evals"][0]["values"].contains("pass@1"));
+  // Every stage that logs metrics has them as TensorBoard events too.
+  for (const char* stage : {"pretrain", "grpo", "rs", "sft", "rm", "grpo_all"}) {
+    ExpectEventsMatchMetrics(run_dir, stage);
+  }
 
   Result status = RunR1("status --run-dir " + run_dir + " --json");
   ASSERT_EQ(status.exit_code, 0) << status.output;
@@ -164,6 +205,9 @@ TEST(RunCliTest, EveryStageTypeRunsAndResumeSkipsThem) {
   ASSERT_EQ(again.exit_code, 0) << again.output;
   EXPECT_THAT(again.output, HasSubstr("[pretrain] already succeeded; skipped"));
   EXPECT_THAT(again.output, ::testing::Not(HasSubstr("started")));
+  for (const char* stage : {"pretrain", "grpo_all"}) {
+    ExpectEventsMatchMetrics(run_dir, stage);  // the skipped stages left their events alone
+  }
 
   Result bad = RunR1("run " + JoinPath(dir, "missing.yaml"));
   EXPECT_EQ(bad.exit_code, 1);
