@@ -82,6 +82,88 @@ absl::Status RequireReferences(const StageContext& context) {
   return absl::OkStatus();
 }
 
+// The counters of a rejection-sampling stage (its metrics line and summary), all present from the
+// start.
+std::map<std::string, double> RejectionCounts() {
+  std::map<std::string, double> counts;
+  for (const char* key :
+       {"total", "kept", "rejected_incorrect", "rejected_format", "rejected_language",
+        "rejected_length", "rejected_duplicate", "rejected_over_limit", "non_reasoning"}) {
+    counts[key] = 0;
+  }
+  return counts;
+}
+
+// Why `rollout` of `example` is not kept: its counter ("rejected_incorrect", ...), or nullptr to
+// keep it. The filters run in the order of the counters; `seen` gathers the texts that reach the
+// duplicate check, `kept` is how many of the example's rollouts are kept so far.
+const char* RejectionReason(const Example& example, const Rollout& rollout,
+                            const RejectionSamplingParams& p, int64_t kept,
+                            std::set<std::string>* seen) {
+  if (!GradeMathAnswer(rollout.text, example.reference, AccuracyOptions{}).correct) {
+    return "rejected_incorrect";
+  }
+  if (p.filters.require_format && !MatchesThinkAnswerFormat(rollout.text)) {
+    return "rejected_format";
+  }
+  if (p.filters.language_threshold > 0.0) {
+    auto share = LanguageConsistency(rollout.text, example.prompt, LanguageOptions{});
+    if (!share.ok() || *share < p.filters.language_threshold) return "rejected_language";
+  }
+  if (p.filters.max_response_tokens > 0 &&
+      static_cast<int64_t>(rollout.response.size()) > p.filters.max_response_tokens) {
+    return "rejected_length";
+  }
+  if (p.dedupe && !seen->insert(rollout.text).second) return "rejected_duplicate";
+  if (kept >= p.max_kept_per_prompt) return "rejected_over_limit";
+  return nullptr;
+}
+
+// The kept rollouts of every example, as examples "<id>#<n>" whose solution is the rollout; each
+// rollout is counted in `counts` as kept or under its rejection reason.
+std::vector<nlohmann::json> KeptExamples(const StageContext& context,
+                                         const RejectionSamplingParams& p,
+                                         const std::vector<std::vector<Rollout>>& rollouts,
+                                         std::map<std::string, double>* counts) {
+  std::vector<nlohmann::json> out;
+  for (size_t i = 0; i < context.examples.size(); ++i) {
+    const Example& ex = context.examples[i];
+    std::set<std::string> seen;
+    int64_t kept_here = 0;
+    for (const Rollout& r : rollouts[i]) {
+      (*counts)["total"] += 1;
+      if (const char* reason = RejectionReason(ex, r, p, kept_here, &seen)) {
+        (*counts)[reason] += 1;
+        continue;
+      }
+      ++kept_here;
+      (*counts)["kept"] += 1;
+      Example kept = ex;
+      kept.id = absl::StrCat(ex.id, "#", kept_here);
+      kept.solution = r.text;
+      kept.messages.clear();
+      out.push_back(ExampleToJson(kept));
+    }
+  }
+  return out;
+}
+
+// Non-reasoning data so that the SFT'd model keeps its general skills: ratio r of the output
+// (r / (1 - r) times the kept count), in the order ShuffledOrder(seed) gives.
+void AddNonReasoning(const StageContext& context, const RejectionSamplingParams& p,
+                     std::map<std::string, double>* counts, std::vector<nlohmann::json>* out) {
+  if (p.non_reasoning_ratio <= 0.0 || context.non_reasoning.empty()) return;
+  const auto want = static_cast<int64_t>(
+      std::llround((*counts)["kept"] * p.non_reasoning_ratio / (1.0 - p.non_reasoning_ratio)));
+  const std::vector<int64_t> order =
+      ShuffledOrder(static_cast<int64_t>(context.non_reasoning.size()), context.seed);
+  for (int64_t j = 0; j < want && j < static_cast<int64_t>(order.size()); ++j) {
+    out->push_back(
+        ExampleToJson(context.non_reasoning[static_cast<size_t>(order[static_cast<size_t>(j)])]));
+    (*counts)["non_reasoning"] += 1;
+  }
+}
+
 }  // namespace
 
 EvalGrade GradeEvalSample(const Example& example, absl::string_view response) {
@@ -221,77 +303,15 @@ absl::StatusOr<StageResult> RunRejectionSamplingStage(const StageContext& contex
   R1_ASSIGN_OR_RETURN(auto rollouts,
                       SampleK(context, prompts, p.samples_per_prompt, p.sampling, &tokens));
 
-  std::map<std::string, double> counts;
-  for (const char* key :
-       {"total", "kept", "rejected_incorrect", "rejected_format", "rejected_language",
-        "rejected_length", "rejected_duplicate", "rejected_over_limit", "non_reasoning"}) {
-    counts[key] = 0;
-  }
-  LanguageOptions language;
-  std::vector<nlohmann::json> out;
-  for (size_t i = 0; i < context.examples.size(); ++i) {
-    const Example& ex = context.examples[i];
-    std::set<std::string> seen;
-    int64_t kept_here = 0;
-    for (const Rollout& r : rollouts[i]) {
-      counts["total"] += 1;
-      if (!GradeMathAnswer(r.text, ex.reference, AccuracyOptions{}).correct) {
-        counts["rejected_incorrect"] += 1;
-        continue;
-      }
-      if (p.filters.require_format && !MatchesThinkAnswerFormat(r.text)) {
-        counts["rejected_format"] += 1;
-        continue;
-      }
-      if (p.filters.language_threshold > 0.0) {
-        auto share = LanguageConsistency(r.text, ex.prompt, language);
-        if (!share.ok() || *share < p.filters.language_threshold) {
-          counts["rejected_language"] += 1;
-          continue;
-        }
-      }
-      if (p.filters.max_response_tokens > 0 &&
-          static_cast<int64_t>(r.response.size()) > p.filters.max_response_tokens) {
-        counts["rejected_length"] += 1;
-        continue;
-      }
-      if (p.dedupe && !seen.insert(r.text).second) {
-        counts["rejected_duplicate"] += 1;
-        continue;
-      }
-      if (kept_here >= p.max_kept_per_prompt) {
-        counts["rejected_over_limit"] += 1;
-        continue;
-      }
-      ++kept_here;
-      counts["kept"] += 1;
-      Example kept = ex;
-      kept.id = absl::StrCat(ex.id, "#", kept_here);
-      kept.solution = r.text;
-      kept.messages.clear();
-      out.push_back(ExampleToJson(kept));
-    }
-  }
-  // Non-reasoning data so that the SFT'd model keeps its general skills: ratio r of the output.
-  if (p.non_reasoning_ratio > 0.0 && !context.non_reasoning.empty()) {
-    const auto want = static_cast<int64_t>(
-        std::llround(counts["kept"] * p.non_reasoning_ratio / (1.0 - p.non_reasoning_ratio)));
-    const std::vector<int64_t> order =
-        ShuffledOrder(static_cast<int64_t>(context.non_reasoning.size()), context.seed);
-    for (int64_t j = 0; j < want && j < static_cast<int64_t>(order.size()); ++j) {
-      out.push_back(
-          ExampleToJson(context.non_reasoning[static_cast<size_t>(order[static_cast<size_t>(j)])]));
-      counts["non_reasoning"] += 1;
-    }
-  }
+  std::map<std::string, double> counts = RejectionCounts();
+  std::vector<nlohmann::json> out = KeptExamples(context, p, rollouts, &counts);
+  AddNonReasoning(context, p, &counts, &out);
   StageResult result;
   const std::string out_dir = context.run_dir->OutputDir(stage.name);
   R1_RETURN_IF_ERROR(MakeDirs(out_dir));
   result.output = JoinPath(out_dir, "data.jsonl");
   R1_RETURN_IF_ERROR(WriteJsonlAtomic(result.output, out));
-  // An attempt that died after logging ran everything again: its line and event go first.
-  R1_RETURN_IF_ERROR(DropLogsAfter(context, 0));
-  R1_RETURN_IF_ERROR(MetricsWriter(*context.run_dir, stage.name).Write(1, counts));
+  R1_RETURN_IF_ERROR(MetricsWriter(context.run_dir->MetricsPath(stage.name)).Write(1, counts));
   result.summary = counts;
   return result;
 }

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
@@ -278,9 +279,26 @@ TEST_F(DistributedTest, AfterTheSchedulerIsKilledResumeEndsWithBitIdenticalWeigh
   }
   EXPECT_TRUE(gone) << "workers still running a minute after their scheduler died";
 
+  // The newest checkpoint is then damaged (a full disk, a bad copy): resume must not trust it,
+  // must keep it, and must fall back to the one before without losing exactness.
+  auto names = ListDir(JoinPath(killed, "grpo/checkpoints"));
+  ASSERT_TRUE(names.ok()) << names.status();
+  std::vector<std::string> checkpoints;
+  for (const std::string& name : *names) {
+    // "step-000006"; zero-padded, so ListDir's order is step order. Temp dirs have a '.'.
+    if (absl::StartsWith(name, "step-") && name.find('.') == std::string::npos) {
+      checkpoints.push_back(name);
+    }
+  }
+  ASSERT_GE(checkpoints.size(), 2u) << "killed before the stage's second checkpoint";
+  const std::string newest = JoinPath(killed, "grpo/checkpoints/" + checkpoints.back());
+  ASSERT_EQ(truncate(JoinPath(newest, "model.safetensors").c_str(), 100), 0);
+
   auto [resumed, resumed_output] = Run("run --resume " + killed);
   ASSERT_EQ(resumed, 0) << resumed_output;
   EXPECT_THAT(resumed_output, HasSubstr("[pretrain] already succeeded; skipped"));
+  EXPECT_THAT(resumed_output, HasSubstr("model.safetensors: 100 bytes, the manifest says"));
+  EXPECT_TRUE(IsDirectory(newest + ".corrupt-1")) << resumed_output;
   absl::StatusOr<std::string> a = ReadFile(JoinPath(straight, "grpo/output/model.safetensors"));
   absl::StatusOr<std::string> b = ReadFile(JoinPath(killed, "grpo/output/model.safetensors"));
   ASSERT_TRUE(a.ok() && b.ok());
