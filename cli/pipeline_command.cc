@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "model/threads.h"
 #include "scheduler/cluster.h"
+#include "scheduler/metrics_endpoint.h"
 #include "scheduler/pipeline_runner.h"
 #include "workers/comm/create_communicator.h"
 #include "workers/device.h"
@@ -45,6 +46,14 @@ int ExecutePipeline(const PipelineConfig& config, const PipelineCommandOptions& 
 
   std::unique_ptr<LocalWorker> local;
   std::unique_ptr<Cluster> cluster;
+  // An in-process run has no scheduler: with cluster.metrics_address it keeps a status board of
+  // its own for the metrics endpoint (with no workers on it).
+  std::unique_ptr<StatusBoard> local_board;
+  std::unique_ptr<MetricsEndpoint> local_metrics;
+  // Where stage events and steps are reported: the scheduler's board, or local_board; null: none.
+  auto current_board = [&]() -> StatusBoard* {
+    return cluster != nullptr ? &cluster->board() : local_board.get();
+  };
   std::string placement;
   if (in_process) {
     // The in-process worker's device, resolved like `r1 worker --device` does; a device it cannot
@@ -64,6 +73,22 @@ int ExecutePipeline(const PipelineConfig& config, const PipelineCommandOptions& 
     placement = absl::StrCat("an in-process worker, ", threads, " threads");
     if (*device != "cpu" || worker_options.dtype != "float32") {
       absl::StrAppend(&placement, ", ", *device, ", ", worker_options.dtype);
+    }
+    if (!config.cluster.metrics_address.empty()) {
+      absl::StatusOr<std::vector<StageRef>> stages = PipelineStageRefs(config);
+      if (!stages.ok()) {
+        std::fprintf(stderr, "%s: %s\n", options.command.c_str(),
+                     std::string(stages.status().message()).c_str());
+        return 1;
+      }
+      local_board = std::make_unique<StatusBoard>(run.run_dir, config.run.name, *stages);
+      run.on_run_dir_ready = [&](const std::string& root) -> absl::Status {
+        absl::StatusOr<std::unique_ptr<MetricsEndpoint>> started = MetricsEndpoint::Start(
+            config.cluster.metrics_address, root, local_board.get(), nullptr, PrintLine);
+        if (!started.ok()) return started.status();
+        local_metrics = *std::move(started);
+        return absl::OkStatus();
+      };
     }
   } else {
     const int32_t workers = ExpectedWorkers(config.cluster);
@@ -86,35 +111,36 @@ int ExecutePipeline(const PipelineConfig& config, const PipelineCommandOptions& 
       return absl::OkStatus();
     };
     run.acquire_worker = [&]() { return cluster->Acquire(); };
-    run.on_stage_event = [&](const std::string& stage, StageEvent event, int32_t attempt,
-                             const std::string& error, bool final) {
-      if (cluster == nullptr) return;
-      StatusBoard& board = cluster->board();
-      switch (event) {
-        case StageEvent::kSkipped:
-        case StageEvent::kSucceeded:
-          board.StageSucceeded(stage);
-          break;
-        case StageEvent::kRunning:
-          board.StageRunning(stage, attempt);
-          break;
-        case StageEvent::kFailed:
-          board.StageFailed(stage, error, final);
-          break;
-        case StageEvent::kCancelled:
-          board.StageCancelled(stage);
-          break;
-      }
-    };
-    run.on_progress = [&](const std::string& stage, const StageProgress& p) {
-      if (cluster != nullptr)
-        cluster->board().StageProgress(stage, p.step, p.total_steps, p.metrics);
-    };
   }
+  run.on_stage_event = [&](const std::string& stage, StageEvent event, int32_t attempt,
+                           const std::string& error, bool final) {
+    StatusBoard* board = current_board();
+    if (board == nullptr) return;
+    switch (event) {
+      case StageEvent::kSkipped:
+      case StageEvent::kSucceeded:
+        board->StageSucceeded(stage);
+        break;
+      case StageEvent::kRunning:
+        board->StageRunning(stage, attempt);
+        break;
+      case StageEvent::kFailed:
+        board->StageFailed(stage, error, final);
+        break;
+      case StageEvent::kCancelled:
+        board->StageCancelled(stage);
+        break;
+    }
+  };
+  run.on_progress = [&](const std::string& stage, const StageProgress& p) {
+    if (StatusBoard* board = current_board(); board != nullptr)
+      board->StageProgress(stage, p.step, p.total_steps, p.metrics);
+  };
   PrintLine(absl::StrCat(options.command, ": ", options.source, ", ", config.stages.size(),
                          " stages, run dir ", run.run_dir, ", on ", placement));
   absl::StatusOr<PipelineReport> report = RunPipeline(config, local.get(), run);
   if (cluster != nullptr) cluster->Finish(report.ok());
+  if (local_board != nullptr) local_board->Finish(report.ok());
   if (!report.ok()) {
     std::fprintf(stderr, "%s: %s\n", options.command.c_str(),
                  std::string(report.status().message()).c_str());

@@ -35,6 +35,10 @@ disaggregated) `r1 worker` processes as one job (their output: RUN_DIR/workers.l
 that dies is relaunched and its stage retried from the newest checkpoint. launcher in_process
 runs everything inside this process. `r1 status --run-dir DIR` watches the run.
 
+Metrics: with cluster.metrics_address (HOST:PORT, port 0 = any free port) the run serves
+GET http://HOST:PORT/metrics in the Prometheus text format (stage states, steps, ETA, the latest
+step metrics, worker liveness and heartbeat age) and writes that address to RUN_DIR/metrics.addr.
+
 Exit status: 0 when every stage succeeded, 1 when one failed or the config is invalid, 2 usage.)";
 
 int RunRun(const std::vector<std::string>& argv) {

@@ -13,10 +13,9 @@
 #include "absl/strings/str_split.h"
 #include "base/file_util.h"
 #include "base/status_macros.h"
-#include "pipeline/dag.h"
 #include "scheduler/configuration_error.h"
 #include "scheduler/launcher.h"
-#include "scheduler/prometheus_text.h"
+#include "scheduler/metrics_endpoint.h"
 #include "scheduler/run_token.h"
 
 namespace r1 {
@@ -33,17 +32,6 @@ std::string LogTail(const std::string& path, int lines) {
   std::vector<absl::string_view> all = absl::StrSplit(*text, '\n', absl::SkipEmpty());
   const size_t from = all.size() > static_cast<size_t>(lines) ? all.size() - lines : 0;
   return absl::StrJoin(all.begin() + from, all.end(), "\n");
-}
-
-// "HOST:PORT" that others can dial: a wildcard listen host becomes this machine's name.
-std::string DialableAddress(const std::string& bound) {
-  const size_t colon = bound.rfind(':');
-  const std::string host = bound.substr(0, colon);
-  if (host == "0.0.0.0" || host == "[::]" || host == "::") {
-    char name[HOST_NAME_MAX + 1] = {};
-    if (gethostname(name, sizeof(name)) == 0) return absl::StrCat(name, bound.substr(colon));
-  }
-  return bound;
 }
 
 std::shared_ptr<grpc::Channel> WorkerChannel(const std::string& address) {
@@ -94,7 +82,6 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(const PipelineConfig& co
 
 absl::Status Cluster::StartService() {
   const ClusterConfig& c = config_.cluster;
-  started_at_ = absl::Now();
   token_ = options_.token.empty() ? GenerateRunToken() : options_.token;
   WorkerRegistryOptions registry_options;
   registry_options.dead_timeout = absl::Seconds(c.worker_timeout_s);
@@ -107,12 +94,7 @@ absl::Status Cluster::StartService() {
   };
   registry_ = std::make_unique<WorkerRegistry>(std::move(registry_options));
 
-  R1_ASSIGN_OR_RETURN(StageDag dag, StageDag::Build(config_.stages));
-  std::vector<StageRef> stages;
-  for (const std::string& name : dag.TopologicalOrder()) {
-    const StageConfig* stage = config_.FindStage(name);
-    stages.push_back(StageRef{name, std::string(StageTypeName(stage->type)), 0});
-  }
+  R1_ASSIGN_OR_RETURN(std::vector<StageRef> stages, PipelineStageRefs(config_));
   board_ = std::make_unique<StatusBoard>(options_.run_dir, config_.run.name, std::move(stages));
   service_ = std::make_unique<SchedulerService>(
       registry_.get(), board_.get(), token_, [this](const std::string& reason) { Cancel(reason); });
@@ -133,20 +115,9 @@ absl::Status Cluster::StartService() {
   Log(absl::StrCat("scheduler listening on ", address_, " (token in ",
                    JoinPath(options_.run_dir, "token"), ")"));
   if (!c.metrics_address.empty()) {
-    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> metrics =
-        MetricsHttpServer::Start(c.metrics_address, kPrometheusContentType, [this] {
-          return RenderRunMetrics(board_->Snapshot({}), registry_->Snapshot(), absl::Now(),
-                                  started_at_);
-        });
-    if (!metrics.ok()) {
-      return absl::Status(metrics.status().code(),
-                          absl::StrCat("cluster.metrics_address: ", metrics.status().message()));
-    }
-    metrics_ = *std::move(metrics);
-    metrics_address_ = DialableAddress(metrics_->address());
-    R1_RETURN_IF_ERROR(
-        WriteFileAtomic(JoinPath(options_.run_dir, "metrics.addr"), metrics_address_ + "\n"));
-    Log(absl::StrCat("metrics (Prometheus) on http://", metrics_address_, "/metrics"));
+    R1_ASSIGN_OR_RETURN(metrics_,
+                        MetricsEndpoint::Start(c.metrics_address, options_.run_dir, board_.get(),
+                                               registry_.get(), options_.log));
   }
   return absl::OkStatus();
 }

@@ -19,7 +19,7 @@
 #include "base/subprocess.h"
 #include "pipeline/config.h"
 #include "scheduler/grpc_worker_client.h"
-#include "scheduler/metrics_http.h"
+#include "scheduler/metrics_endpoint.h"
 #include "scheduler/scheduler_service.h"
 #include "scheduler/status_board.h"
 #include "scheduler/worker_group.h"
@@ -80,8 +80,6 @@ class Cluster {
 
   StatusBoard& board() { return *board_; }
   const std::string& address() const { return address_; }
-  // The metrics endpoint's dialable HOST:PORT; empty without cluster.metrics_address.
-  const std::string& metrics_address() const { return metrics_address_; }
   const std::string& token() const { return token_; }
 
  private:
@@ -106,13 +104,12 @@ class Cluster {
 
   const PipelineConfig& config_;
   ClusterOptions options_;
-  std::string token_, address_, metrics_address_;
+  std::string token_, address_;
   std::unique_ptr<WorkerRegistry> registry_;
   std::unique_ptr<StatusBoard> board_;
   std::unique_ptr<SchedulerService> service_;
   std::unique_ptr<SchedulerServer> server_;
-  absl::Time started_at_;                       // r1_run_start_time_seconds
-  std::unique_ptr<MetricsHttpServer> metrics_;  // GET /metrics; null without metrics_address
+  std::unique_ptr<MetricsEndpoint> metrics_;  // GET /metrics; null without metrics_address
 
   absl::Status configuration_error_;  // sticky (executor's thread only): see Acquire()
 

@@ -1,8 +1,8 @@
 // The scheduler's Prometheus endpoint through the real binary: `r1 run` with
 // cluster.metrics_address 127.0.0.1:0 writes RUN_DIR/metrics.addr, /metrics is scraped over
 // loopback while a stage runs (stage state, step, the latest step metrics, the worker's liveness
-// and heartbeat age), and the endpoint is gone once the run ends; a port in use is an error naming
-// the key. Loopback only; every wait is bounded.
+// and heartbeat age), and the endpoint is gone once the run ends; the in-process launcher serves
+// the stages too; a port in use is an error naming the key. Loopback only; every wait is bounded.
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -28,15 +28,16 @@ namespace r1 {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
-// METRICS_ADDRESS is filled in per test.
+// METRICS_ADDRESS and LAUNCHER are filled in per test.
 constexpr char kConfig[] = R"(run: {name: scraped, seed: 3}
 model:
   architecture: {hidden_size: 32, num_layers: 1, num_heads: 2, num_kv_heads: 1,
                  intermediate_size: 64, max_position_embeddings: 256}
   tokenizer: byte
-cluster: {metrics_address: "METRICS_ADDRESS", heartbeat_interval_s: 0.5, worker_timeout_s: 10,
+cluster: {metrics_address: "METRICS_ADDRESS", launcher: LAUNCHER, heartbeat_interval_s: 0.5, worker_timeout_s: 10,
           max_stage_attempts: 1}
 datasets:
   corpus: {synthetic: {kind: arithmetic, count: 64, seed: 1, options: {max_digits: 1}}}
@@ -114,12 +115,77 @@ class MetricsEndpointTest : public ::testing::Test {
     if (!HasFailure()) RemoveAll(dir_).IgnoreError();
   }
 
-  std::string WriteConfig(const std::string& metrics_address) {
+  std::string WriteConfig(const std::string& metrics_address,
+                          const std::string& launcher = "mpirun") {
     const std::string path = JoinPath(dir_, "scraped.yaml");
     EXPECT_TRUE(
-        WriteFileAtomic(path, absl::StrReplaceAll(kConfig, {{"METRICS_ADDRESS", metrics_address}}))
+        WriteFileAtomic(path, absl::StrReplaceAll(kConfig, {{"METRICS_ADDRESS", metrics_address},
+                                                            {"LAUNCHER", launcher}}))
             .ok());
     return path;
+  }
+
+  // The metrics port from RUN_DIR/metrics.addr, once the run has written it (bounded wait);
+  // 0 when it did not. `address` receives the file's HOST:PORT.
+  static int WaitForMetricsPort(const std::string& run_dir, std::string* address) {
+    for (absl::Time end = absl::Now() + absl::Minutes(1); absl::Now() < end;) {
+      *address = std::string(absl::StripTrailingAsciiWhitespace(
+          ReadFile(JoinPath(run_dir, "metrics.addr")).value_or("")));
+      int port = 0;
+      if (absl::StartsWith(*address, "127.0.0.1:") &&
+          absl::SimpleAtoi(address->substr(address->rfind(':') + 1), &port)) {
+        return port;
+      }
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return 0;
+  }
+
+  // Scrapes until the pretrain stage runs and has reported a step with its loss (bounded; fails
+  // the test when the run ends first). Returns the last response.
+  static std::string ScrapeUntilStepped(Subprocess& run, int port, const std::string& log) {
+    std::string response;
+    for (absl::Time end = absl::Now() + absl::Minutes(3); absl::Now() < end;) {
+      response = Scrape(port);
+      if (Sample(response, R"(r1_stage_state{stage="pretrain",type="pretrain",state="running"})") ==
+              1 &&
+          !std::isnan(Sample(response, R"(r1_stage_metric{stage="pretrain",name="loss"})")) &&
+          Sample(response, R"(r1_stage_step{stage="pretrain"})") >= 1) {
+        return response;
+      }
+      if (!run.running()) {
+        ADD_FAILURE() << "the run ended before a step was scraped:\n"
+                      << ReadFile(log).value_or("") << "\nlast scrape:\n"
+                      << response;
+        return response;
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    ADD_FAILURE() << "no step scraped in 3 minutes; last scrape:\n" << response;
+    return response;
+  }
+
+  // Checks the stage lines of a scrape taken while pretrain runs.
+  static void ExpectPretrainRunning(const std::string& response, const std::string& run_dir) {
+    ASSERT_THAT(response, StartsWith("HTTP/1.1 200 OK\r\n")) << response;
+    EXPECT_THAT(response, HasSubstr("\r\nContent-Type: text/plain; version=0.0.4"));
+    const std::string body = response.substr(response.find("\r\n\r\n") + 4);
+    EXPECT_EQ(Sample(body, R"(r1_stage_state{stage="pretrain",type="pretrain",state="running"})"),
+              1)
+        << body;
+    EXPECT_EQ(Sample(body, R"(r1_stage_state{stage="pretrain",type="pretrain",state="pending"})"),
+              0)
+        << body;
+    const double step = Sample(body, R"(r1_stage_step{stage="pretrain"})");
+    EXPECT_GE(step, 1) << body;
+    EXPECT_LE(step, 400) << body;
+    EXPECT_EQ(Sample(body, R"(r1_stage_total_steps{stage="pretrain"})"), 400) << body;
+    EXPECT_EQ(Sample(body, R"(r1_stage_attempt{stage="pretrain"})"), 1) << body;
+    const double loss = Sample(body, R"(r1_stage_metric{stage="pretrain",name="loss"})");
+    EXPECT_TRUE(std::isfinite(loss) && loss > 0) << body;
+    EXPECT_EQ(Sample(body, R"(r1_run_info{run="scraped",run_dir=")" + run_dir + R"("})"), 1)
+        << body;
+    EXPECT_EQ(Sample(body, "r1_run_finished"), 0) << body;
   }
 
   // Starts `r1 run CONFIG --run-dir RUN_DIR` in the background, output to `log`.
@@ -143,46 +209,11 @@ TEST_F(MetricsEndpointTest, ScrapedOverLoopbackWhileTheRunIsInProgress) {
 
   // The bound address is in RUN_DIR/metrics.addr once the scheduler is up.
   std::string address;
-  for (absl::Time end = absl::Now() + absl::Minutes(1); absl::Now() < end && address.empty();) {
-    address = std::string(absl::StripTrailingAsciiWhitespace(
-        ReadFile(JoinPath(run_dir, "metrics.addr")).value_or("")));
-    if (address.empty()) absl::SleepFor(absl::Milliseconds(10));
-  }
-  ASSERT_THAT(address, StartsWith("127.0.0.1:")) << ReadFile(log).value_or("");
-  int port = 0;
-  ASSERT_TRUE(absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &port)) << address;
-
-  // Scrape until the stage runs and has reported a step (bounded; the run must still be going).
-  std::string response;
-  for (absl::Time end = absl::Now() + absl::Minutes(3); absl::Now() < end;) {
-    response = Scrape(port);
-    if (Sample(response, R"(r1_stage_state{stage="pretrain",type="pretrain",state="running"})") ==
-            1 &&
-        !std::isnan(Sample(response, R"(r1_stage_metric{stage="pretrain",name="loss"})")) &&
-        Sample(response, R"(r1_stage_step{stage="pretrain"})") >= 1) {
-      break;
-    }
-    ASSERT_TRUE(run.running()) << "the run ended before a step was scraped:\n"
-                               << ReadFile(log).value_or("") << "\nlast scrape:\n"
-                               << response;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  ASSERT_THAT(response, StartsWith("HTTP/1.1 200 OK\r\n")) << response;
-  EXPECT_THAT(response, HasSubstr("\r\nContent-Type: text/plain; version=0.0.4"));
+  const int port = WaitForMetricsPort(run_dir, &address);
+  ASSERT_GT(port, 0) << address << "\n" << ReadFile(log).value_or("");
+  const std::string response = ScrapeUntilStepped(run, port, log);
+  ExpectPretrainRunning(response, run_dir);
   const std::string body = response.substr(response.find("\r\n\r\n") + 4);
-  EXPECT_EQ(Sample(body, R"(r1_stage_state{stage="pretrain",type="pretrain",state="running"})"), 1)
-      << body;
-  EXPECT_EQ(Sample(body, R"(r1_stage_state{stage="pretrain",type="pretrain",state="pending"})"), 0)
-      << body;
-  const double step = Sample(body, R"(r1_stage_step{stage="pretrain"})");
-  EXPECT_GE(step, 1) << body;
-  EXPECT_LE(step, 400) << body;
-  EXPECT_EQ(Sample(body, R"(r1_stage_total_steps{stage="pretrain"})"), 400) << body;
-  EXPECT_EQ(Sample(body, R"(r1_stage_attempt{stage="pretrain"})"), 1) << body;
-  const double loss = Sample(body, R"(r1_stage_metric{stage="pretrain",name="loss"})");
-  EXPECT_TRUE(std::isfinite(loss) && loss > 0) << body;
-  EXPECT_EQ(Sample(body, R"(r1_run_info{run="scraped",run_dir=")" + run_dir + R"("})"), 1) << body;
-  EXPECT_EQ(Sample(body, "r1_run_finished"), 0) << body;
   EXPECT_EQ(Sample(body, "r1_workers"), 1) << body;
   // The one worker: rank 0, alive, heartbeating every 0.5 s.
   std::vector<std::string> up = Lines(body, "r1_worker_up{");
@@ -211,6 +242,26 @@ TEST_F(MetricsEndpointTest, ScrapedOverLoopbackWhileTheRunIsInProgress) {
   EXPECT_THAT(ReadFile(log).value_or(""),
               HasSubstr(absl::StrCat("metrics (Prometheus) on http://", address, "/metrics")));
   // Stopped with the run: nothing listens there any more.
+  EXPECT_EQ(Connect(port), -1);
+}
+
+// launcher in_process has no scheduler: `r1 run` serves the same stage metrics itself, with no
+// workers.
+TEST_F(MetricsEndpointTest, InProcessRunsServeTheStagesWithoutWorkers) {
+  const std::string run_dir = JoinPath(dir_, "run"), log = JoinPath(dir_, "run.log");
+  Subprocess run = StartRun(WriteConfig("127.0.0.1:0", "in_process"), run_dir, log);
+  std::string address;
+  const int port = WaitForMetricsPort(run_dir, &address);
+  ASSERT_GT(port, 0) << address << "\n" << ReadFile(log).value_or("");
+  const std::string response = ScrapeUntilStepped(run, port, log);
+  ExpectPretrainRunning(response, run_dir);
+  EXPECT_THAT(response, HasSubstr("\nr1_workers 0\n"));
+  EXPECT_THAT(response, Not(HasSubstr("r1_worker_up{")));
+  absl::StatusOr<ExitInfo> exit = run.Wait(absl::Minutes(4));
+  if (!exit.ok()) run.Terminate(absl::Seconds(5));
+  ASSERT_TRUE(exit.ok() && exit->exited && exit->exit_code == 0) << ReadFile(log).value_or("");
+  EXPECT_THAT(ReadFile(log).value_or(""),
+              HasSubstr(absl::StrCat("metrics (Prometheus) on http://", address, "/metrics")));
   EXPECT_EQ(Connect(port), -1);
 }
 
