@@ -311,7 +311,9 @@ absl::StatusOr<StageResult> RunRejectionSamplingStage(const StageContext& contex
   R1_RETURN_IF_ERROR(MakeDirs(out_dir));
   result.output = JoinPath(out_dir, "data.jsonl");
   R1_RETURN_IF_ERROR(WriteJsonlAtomic(result.output, out));
-  R1_RETURN_IF_ERROR(MetricsWriter(context.run_dir->MetricsPath(stage.name)).Write(1, counts));
+  // An attempt that died after logging ran everything again: its line and event go first.
+  R1_RETURN_IF_ERROR(DropLogsAfter(context, 0));
+  R1_RETURN_IF_ERROR(MetricsWriter(*context.run_dir, stage.name).Write(1, counts));
   result.summary = counts;
   return result;
 }
