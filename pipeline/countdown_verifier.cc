@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "base/int128.h"
 
 namespace r1 {
 namespace {
@@ -26,24 +27,13 @@ struct Rational {
   int64_t den = 1;
 };
 
-__int128 Gcd(__int128 a, __int128 b) {
-  if (a < 0) a = -a;
-  if (b < 0) b = -b;
-  while (b != 0) {
-    __int128 t = a % b;
-    a = b;
-    b = t;
-  }
-  return a;
-}
-
 // Normalises num/den (den != 0); false if the result does not fit kMaxMagnitude.
-bool MakeRational(__int128 num, __int128 den, Rational* out) {
+bool MakeRational(Int128 num, Int128 den, Rational* out) {
   if (den < 0) {
     num = -num;
     den = -den;
   }
-  __int128 g = Gcd(num, den);
+  Int128 g = Gcd(num, den);
   if (g > 1) {
     num /= g;
     den /= g;
@@ -98,9 +88,9 @@ class ExpressionEvaluator {
       char op = s_[pos_++];
       Rational rhs;
       if (!ParseTerm(&rhs)) return false;
-      __int128 num = static_cast<__int128>(out->num) * rhs.den +
-                     (op == '+' ? 1 : -1) * static_cast<__int128>(rhs.num) * out->den;
-      __int128 den = static_cast<__int128>(out->den) * rhs.den;
+      Int128 num = static_cast<Int128>(out->num) * rhs.den +
+                   (op == '+' ? 1 : -1) * static_cast<Int128>(rhs.num) * out->den;
+      Int128 den = static_cast<Int128>(out->den) * rhs.den;
       if (!MakeRational(num, den, out)) return Fail("value too large");
     }
     return true;
@@ -112,14 +102,14 @@ class ExpressionEvaluator {
       char op = s_[pos_++];
       Rational rhs;
       if (!ParseFactor(&rhs)) return false;
-      __int128 num, den;
+      Int128 num, den;
       if (op == '*') {
-        num = static_cast<__int128>(out->num) * rhs.num;
-        den = static_cast<__int128>(out->den) * rhs.den;
+        num = static_cast<Int128>(out->num) * rhs.num;
+        den = static_cast<Int128>(out->den) * rhs.den;
       } else {
         if (rhs.num == 0) return Fail("division by zero");
-        num = static_cast<__int128>(out->num) * rhs.den;
-        den = static_cast<__int128>(out->den) * rhs.num;
+        num = static_cast<Int128>(out->num) * rhs.den;
+        den = static_cast<Int128>(out->den) * rhs.num;
       }
       if (!MakeRational(num, den, out)) return Fail("value too large");
     }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "base/int128.h"
 
 namespace r1 {
 namespace {
@@ -600,7 +601,6 @@ bool DecimalsEqual(const Decimal& a, const Decimal& b) {
   return a.negative == b.negative && a.digits == b.digits && a.scale == b.scale;
 }
 
-using Int128 = __int128;
 constexpr int kMaxExactDigits = 18;  // |p|, |q| < 1e18 keeps p1*q2 inside __int128
 
 Int128 Pow10(int64_t k) {
@@ -628,16 +628,6 @@ std::optional<std::pair<Int128, Int128>> ToRational(const ParsedNumber& x) {
   Int128 q = DigitsValue(d.digits) * Pow10(n.scale);
   if (n.negative) p = -p;
   return std::make_pair(p, q);
-}
-
-Int128 Gcd(Int128 a, Int128 b) {
-  if (a < 0) a = -a;
-  while (b != 0) {
-    Int128 t = a % b;
-    a = b;
-    b = t;
-  }
-  return a;
 }
 
 // True when p/q has no finite decimal expansion (q has a prime factor other than 2 and 5).
