@@ -16,6 +16,7 @@
 #include "base/file_util.h"
 #include "base/status_macros.h"
 #include "base/str_util.h"
+#include "pipeline/config_fields.h"
 
 namespace r1 {
 
@@ -352,25 +353,91 @@ std::string ResolvePath(const std::string& path, const ConfigParseOptions& optio
   return NormalizePath(JoinPath(options.base_dir, path));
 }
 
-void ParseRun(MapReader r, RunConfig* run) {
-  r.Get("name", &run->name);
-  r.Get("seed", &run->seed);
-  r.Get("run_dir", &run->run_dir);
-  r.Finish();
+// "stage:<name>" or a path (relative to the config file); "base" is the base model when
+// `base_allowed`, else a path like any other.
+ModelRef MakeModelRef(const std::string& text, const ConfigParseOptions& options,
+                      bool base_allowed) {
+  ModelRef ref;
+  if (base_allowed && text == "base") return ref;
+  if (absl::StartsWith(text, kStagePrefix)) {
+    ref.kind = ModelRef::Kind::kStage;
+    ref.value = text.substr(kStagePrefix.size());
+  } else {
+    ref.kind = ModelRef::Kind::kPath;
+    ref.value = ResolvePath(text, options);
+  }
+  return ref;
 }
 
-void ParseArchitecture(MapReader r, ArchitectureConfig* a) {
-  r.Get("vocab_size", &a->vocab_size);
-  r.Get("hidden_size", &a->hidden_size);
-  r.Get("num_layers", &a->num_layers);
-  r.Get("num_heads", &a->num_heads);
-  r.Get("num_kv_heads", &a->num_kv_heads);
-  r.Get("intermediate_size", &a->intermediate_size);
-  r.Get("max_position_embeddings", &a->max_position_embeddings);
-  r.Get("rope_theta", &a->rope_theta);
-  r.Get("rms_norm_eps", &a->rms_norm_eps);
-  r.Get("tie_word_embeddings", &a->tie_word_embeddings);
-  r.Get("attention_bias", &a->attention_bias);
+template <typename S>
+void ParseSection(MapReader r, const ConfigParseOptions& options, S* section);
+
+// Reads the keys ConfigFields (config_fields.h) declares from one mapping; absent keys keep the
+// struct's defaults.
+class FieldParser {
+ public:
+  template <typename T>
+  using Ref = T&;
+
+  FieldParser(MapReader& reader, const ConfigParseOptions& options)
+      : r_(reader), options_(options) {}
+
+  template <typename T>
+  void Field(const char* key, T& member, const FieldCheck&) {
+    r_.Get(key, &member);
+  }
+  // A model reference other than the base model; "" is no model, as if the key were absent.
+  void Field(const char* key, std::optional<ModelRef>& member, const FieldCheck&) {
+    std::string text;
+    if (r_.Get(key, &text) && !text.empty()) {
+      member = MakeModelRef(text, options_, /*base_allowed=*/false);
+    }
+  }
+  void Pair(const char* key, const char* names, double& first, double& second, const FieldCheck&) {
+    YAML::Node n = r_.Take(key);
+    if (!Present(n)) return;
+    if (!n.IsSequence() || n.size() != 2) {
+      AddError(r_.errors(), r_.KeyPath(key),
+               absl::StrCat("expected a list of two numbers [", names, "], got ", Describe(n)));
+      return;
+    }
+    ParseValue(n[0], r_.KeyPath(absl::StrCat(key, "[0]")), &first, r_.errors());
+    ParseValue(n[1], r_.KeyPath(absl::StrCat(key, "[1]")), &second, r_.errors());
+  }
+  template <typename S>
+  void Section(const char* key, S& member) {
+    YAML::Node n = r_.Take(key);
+    if (Present(n)) ParseSection(MapReader(n, r_.KeyPath(key), r_.errors()), options_, &member);
+  }
+  // A given list replaces the default one.
+  template <typename S>
+  void List(const char* key, std::vector<S>& member) {
+    YAML::Node n = r_.Take(key);
+    if (!Present(n)) return;
+    if (!n.IsSequence()) {
+      AddError(r_.errors(), r_.KeyPath(key),
+               absl::StrCat("expected a list of ", key, ", got ", Describe(n)));
+      return;
+    }
+    member.clear();
+    for (size_t i = 0; i < n.size(); ++i) {
+      S item;
+      ParseSection(MapReader(n[i], absl::StrCat(r_.KeyPath(key), "[", i, "]"), r_.errors()),
+                   options_, &item);
+      member.push_back(std::move(item));
+    }
+  }
+
+ private:
+  MapReader& r_;
+  const ConfigParseOptions& options_;
+};
+
+// Parses one mapping into `section` by its ConfigFields; unknown keys are errors.
+template <typename S>
+void ParseSection(MapReader r, const ConfigParseOptions& options, S* section) {
+  FieldParser parser(r, options);
+  ConfigFields(*section, parser);
   r.Finish();
 }
 
@@ -379,7 +446,8 @@ void ParseModel(MapReader r, const ConfigParseOptions& options, BaseModelConfig*
   YAML::Node arch = r.Take("architecture");
   if (Present(arch)) {
     m->architecture.emplace();
-    ParseArchitecture(MapReader(arch, r.KeyPath("architecture"), r.errors()), &*m->architecture);
+    ParseSection(MapReader(arch, r.KeyPath("architecture"), r.errors()), options,
+                 &*m->architecture);
   } else if (m->path.empty()) {
     m->architecture.emplace();  // neither given: the default tiny architecture
   }
@@ -388,22 +456,6 @@ void ParseModel(MapReader r, const ConfigParseOptions& options, BaseModelConfig*
   }
   if (m->tokenizer.empty()) m->tokenizer = m->path.empty() ? "byte" : m->path;
   r.Get("dtype", &m->dtype);
-  r.Finish();
-}
-
-void ParseCluster(MapReader r, ClusterConfig* c) {
-  r.Get("mode", &c->mode);
-  r.Get("launcher", &c->launcher);
-  r.Get("scheduler_address", &c->scheduler_address);
-  r.Get("metrics_address", &c->metrics_address);
-  r.Get("placement", &c->placement);
-  r.Get("trainer_ranks", &c->trainer_ranks);
-  r.Get("rollout_workers", &c->rollout_workers);
-  r.Get("backend", &c->backend);
-  r.Get("device", &c->device);
-  r.Get("heartbeat_interval_s", &c->heartbeat_interval_s);
-  r.Get("worker_timeout_s", &c->worker_timeout_s);
-  r.Get("max_stage_attempts", &c->max_stage_attempts);
   r.Finish();
 }
 
@@ -423,143 +475,6 @@ void ParseDataset(MapReader r, const ConfigParseOptions& options, DatasetConfig*
     if (d->format.empty()) d->format = std::string(SyntheticFormat(s.kind));
     d->synthetic = std::move(s);
   }
-  r.Finish();
-}
-
-void ParseOptimizer(MapReader r, OptimizerConfig* o) {
-  r.Get("lr", &o->lr);
-  YAML::Node betas = r.Take("betas");
-  if (Present(betas)) {
-    if (!betas.IsSequence() || betas.size() != 2) {
-      AddError(
-          r.errors(), r.KeyPath("betas"),
-          absl::StrCat("expected a list of two numbers [beta1, beta2], got ", Describe(betas)));
-    } else {
-      ParseValue(betas[0], r.KeyPath("betas[0]"), &o->beta1, r.errors());
-      ParseValue(betas[1], r.KeyPath("betas[1]"), &o->beta2, r.errors());
-    }
-  }
-  r.Get("eps", &o->eps);
-  r.Get("weight_decay", &o->weight_decay);
-  r.Get("warmup_steps", &o->warmup_steps);
-  r.Get("schedule", &o->schedule);
-  r.Get("min_lr_ratio", &o->min_lr_ratio);
-  r.Get("grad_clip", &o->grad_clip);
-  r.Finish();
-}
-
-void ParseOptimizerKey(MapReader& r, OptimizerConfig* o) {
-  YAML::Node n = r.Take("optimizer");
-  if (Present(n)) ParseOptimizer(MapReader(n, r.KeyPath("optimizer"), r.errors()), o);
-}
-
-void ParseSampling(MapReader& r, SamplingConfig* s) {
-  r.Get("temperature", &s->temperature);
-  r.Get("top_p", &s->top_p);
-  r.Get("max_new_tokens", &s->max_new_tokens);
-}
-
-void ParseTrain(MapReader r, TrainParams* t) {
-  ParseOptimizerKey(r, &t->optimizer);
-  r.Get("batch_size", &t->batch_size);
-  r.Get("micro_batch_size", &t->micro_batch_size);
-  r.Get("max_seq_len", &t->max_seq_len);
-  r.Get("epochs", &t->epochs);
-  r.Get("steps", &t->steps);
-  r.Get("checkpoint_every", &t->checkpoint_every);
-  r.Get("log_every", &t->log_every);
-  r.Get("loss_on_prompt", &t->loss_on_prompt);
-  r.Finish();
-}
-
-// "stage:<name>" or a path (relative to the config file); "base" is the base model when
-// `base_allowed`, else a path like any other.
-ModelRef MakeModelRef(const std::string& text, const ConfigParseOptions& options,
-                      bool base_allowed) {
-  ModelRef ref;
-  if (base_allowed && text == "base") return ref;
-  if (absl::StartsWith(text, kStagePrefix)) {
-    ref.kind = ModelRef::Kind::kStage;
-    ref.value = text.substr(kStagePrefix.size());
-  } else {
-    ref.kind = ModelRef::Kind::kPath;
-    ref.value = ResolvePath(text, options);
-  }
-  return ref;
-}
-
-void ParseReward(MapReader r, const ConfigParseOptions& options, RewardConfig* w) {
-  r.Get("name", &w->name);
-  r.Get("weight", &w->weight);
-  r.Get("scope", &w->scope);
-  r.Get("applies_to", &w->applies_to);
-  std::string model;  // "" is no model, as if the key were absent
-  if (r.Get("model", &model) && !model.empty()) {
-    w->model = MakeModelRef(model, options, /*base_allowed=*/false);
-  }
-  r.Get("params", &w->params);
-  r.Finish();
-}
-
-void ParseGrpo(MapReader r, const ConfigParseOptions& options, GrpoParams* g) {
-  ParseOptimizerKey(r, &g->optimizer);
-  r.Get("steps", &g->steps);
-  r.Get("prompts_per_step", &g->prompts_per_step);
-  r.Get("group_size", &g->group_size);
-  ParseSampling(r, &g->sampling);
-  r.Get("clip_low", &g->clip_low);
-  r.Get("clip_high", &g->clip_high);
-  r.Get("kl_coef", &g->kl_coef);
-  r.Get("kl_estimator", &g->kl_estimator);
-  r.Get("loss_aggregation", &g->loss_aggregation);
-  r.Get("advantage", &g->advantage);
-  r.Get("negative_advantage_scale", &g->negative_advantage_scale);
-  r.Get("dynamic_sampling", &g->dynamic_sampling);
-  r.Get("ppo_epochs", &g->ppo_epochs);
-  r.Get("mini_batch_size", &g->mini_batch_size);
-  YAML::Node rewards = r.Take("rewards");
-  if (Present(rewards)) {
-    if (!rewards.IsSequence()) {
-      AddError(r.errors(), r.KeyPath("rewards"),
-               absl::StrCat("expected a list of rewards, got ", Describe(rewards)));
-    } else {
-      g->rewards.clear();
-      for (size_t i = 0; i < rewards.size(); ++i) {
-        RewardConfig w;
-        ParseReward(
-            MapReader(rewards[i], absl::StrCat(r.KeyPath("rewards"), "[", i, "]"), r.errors()),
-            options, &w);
-        g->rewards.push_back(std::move(w));
-      }
-    }
-  }
-  r.Get("reference_refresh_every", &g->reference_refresh_every);
-  r.Get("checkpoint_every", &g->checkpoint_every);
-  r.Get("log_every", &g->log_every);
-  r.Finish();
-}
-
-void ParseRejectionSampling(MapReader r, RejectionSamplingParams* p) {
-  r.Get("samples_per_prompt", &p->samples_per_prompt);
-  r.Get("max_kept_per_prompt", &p->max_kept_per_prompt);
-  ParseSampling(r, &p->sampling);
-  YAML::Node filters = r.Take("filters");
-  if (Present(filters)) {
-    MapReader fr(filters, r.KeyPath("filters"), r.errors());
-    fr.Get("require_format", &p->filters.require_format);
-    fr.Get("language_threshold", &p->filters.language_threshold);
-    fr.Get("max_response_tokens", &p->filters.max_response_tokens);
-    fr.Finish();
-  }
-  r.Get("dedupe", &p->dedupe);
-  r.Get("non_reasoning_ratio", &p->non_reasoning_ratio);
-  r.Finish();
-}
-
-void ParseEval(MapReader r, EvalParams* e) {
-  r.Get("samples_per_prompt", &e->samples_per_prompt);
-  ParseSampling(r, &e->sampling);
-  r.Get("max_examples", &e->max_examples);
   r.Finish();
 }
 
@@ -616,16 +531,16 @@ void ParseStage(MapReader r, const ConfigParseOptions& options, StageConfig* s) 
       case StageType::kPretrain:
       case StageType::kSft:
       case StageType::kRewardModel:
-        ParseTrain(std::move(pr), &s->train);
+        ParseSection(std::move(pr), options, &s->train);
         break;
       case StageType::kGrpo:
-        ParseGrpo(std::move(pr), options, &s->grpo);
+        ParseSection(std::move(pr), options, &s->grpo);
         break;
       case StageType::kRejectionSampling:
-        ParseRejectionSampling(std::move(pr), &s->rejection_sampling);
+        ParseSection(std::move(pr), options, &s->rejection_sampling);
         break;
       case StageType::kEval:
-        ParseEval(std::move(pr), &s->eval);
+        ParseSection(std::move(pr), options, &s->eval);
         break;
     }
   }
@@ -635,9 +550,9 @@ void ParseStage(MapReader r, const ConfigParseOptions& options, StageConfig* s) 
 void ParseTop(const YAML::Node& root, const ConfigParseOptions& options, PipelineConfig* c,
               Errors* errors) {
   MapReader r(root, "", errors);
-  ParseRun(MapReader(r.Take("run"), "run", errors), &c->run);
+  ParseSection(MapReader(r.Take("run"), "run", errors), options, &c->run);
   ParseModel(MapReader(r.Take("model"), "model", errors), options, &c->model);
-  ParseCluster(MapReader(r.Take("cluster"), "cluster", errors), &c->cluster);
+  ParseSection(MapReader(r.Take("cluster"), "cluster", errors), options, &c->cluster);
   YAML::Node datasets = r.Take("datasets");
   if (Present(datasets)) {
     if (!datasets.IsMap()) {
@@ -721,73 +636,50 @@ void Kv(YAML::Emitter& out, const char* key, E v) {
   Kv(out, key, std::string(ToString(v)));
 }
 
-void EmitOptimizer(YAML::Emitter& out, const OptimizerConfig& o) {
-  out << YAML::Key << "optimizer" << YAML::Value << YAML::BeginMap;
-  Kv(out, "lr", o.lr);
-  out << YAML::Key << "betas" << YAML::Value << YAML::Flow << YAML::BeginSeq
-      << RoundTripDouble(o.beta1) << RoundTripDouble(o.beta2) << YAML::EndSeq;
-  Kv(out, "eps", o.eps);
-  Kv(out, "weight_decay", o.weight_decay);
-  Kv(out, "warmup_steps", o.warmup_steps);
-  Kv(out, "schedule", o.schedule);
-  Kv(out, "min_lr_ratio", o.min_lr_ratio);
-  Kv(out, "grad_clip", o.grad_clip);
-  out << YAML::EndMap;
-}
+// Writes the keys ConfigFields (config_fields.h) declares, in its order, into the current mapping.
+class FieldEmitter {
+ public:
+  template <typename T>
+  using Ref = const T&;
 
-void EmitSampling(YAML::Emitter& out, const SamplingConfig& s) {
-  Kv(out, "temperature", s.temperature);
-  Kv(out, "top_p", s.top_p);
-  Kv(out, "max_new_tokens", s.max_new_tokens);
-}
+  explicit FieldEmitter(YAML::Emitter& out) : out_(out) {}
 
-void EmitTrain(YAML::Emitter& out, const TrainParams& t) {
-  EmitOptimizer(out, t.optimizer);
-  Kv(out, "batch_size", t.batch_size);
-  Kv(out, "micro_batch_size", t.micro_batch_size);
-  Kv(out, "max_seq_len", t.max_seq_len);
-  Kv(out, "epochs", t.epochs);
-  Kv(out, "steps", t.steps);
-  Kv(out, "checkpoint_every", t.checkpoint_every);
-  Kv(out, "log_every", t.log_every);
-  Kv(out, "loss_on_prompt", t.loss_on_prompt);
-}
-
-void EmitGrpo(YAML::Emitter& out, const GrpoParams& g) {
-  EmitOptimizer(out, g.optimizer);
-  Kv(out, "steps", g.steps);
-  Kv(out, "prompts_per_step", g.prompts_per_step);
-  Kv(out, "group_size", g.group_size);
-  EmitSampling(out, g.sampling);
-  Kv(out, "clip_low", g.clip_low);
-  Kv(out, "clip_high", g.clip_high);
-  Kv(out, "kl_coef", g.kl_coef);
-  Kv(out, "kl_estimator", g.kl_estimator);
-  Kv(out, "loss_aggregation", g.loss_aggregation);
-  Kv(out, "advantage", g.advantage);
-  Kv(out, "negative_advantage_scale", g.negative_advantage_scale);
-  Kv(out, "dynamic_sampling", g.dynamic_sampling);
-  Kv(out, "ppo_epochs", g.ppo_epochs);
-  Kv(out, "mini_batch_size", g.mini_batch_size);
-  out << YAML::Key << "rewards" << YAML::Value << YAML::BeginSeq;
-  for (const auto& w : g.rewards) {
-    out << YAML::BeginMap;
-    Kv(out, "name", w.name);
-    Kv(out, "weight", w.weight);
-    Kv(out, "scope", w.scope);
-    Kv(out, "applies_to", w.applies_to);
-    if (w.model) Kv(out, "model", w.model->ToString());
-    if (!w.params.empty()) {
-      out << YAML::Key << "params" << YAML::Value;
-      EmitJson(out, w.params);
-    }
-    out << YAML::EndMap;
+  template <typename T>
+  void Field(const char* key, const T& value, const FieldCheck&) {
+    Kv(out_, key, value);
   }
-  out << YAML::EndSeq;
-  Kv(out, "reference_refresh_every", g.reference_refresh_every);
-  Kv(out, "checkpoint_every", g.checkpoint_every);
-  Kv(out, "log_every", g.log_every);
-}
+  void Field(const char* key, const std::optional<ModelRef>& model, const FieldCheck&) {
+    if (model) Kv(out_, key, model->ToString());
+  }
+  void Field(const char* key, const nlohmann::json& value, const FieldCheck&) {
+    if (value.empty()) return;
+    out_ << YAML::Key << key << YAML::Value;
+    EmitJson(out_, value);
+  }
+  void Pair(const char* key, const char*, double first, double second, const FieldCheck&) {
+    out_ << YAML::Key << key << YAML::Value << YAML::Flow << YAML::BeginSeq
+         << RoundTripDouble(first) << RoundTripDouble(second) << YAML::EndSeq;
+  }
+  template <typename S>
+  void Section(const char* key, const S& member) {
+    out_ << YAML::Key << key << YAML::Value << YAML::BeginMap;
+    ConfigFields(member, *this);
+    out_ << YAML::EndMap;
+  }
+  template <typename S>
+  void List(const char* key, const std::vector<S>& items) {
+    out_ << YAML::Key << key << YAML::Value << YAML::BeginSeq;
+    for (const S& item : items) {
+      out_ << YAML::BeginMap;
+      ConfigFields(item, *this);
+      out_ << YAML::EndMap;
+    }
+    out_ << YAML::EndSeq;
+  }
+
+ private:
+  YAML::Emitter& out_;
+};
 
 void EmitStage(YAML::Emitter& out, const StageConfig& s) {
   out << YAML::BeginMap;
@@ -801,37 +693,25 @@ void EmitStage(YAML::Emitter& out, const StageConfig& s) {
   out << YAML::Key << "datasets" << YAML::Value << YAML::Flow << YAML::BeginSeq;
   for (const auto& d : s.inputs.datasets) out << YAML::DoubleQuoted << d.ToString();
   out << YAML::EndSeq << YAML::EndMap;
-  out << YAML::Key << std::string(StageTypeName(s.type)) << YAML::Value << YAML::BeginMap;
+  FieldEmitter fields(out);
+  const std::string params_key(StageTypeName(s.type));
   switch (s.type) {
     case StageType::kPretrain:
     case StageType::kSft:
     case StageType::kRewardModel:
-      EmitTrain(out, s.train);
+      fields.Section(params_key.c_str(), s.train);
       break;
     case StageType::kGrpo:
-      EmitGrpo(out, s.grpo);
+      fields.Section(params_key.c_str(), s.grpo);
       break;
-    case StageType::kRejectionSampling: {
-      const auto& p = s.rejection_sampling;
-      Kv(out, "samples_per_prompt", p.samples_per_prompt);
-      Kv(out, "max_kept_per_prompt", p.max_kept_per_prompt);
-      EmitSampling(out, p.sampling);
-      out << YAML::Key << "filters" << YAML::Value << YAML::BeginMap;
-      Kv(out, "require_format", p.filters.require_format);
-      Kv(out, "language_threshold", p.filters.language_threshold);
-      Kv(out, "max_response_tokens", p.filters.max_response_tokens);
-      out << YAML::EndMap;
-      Kv(out, "dedupe", p.dedupe);
-      Kv(out, "non_reasoning_ratio", p.non_reasoning_ratio);
+    case StageType::kRejectionSampling:
+      fields.Section(params_key.c_str(), s.rejection_sampling);
       break;
-    }
     case StageType::kEval:
-      Kv(out, "samples_per_prompt", s.eval.samples_per_prompt);
-      EmitSampling(out, s.eval.sampling);
-      Kv(out, "max_examples", s.eval.max_examples);
+      fields.Section(params_key.c_str(), s.eval);
       break;
   }
-  out << YAML::EndMap << YAML::EndMap;
+  out << YAML::EndMap;
 }
 
 }  // namespace
@@ -841,49 +721,19 @@ std::string ConfigToYaml(const PipelineConfig& c) {
   out.SetIndent(2);
   out << YAML::BeginMap;
 
-  out << YAML::Key << "run" << YAML::Value << YAML::BeginMap;
-  Kv(out, "name", c.run.name);
-  Kv(out, "seed", c.run.seed);
-  Kv(out, "run_dir", ResolvedRunDir(c));
-  out << YAML::EndMap;
+  FieldEmitter fields(out);
+  RunConfig run = c.run;
+  run.run_dir = ResolvedRunDir(c);  // written resolved
+  fields.Section("run", run);
 
   out << YAML::Key << "model" << YAML::Value << YAML::BeginMap;
   if (!c.model.path.empty()) Kv(out, "path", c.model.path);
-  if (c.model.architecture) {
-    const ArchitectureConfig& a = *c.model.architecture;
-    out << YAML::Key << "architecture" << YAML::Value << YAML::BeginMap;
-    Kv(out, "vocab_size", a.vocab_size);
-    Kv(out, "hidden_size", a.hidden_size);
-    Kv(out, "num_layers", a.num_layers);
-    Kv(out, "num_heads", a.num_heads);
-    Kv(out, "num_kv_heads", a.num_kv_heads);
-    Kv(out, "intermediate_size", a.intermediate_size);
-    Kv(out, "max_position_embeddings", a.max_position_embeddings);
-    Kv(out, "rope_theta", a.rope_theta);
-    Kv(out, "rms_norm_eps", a.rms_norm_eps);
-    Kv(out, "tie_word_embeddings", a.tie_word_embeddings);
-    Kv(out, "attention_bias", a.attention_bias);
-    out << YAML::EndMap;
-  }
+  if (c.model.architecture) fields.Section("architecture", *c.model.architecture);
   Kv(out, "tokenizer", c.model.tokenizer);
   Kv(out, "dtype", c.model.dtype);
   out << YAML::EndMap;
 
-  const ClusterConfig& k = c.cluster;
-  out << YAML::Key << "cluster" << YAML::Value << YAML::BeginMap;
-  Kv(out, "mode", k.mode);
-  Kv(out, "launcher", k.launcher);
-  Kv(out, "scheduler_address", k.scheduler_address);
-  Kv(out, "metrics_address", k.metrics_address);
-  Kv(out, "placement", k.placement);
-  Kv(out, "trainer_ranks", k.trainer_ranks);
-  Kv(out, "rollout_workers", k.rollout_workers);
-  Kv(out, "backend", k.backend);
-  Kv(out, "device", k.device);
-  Kv(out, "heartbeat_interval_s", k.heartbeat_interval_s);
-  Kv(out, "worker_timeout_s", k.worker_timeout_s);
-  Kv(out, "max_stage_attempts", k.max_stage_attempts);
-  out << YAML::EndMap;
+  fields.Section("cluster", c.cluster);
 
   out << YAML::Key << "datasets" << YAML::Value << YAML::BeginMap;
   for (const auto& d : c.datasets) {

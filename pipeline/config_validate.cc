@@ -1,6 +1,7 @@
 // Cross-field checks of a parsed PipelineConfig (ValidateConfig): every error names its key path
 // and the offending value, e.g. `stages[1].grpo.group_size: must be >= 2, got 1`.
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <map>
 #include <set>
@@ -15,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "base/str_util.h"
 #include "pipeline/config.h"
+#include "pipeline/config_fields.h"
 #include "pipeline/dag.h"
 
 namespace r1 {
@@ -30,6 +32,8 @@ class Checker {
   std::string Path(absl::string_view key) const {
     return prefix_.empty() ? std::string(key) : absl::StrCat(prefix_, ".", key);
   }
+  // A checker for the mapping under `key`.
+  Checker Sub(absl::string_view key) const { return Checker(errors_, Path(key)); }
   void Error(absl::string_view key, std::string message) const {
     errors_->push_back(ConfigError{Path(key), std::move(message)});
   }
@@ -67,6 +71,81 @@ class Checker {
   std::string prefix_;
 };
 
+// Applies the FieldCheck of every key ConfigFields (config_fields.h) declares.
+class FieldChecker {
+ public:
+  template <typename T>
+  using Ref = const T&;
+
+  explicit FieldChecker(const Checker& c) : c_(c) {}
+
+  void Field(const char* key, int64_t v, const FieldCheck& check) const {
+    switch (check.kind) {
+      case FieldCheck::Kind::kNone:
+        break;
+      case FieldCheck::Kind::kAtLeast:
+        c_.AtLeast(key, v, static_cast<int64_t>(check.lo));
+        break;
+      case FieldCheck::Kind::kPositive:
+        c_.AtLeast(key, v, int64_t{1});
+        break;
+      case FieldCheck::Kind::kInRange:
+        c_.InRange(key, static_cast<double>(v), check.lo, check.hi, check.lo_open, check.hi_open);
+        break;
+    }
+  }
+  void Field(const char* key, int32_t v, const FieldCheck& check) const {
+    Field(key, int64_t{v}, check);
+  }
+  void Field(const char* key, double v, const FieldCheck& check) const {
+    switch (check.kind) {
+      case FieldCheck::Kind::kNone:
+        break;
+      case FieldCheck::Kind::kAtLeast:
+        c_.AtLeast(key, v, check.lo);
+        break;
+      case FieldCheck::Kind::kPositive:
+        c_.Positive(key, v);
+        break;
+      case FieldCheck::Kind::kInRange:
+        c_.InRange(key, v, check.lo, check.hi, check.lo_open, check.hi_open);
+        break;
+    }
+  }
+  // Strings, enums, booleans, model references, free-form mappings: nothing to range-check.
+  template <typename T>
+  void Field(const char*, const T&, const FieldCheck& check) const {
+    assert(check.kind == FieldCheck::Kind::kNone);
+  }
+  void Pair(const char* key, const char*, double first, double second,
+            const FieldCheck& check) const {
+    Field(absl::StrCat(key, "[0]").c_str(), first, check);
+    Field(absl::StrCat(key, "[1]").c_str(), second, check);
+  }
+  template <typename S>
+  void Section(const char* key, const S& member) const {
+    FieldChecker sub(c_.Sub(key));
+    ConfigFields(member, sub);
+  }
+  template <typename S>
+  void List(const char* key, const std::vector<S>& items) const {
+    for (size_t i = 0; i < items.size(); ++i) {
+      FieldChecker sub(c_.Sub(absl::StrCat(key, "[", i, "]")));
+      ConfigFields(items[i], sub);
+    }
+  }
+
+ private:
+  Checker c_;
+};
+
+// The per-field checks of `section`, under the checker's key path.
+template <typename S>
+void CheckFields(const S& section, const Checker& c) {
+  FieldChecker fields(c);
+  ConfigFields(section, fields);
+}
+
 constexpr char kNamePattern[] = "[A-Za-z0-9_.-]+ and not start with '.'";
 
 bool ValidName(const std::string& name) {
@@ -80,15 +159,7 @@ bool ValidName(const std::string& name) {
 }
 
 void CheckArchitecture(const ArchitectureConfig& a, const Checker& c) {
-  c.AtLeast("vocab_size", a.vocab_size, int64_t{0});
-  c.AtLeast("hidden_size", a.hidden_size, int64_t{1});
-  c.AtLeast("num_layers", a.num_layers, int64_t{1});
-  c.AtLeast("num_heads", a.num_heads, int64_t{1});
-  c.AtLeast("num_kv_heads", a.num_kv_heads, int64_t{1});
-  c.AtLeast("intermediate_size", a.intermediate_size, int64_t{1});
-  c.AtLeast("max_position_embeddings", a.max_position_embeddings, int64_t{2});
-  c.Positive("rope_theta", a.rope_theta);
-  c.Positive("rms_norm_eps", a.rms_norm_eps);
+  CheckFields(a, c);
   if (a.hidden_size >= 1 && a.num_heads >= 1) {
     if (a.hidden_size % a.num_heads != 0) {
       c.Error("num_heads",
@@ -132,6 +203,7 @@ void CheckAddress(const std::string& key, const std::string& address, const Chec
 
 void CheckCluster(const ClusterConfig& k, Errors* errors) {
   Checker c(errors, "cluster");
+  CheckFields(k, c);
   if (k.launcher == Launcher::kInProcess && k.mode == ClusterMode::kExternal) {
     c.Error("launcher", "\"in_process\" runs the stages inside `r1 run`: it needs mode \"local\"");
   }
@@ -145,7 +217,6 @@ void CheckCluster(const ClusterConfig& k, Errors* errors) {
   }
   CheckAddress("scheduler_address", k.scheduler_address, c);
   if (!k.metrics_address.empty()) CheckAddress("metrics_address", k.metrics_address, c);
-  c.AtLeast("trainer_ranks", int64_t{k.trainer_ranks}, int64_t{1});
   if (k.placement == Placement::kDisaggregated) {
     c.AtLeast("rollout_workers", int64_t{k.rollout_workers}, int64_t{1});
   } else {
@@ -154,13 +225,11 @@ void CheckCluster(const ClusterConfig& k, Errors* errors) {
   if (k.backend == CollectiveBackend::kNccl && k.device == DeviceKind::kCpu) {
     c.Error("backend", "\"nccl\" needs device \"cuda\" (use mpi or auto on CPUs)");
   }
-  c.Positive("heartbeat_interval_s", k.heartbeat_interval_s);
   if (k.heartbeat_interval_s > 0 && !(k.worker_timeout_s > k.heartbeat_interval_s)) {
     c.Error("worker_timeout_s", absl::StrCat("must be greater than heartbeat_interval_s (",
                                              RoundTripDouble(k.heartbeat_interval_s), "), got ",
                                              RoundTripDouble(k.worker_timeout_s)));
   }
-  c.AtLeast("max_stage_attempts", int64_t{k.max_stage_attempts}, int64_t{1});
 }
 
 const std::vector<std::string> kFormats = {"gsm8k", "prompt_answer", "chat", "preference"};
@@ -196,40 +265,12 @@ void CheckDataset(const DatasetConfig& d, Errors* errors) {
   }
 }
 
-void CheckOptimizer(const OptimizerConfig& o, const Checker& c) {
-  c.Positive("optimizer.lr", o.lr);
-  c.InRange("optimizer.betas[0]", o.beta1, 0, 1, false, true);
-  c.InRange("optimizer.betas[1]", o.beta2, 0, 1, false, true);
-  c.Positive("optimizer.eps", o.eps);
-  c.AtLeast("optimizer.weight_decay", o.weight_decay, 0.0);
-  c.AtLeast("optimizer.warmup_steps", o.warmup_steps, int64_t{0});
-  c.InRange("optimizer.min_lr_ratio", o.min_lr_ratio, 0, 1, false, false);
-  c.AtLeast("optimizer.grad_clip", o.grad_clip, 0.0);
-}
-
-void CheckSampling(const SamplingConfig& s, const Checker& c, bool greedy_ok) {
-  if (greedy_ok) {
-    c.AtLeast("temperature", s.temperature, 0.0);
-  } else {
-    c.Positive("temperature", s.temperature);
-  }
-  c.InRange("top_p", s.top_p, 0, 1, true, false);
-  c.AtLeast("max_new_tokens", s.max_new_tokens, int64_t{1});
-}
-
 void CheckTrain(const TrainParams& t, const Checker& c) {
-  CheckOptimizer(t.optimizer, c);
-  c.AtLeast("batch_size", t.batch_size, int64_t{1});
-  c.AtLeast("micro_batch_size", t.micro_batch_size, int64_t{0});
+  CheckFields(t, c);
   if (t.batch_size >= 1 && t.micro_batch_size >= 1 && t.batch_size % t.micro_batch_size != 0) {
     c.Error("micro_batch_size",
             absl::StrCat("must divide batch_size (", t.batch_size, "), got ", t.micro_batch_size));
   }
-  c.AtLeast("max_seq_len", t.max_seq_len, int64_t{2});
-  c.AtLeast("epochs", t.epochs, int64_t{1});
-  c.AtLeast("steps", t.steps, int64_t{0});
-  c.AtLeast("checkpoint_every", t.checkpoint_every, int64_t{0});
-  c.AtLeast("log_every", t.log_every, int64_t{1});
 }
 
 // Rule rewards by their stages/rewards registry names, plus the reward-model reward.
@@ -237,17 +278,7 @@ const std::vector<std::string> kRewards = {"accuracy", "format", "language", "ov
                                            "reward_model"};
 
 void CheckGrpo(const GrpoParams& g, const Checker& c) {
-  CheckOptimizer(g.optimizer, c);
-  c.AtLeast("steps", g.steps, int64_t{1});
-  c.AtLeast("prompts_per_step", g.prompts_per_step, int64_t{1});
-  c.AtLeast("group_size", g.group_size, int64_t{2});
-  CheckSampling(g.sampling, c, /*greedy_ok=*/false);
-  c.InRange("clip_low", g.clip_low, 0, 1, true, true);
-  c.Positive("clip_high", g.clip_high);
-  c.AtLeast("kl_coef", g.kl_coef, 0.0);
-  c.InRange("negative_advantage_scale", g.negative_advantage_scale, 0, 1, false, false);
-  c.AtLeast("ppo_epochs", g.ppo_epochs, int64_t{1});
-  c.AtLeast("mini_batch_size", g.mini_batch_size, int64_t{0});
+  CheckFields(g, c);
   int64_t batch = g.prompts_per_step * g.group_size;
   if (g.mini_batch_size >= 1 && batch >= 1 && batch % g.mini_batch_size != 0) {
     c.Error("mini_batch_size", absl::StrCat("must divide prompts_per_step * group_size (", batch,
@@ -263,30 +294,18 @@ void CheckGrpo(const GrpoParams& g, const Checker& c) {
                                            Quoted(w.model->ToString())));
     }
   }
-  c.AtLeast("reference_refresh_every", g.reference_refresh_every, int64_t{0});
-  c.AtLeast("checkpoint_every", g.checkpoint_every, int64_t{0});
-  c.AtLeast("log_every", g.log_every, int64_t{1});
 }
 
 void CheckRejectionSampling(const RejectionSamplingParams& p, const Checker& c) {
-  c.AtLeast("samples_per_prompt", p.samples_per_prompt, int64_t{1});
-  c.AtLeast("max_kept_per_prompt", p.max_kept_per_prompt, int64_t{1});
+  CheckFields(p, c);
   if (p.samples_per_prompt >= 1 && p.max_kept_per_prompt > p.samples_per_prompt) {
     c.Error("max_kept_per_prompt",
             absl::StrCat("must be <= samples_per_prompt (", p.samples_per_prompt, "), got ",
                          p.max_kept_per_prompt));
   }
-  CheckSampling(p.sampling, c, /*greedy_ok=*/true);
-  c.InRange("filters.language_threshold", p.filters.language_threshold, 0, 1, false, false);
-  c.AtLeast("filters.max_response_tokens", p.filters.max_response_tokens, int64_t{0});
-  c.InRange("non_reasoning_ratio", p.non_reasoning_ratio, 0, 1, false, true);
 }
 
-void CheckEval(const EvalParams& e, const Checker& c) {
-  c.AtLeast("samples_per_prompt", e.samples_per_prompt, int64_t{1});
-  CheckSampling(e.sampling, c, /*greedy_ok=*/true);
-  c.AtLeast("max_examples", e.max_examples, int64_t{0});
-}
+void CheckEval(const EvalParams& e, const Checker& c) { CheckFields(e, c); }
 
 // The dataset formats each stage type reads (a rejection_sampling output is "chat").
 std::vector<std::string> AcceptedFormats(StageType type) {
