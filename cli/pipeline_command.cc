@@ -9,7 +9,9 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "base/file_util.h"
 #include "model/threads.h"
+#include "report/run_report.h"
 #include "scheduler/cluster.h"
 #include "scheduler/metrics_endpoint.h"
 #include "scheduler/pipeline_runner.h"
@@ -19,6 +21,20 @@
 
 namespace r1::cli {
 namespace {
+
+// Writes RUN_DIR/report.html, whatever the outcome of the run; a run that never created its
+// directory (no run.yaml) has nothing to report. A failure is a warning: it never fails the run.
+void WriteReportAtEnd(const std::string& run_dir, const std::string& command) {
+  if (!PathExists(JoinPath(run_dir, "run.yaml"))) return;
+  const std::string path = JoinPath(run_dir, "report.html");
+  absl::Status written = WriteRunReport(run_dir, path);
+  if (!written.ok()) {
+    std::fprintf(stderr, "%s: warning: could not write the HTML report %s: %s\n", command.c_str(),
+                 path.c_str(), std::string(written.message()).c_str());
+    return;
+  }
+  PrintLine(absl::StrCat("report: ", path));
+}
 
 std::string HostName() {
   char name[HOST_NAME_MAX + 1] = {};
@@ -141,13 +157,16 @@ int ExecutePipeline(const PipelineConfig& config, const PipelineCommandOptions& 
   absl::StatusOr<PipelineReport> report = RunPipeline(config, local.get(), run);
   if (cluster != nullptr) cluster->Finish(report.ok());
   if (local_board != nullptr) local_board->Finish(report.ok());
+  WriteReportAtEnd(run.run_dir, options.command);
   if (!report.ok()) {
     std::fprintf(stderr, "%s: %s\n", options.command.c_str(),
                  std::string(report.status().message()).c_str());
     return 1;
   }
-  std::printf("\n%s\nrun directory: %s (report.json, journal, per-stage metrics and samples)\n",
-              FormatEvalTable(report->evals).c_str(), report->run_dir.c_str());
+  std::printf(
+      "\n%s\nrun directory: %s (report.html, report.json, journal, per-stage metrics and "
+      "samples)\n",
+      FormatEvalTable(report->evals).c_str(), report->run_dir.c_str());
   return 0;
 }
 

@@ -20,7 +20,8 @@ constexpr char kUsage[] =
 
 Runs a pipeline: every stage of CONFIG (a YAML file; without it, the built-in tiny-r1 pipeline,
 see configs/tiny-r1.yaml) in dependency order, with checkpoints, metrics and samples under the run
-directory, and prints a table of every eval stage at the end (also in RUN_DIR/report.json).
+directory, and prints a table of every eval stage at the end (also in RUN_DIR/report.json). Its
+end, success or failure, writes RUN_DIR/report.html: the HTML report (see `r1 report --help`).
 
   --run-dir DIR   the run directory (default: the config's run.run_dir, else runs/<run.name>)
   --resume DIR    continue the run in DIR: succeeded stages are skipped, the running one restarts

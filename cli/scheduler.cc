@@ -37,6 +37,8 @@ checkpoint. See deploy/ for Slurm and Kubernetes files.
 The token: R1_TOKEN when set (e.g. from a Kubernetes Secret shared with the workers), else a
 fresh one; it is written to RUN_DIR/token (mode 0600) either way.
 
+When the run ends, success or failure, RUN_DIR/report.html holds its HTML report (r1 report).
+
 Exit status: 0 when every stage succeeded, 1 when one failed or the config is invalid, 2 usage.)";
 
 int RunScheduler(const std::vector<std::string>& argv) {
