@@ -7,10 +7,13 @@
 
 #include <cstdlib>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "base/file_util.h"
 
 namespace r1::testing_util {
@@ -35,6 +38,16 @@ inline std::string ScratchDir(const std::string& name) {
   std::lock_guard<std::mutex> lock(mu);
   dirs->push_back(dir);
   return dir;
+}
+
+// The non-empty lines of `text` (JSON lines: r1's stdout, a metrics.jsonl) parsed one by one; a
+// line that is not JSON gives a discarded value (is_discarded()), whose fields cannot be read.
+inline std::vector<nlohmann::json> JsonLines(absl::string_view text) {
+  std::vector<nlohmann::json> lines;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    lines.push_back(nlohmann::json::parse(line, nullptr, false));
+  }
+  return lines;
 }
 
 }  // namespace r1::testing_util

@@ -1,19 +1,18 @@
 // Shared fixture of the CLI tests that run the built `r1` binary on a tiny model: a temp
-// directory per test, Run (ARGS < stdin -> exit code, stdout, stderr, stdout as JSON lines), and
-// MakeModel (a tiny byte-vocabulary model made by `r1 model init`).
+// directory per test, Run (ARGS < stdin -> exit code, stdout, stderr, stdout as JSON lines; r1 is
+// run by tests/run_r1.h), and MakeModel (a tiny byte-vocabulary model made by `r1 model init`).
 #ifndef R1_TESTS_CLI_CLI_FIXTURE_H_
 #define R1_TESTS_CLI_CLI_FIXTURE_H_
 
-#include <stdlib.h>
-#include <sys/wait.h>
-
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "absl/strings/str_split.h"
 #include "base/file_util.h"
 #include "gtest/gtest.h"
+#include "tests/run_r1.h"
+#include "tests/test_util.h"
 
 namespace r1 {
 
@@ -24,30 +23,21 @@ struct RunResult {
   std::vector<nlohmann::json> lines;  // stdout parsed as JSON lines
 };
 
+// `run` with its stdout parsed as JSON lines (testing_util::JsonLines).
+inline RunResult WithJsonLines(testing_util::R1Result run) {
+  std::vector<nlohmann::json> lines = testing_util::JsonLines(run.out);
+  return RunResult{run.exit_code, std::move(run.out), std::move(run.err), std::move(lines)};
+}
+
 class CliTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/r1_model_cli_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { ASSERT_TRUE(RemoveAll(dir_).ok()); }
+  void SetUp() override { dir_ = testing_util::ScratchDir("r1_cli"); }
 
   // Runs `r1 ARGS < stdin_text` with one thread.
   RunResult Run(const std::string& args, const std::string& stdin_text = "") {
-    RunResult r;
-    const std::string in = dir_ + "/in.jsonl", out = dir_ + "/out.jsonl", err = dir_ + "/err.txt";
-    EXPECT_TRUE(WriteFileAtomic(in, stdin_text).ok());
-    const std::string cmd = std::string("OPENBLAS_NUM_THREADS=1 R1_THREADS=1 ") + R1_BINARY_DIR +
-                            "/cli/r1 " + args + " < " + in + " > " + out + " 2> " + err;
-    const int status = std::system(cmd.c_str());
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = ReadFile(out).value_or("");
-    r.err = ReadFile(err).value_or("");
-    for (absl::string_view line : absl::StrSplit(r.out, '\n', absl::SkipEmpty())) {
-      r.lines.push_back(nlohmann::json::parse(line, nullptr, false));
-    }
-    return r;
+    testing_util::R1Options options;
+    options.stdin_text = stdin_text;
+    return WithJsonLines(testing_util::RunR1(args, options));
   }
 
   // A tiny byte-vocabulary qwen2 model directory at dir_/model (seed `seed`).

@@ -1,56 +1,28 @@
 // Runs the built `r1 data synth` / `r1 data check` as a user would: deterministic files, readable
 // back, errors naming the option or the file:line.
-#include <stdlib.h>
-#include <sys/wait.h>
-
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
-#include "absl/strings/str_split.h"
 #include "base/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/run_r1.h"
+#include "tests/test_util.h"
 
 namespace r1 {
 namespace {
 
 using ::testing::HasSubstr;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using RunResult = testing_util::R1Result;
 
 class DataCliTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/r1_data_cli_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { ASSERT_TRUE(RemoveAll(dir_).ok()); }
+  void SetUp() override { dir_ = testing_util::ScratchDir("r1_data_cli"); }
 
   // Runs `r1 data ARGS`.
-  RunResult Run(const std::string& args) {
-    RunResult r;
-    const std::string out = dir_ + "/stdout.txt", err = dir_ + "/stderr.txt";
-    const std::string cmd = std::string("OPENBLAS_NUM_THREADS=1 ") + R1_BINARY_DIR +
-                            "/cli/r1 data " + args + " > " + out + " 2> " + err;
-    const int status = std::system(cmd.c_str());
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = ReadFile(out).value_or("");
-    r.err = ReadFile(err).value_or("");
-    return r;
-  }
-
-  std::vector<nlohmann::json> Lines(const std::string& text) {
-    std::vector<nlohmann::json> out;
-    for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
-      out.push_back(nlohmann::json::parse(line));
-    }
-    return out;
-  }
+  RunResult Run(const std::string& args) { return testing_util::RunR1("data " + args); }
 
   std::string dir_;
 };
@@ -64,7 +36,7 @@ TEST_F(DataCliTest, SynthArithmeticIsDeterministicAndChecksBack) {
   auto text_a = ReadFile(a), text_b = ReadFile(b);
   ASSERT_TRUE(text_a.ok() && text_b.ok());
   EXPECT_EQ(*text_a, *text_b);
-  std::vector<nlohmann::json> lines = Lines(*text_a);
+  std::vector<nlohmann::json> lines = testing_util::JsonLines(*text_a);
   ASSERT_EQ(lines.size(), 20u);
   EXPECT_EQ(lines[0]["task"], "arithmetic");
   EXPECT_EQ(lines[0]["id"], "arithmetic-3-0");
@@ -79,7 +51,7 @@ TEST_F(DataCliTest, SynthToStdoutForEveryTask) {
   for (const std::string task : {"countdown", "simple", "preference"}) {
     RunResult r = Run("synth --task " + task + " --count 5 --seed 1");
     ASSERT_EQ(r.exit_code, 0) << task << ": " << r.err;
-    std::vector<nlohmann::json> lines = Lines(r.out);
+    std::vector<nlohmann::json> lines = testing_util::JsonLines(r.out);
     ASSERT_EQ(lines.size(), 5u) << task;
     if (task == "preference") {
       EXPECT_TRUE(lines[0].contains("chosen"));
@@ -106,8 +78,7 @@ TEST_F(DataCliTest, CheckReportsBadLineOrSkipsIt) {
 }
 
 TEST_F(DataCliTest, ChecksTheRealGsm8kFile) {
-  RunResult r =
-      Run(std::string("check ") + R1_TEST_DATA_DIR + "/gsm8k/test.jsonl --format gsm8k");
+  RunResult r = Run(std::string("check ") + R1_TEST_DATA_DIR + "/gsm8k/test.jsonl --format gsm8k");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("gsm8k, 1319 records"));
 }

@@ -18,7 +18,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "base/file_util.h"
-#include "base/subprocess.h"
+#include "tests/run_r1.h"
 
 namespace r1 {
 namespace {
@@ -26,6 +26,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::Not;
+using testing_util::R1Result;
 
 constexpr char kConfig[] = R"(run: {name: dev, seed: 3}
 model:
@@ -49,12 +50,6 @@ const char kReason[] =
     "cannot use device cuda: (this LibTorch was built without CUDA|no CUDA device is visible "
     "to this process \\(CUDA_VISIBLE_DEVICES=\\))";
 
-struct Outcome {
-  int exit_code = -1;
-  std::string out, err;
-  absl::Duration took;
-};
-
 class DeviceTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -74,38 +69,22 @@ class DeviceTest : public ::testing::Test {
     return path;
   }
 
-  // Starts `r1 ARGS` (stdout to NAME.out, stderr to NAME.err) where no CUDA device is visible.
-  Subprocess Start(const std::string& args, const std::string& name) {
-    const std::string command =
-        absl::StrCat("exec " R1_BINARY_DIR "/cli/r1 ", args, " 2> ", JoinPath(dir_, name + ".err"));
-    SpawnOptions options;
-    options.log_file = JoinPath(dir_, name + ".out");
-    options.env = {
-        {"OPENBLAS_NUM_THREADS", "1"}, {"R1_THREADS", "1"}, {"CUDA_VISIBLE_DEVICES", ""}};
-    absl::StatusOr<Subprocess> p = Subprocess::Spawn({"/bin/sh", "-c", command}, options);
-    EXPECT_TRUE(p.ok()) << p.status();
-    return *std::move(p);
+  // Starts `r1 ARGS` (stdout to NAME.out, stderr to NAME.err) where no CUDA device is visible;
+  // Finish waits for it at most 90 s.
+  testing_util::R1Process Start(const std::string& args, const std::string& name) {
+    testing_util::R1Options options;
+    options.stdout_path = JoinPath(dir_, name + ".out");
+    options.stderr_path = JoinPath(dir_, name + ".err");
+    options.env = {{"CUDA_VISIBLE_DEVICES", ""}};
+    options.timeout = absl::Seconds(90);
+    return testing_util::StartR1(args, options);
   }
 
-  Outcome Finish(Subprocess& p, const std::string& name, absl::Time start) {
-    absl::StatusOr<ExitInfo> exit = p.Wait(absl::Seconds(90));
-    if (!exit.ok()) p.Terminate(absl::Seconds(5));
-    Outcome o;
-    o.took = absl::Now() - start;
-    o.exit_code = exit.ok() && exit->exited ? exit->exit_code : -1;
-    o.out = ReadFile(JoinPath(dir_, name + ".out")).value_or("");
-    o.err = ReadFile(JoinPath(dir_, name + ".err")).value_or("");
-    return o;
+  R1Result Run(const std::string& args) {
+    return Start(args, absl::StrCat("run", ++runs_)).Finish();
   }
 
-  Outcome Run(const std::string& args) {
-    const std::string name = absl::StrCat("run", ++runs_);
-    const absl::Time start = absl::Now();
-    Subprocess p = Start(args, name);
-    return Finish(p, name, start);
-  }
-
-  // The stderr lines of an outcome (without empty ones).
+  // The lines of a run's output (without empty ones).
   static std::vector<std::string> Lines(const std::string& text) {
     return absl::StrSplit(text, '\n', absl::SkipEmpty());
   }
@@ -118,12 +97,12 @@ TEST_F(DeviceTest, MpirunWorkersThatCannotHaveCudaEndTheRunAtOnceWithOneLine) {
   const std::string config =
       WriteConfig("launcher: mpirun, backend: mpi, trainer_ranks: 2", "bfloat16");
   const std::string run_dir = JoinPath(dir_, "run");
-  Outcome o = Run("run " + config + " --run-dir " + run_dir);
+  R1Result o = Run("run " + config + " --run-dir " + run_dir);
   const std::string context =
       absl::StrCat("stdout:\n", o.out, "\nstderr:\n", o.err, "\nworkers.log:\n",
                    ReadFile(JoinPath(run_dir, "workers.log")).value_or(""));
   EXPECT_EQ(o.exit_code, 1) << context;
-  EXPECT_LT(o.took, absl::Seconds(30)) << context;
+  EXPECT_LT(o.seconds, 30) << context;
   // One line on stderr: "r1 run: worker rank R (host H) cannot use device cuda: REASON".
   const std::vector<std::string> lines = Lines(o.err);
   ASSERT_EQ(lines.size(), 1u) << context;
@@ -145,10 +124,10 @@ TEST_F(DeviceTest, MpirunWorkersThatCannotHaveCudaEndTheRunAtOnceWithOneLine) {
 }
 
 TEST_F(DeviceTest, TheInProcessWorkerThatCannotHaveCudaFailsWithOneLine) {
-  Outcome o =
+  R1Result o =
       Run("run " + WriteConfig("launcher: in_process") + " --run-dir " + JoinPath(dir_, "run"));
   EXPECT_EQ(o.exit_code, 1) << o.out << o.err;
-  EXPECT_LT(o.took, absl::Seconds(30));
+  EXPECT_LT(o.seconds, 30);
   const std::vector<std::string> lines = Lines(o.err);
   ASSERT_EQ(lines.size(), 1u) << o.err;
   EXPECT_THAT(lines[0],
@@ -158,8 +137,7 @@ TEST_F(DeviceTest, TheInProcessWorkerThatCannotHaveCudaFailsWithOneLine) {
 TEST_F(DeviceTest, AnExternalWorkerThatCannotHaveCudaEndsTheSchedulerWithOneLine) {
   const std::string config = WriteConfig("mode: external, launcher: srun, backend: mpi");
   const std::string run_dir = JoinPath(dir_, "run");
-  const absl::Time start = absl::Now();
-  Subprocess scheduler =
+  testing_util::R1Process scheduler =
       Start("scheduler " + config + " --run-dir " + run_dir + " --wait-workers 120", "scheduler");
   std::string address;
   for (absl::Time end = absl::Now() + absl::Seconds(60); address.empty() && absl::Now() < end;) {
@@ -168,13 +146,13 @@ TEST_F(DeviceTest, AnExternalWorkerThatCannotHaveCudaEndsTheSchedulerWithOneLine
     if (address.empty()) absl::SleepFor(absl::Milliseconds(50));
   }
   ASSERT_FALSE(address.empty());
-  Outcome worker = Run(absl::StrCat("worker --scheduler ", address, " --token-file ",
-                                    JoinPath(run_dir, "token"), " --device cuda"));
+  R1Result worker = Run(absl::StrCat("worker --scheduler ", address, " --token-file ",
+                                     JoinPath(run_dir, "token"), " --device cuda"));
   EXPECT_EQ(worker.exit_code, 1) << worker.err;
   EXPECT_THAT(worker.err, HasSubstr("cannot use device cuda"));
-  Outcome o = Finish(scheduler, "scheduler", start);
+  R1Result o = scheduler.Finish();
   EXPECT_EQ(o.exit_code, 1) << o.out << o.err;
-  EXPECT_LT(o.took, absl::Seconds(30)) << o.out << o.err;
+  EXPECT_LT(o.seconds, 30) << o.out << o.err;
   const std::vector<std::string> lines = Lines(o.err);
   ASSERT_EQ(lines.size(), 1u) << o.err;
   // Started without a launcher, the worker has no rank: its id names it.
@@ -184,10 +162,10 @@ TEST_F(DeviceTest, AnExternalWorkerThatCannotHaveCudaEndsTheSchedulerWithOneLine
 }
 
 TEST_F(DeviceTest, WorkerFlagsAreChecked) {
-  Outcome bad_device = Run("worker --scheduler 127.0.0.1:1 --device gpu");
+  R1Result bad_device = Run("worker --scheduler 127.0.0.1:1 --device gpu");
   EXPECT_EQ(bad_device.exit_code, 2);
   EXPECT_THAT(bad_device.err, HasSubstr("cpu, cuda, cuda:N"));
-  Outcome bad_dtype = Run("worker --scheduler 127.0.0.1:1 --dtype float16");
+  R1Result bad_dtype = Run("worker --scheduler 127.0.0.1:1 --dtype float16");
   EXPECT_EQ(bad_dtype.exit_code, 2);
   EXPECT_THAT(bad_dtype.err, HasSubstr("--dtype must be float32 or bfloat16"));
 }

@@ -1,57 +1,25 @@
 // `r1 reward` as a user runs it: JSON lines in, one scored JSON line out per input; errors name
 // the input line or list the known rewards.
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/run_r1.h"
 #include "tests/test_util.h"
 
 namespace {
 
 using ::testing::HasSubstr;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using RunResult = r1::testing_util::R1Result;
 
 // Runs `r1 reward ARGS` with `input` on stdin (ARGS is shell-quoted by the caller).
 RunResult RunReward(const std::string& args, const std::string& input) {
-  const std::string dir = r1::testing_util::ScratchDir("r1_reward_test");
-  { std::ofstream(dir + "/in.jsonl") << input; }
-  const std::string command = std::string(R1_BINARY_DIR) + "/cli/r1 reward " + args + " < " + dir +
-                              "/in.jsonl > " + dir + "/out 2> " + dir + "/err";
-  RunResult result;
-  int status = std::system(command.c_str());
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.out = Slurp(dir + "/out");
-  result.err = Slurp(dir + "/err");
-  return result;
-}
-
-std::vector<nlohmann::json> Lines(const std::string& out) {
-  std::vector<nlohmann::json> lines;
-  std::istringstream in(out);
-  std::string line;
-  while (std::getline(in, line)) lines.push_back(nlohmann::json::parse(line));
-  return lines;
+  r1::testing_util::R1Options options;
+  options.stdin_text = input;
+  return r1::testing_util::RunR1("reward " + args, options);
 }
 
 TEST(RewardCliTest, ScoresEachLine) {
@@ -62,7 +30,7 @@ TEST(RewardCliTest, ScoresEachLine) {
       "\n";
   RunResult r = RunReward("--reward accuracy,format --weights 1,0.5", input);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  std::vector<nlohmann::json> lines = Lines(r.out);
+  std::vector<nlohmann::json> lines = r1::testing_util::JsonLines(r.out);
   ASSERT_EQ(lines.size(), 2u) << r.out;
   EXPECT_DOUBLE_EQ(lines[0]["reward"].get<double>(), 1.5);
   EXPECT_EQ(lines[0]["parts"]["accuracy"].get<double>(), 1.0);
@@ -81,7 +49,7 @@ TEST(RewardCliTest, LanguageAndOverlongParams) {
       "--params overlong.max_length=100,overlong.cache_length=20",
       input);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  std::vector<nlohmann::json> lines = Lines(r.out);
+  std::vector<nlohmann::json> lines = r1::testing_util::JsonLines(r.out);
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_DOUBLE_EQ(lines[0]["parts"]["language"].get<double>(), 2.0 / 3.0);
   EXPECT_DOUBLE_EQ(lines[0]["parts"]["overlong"].get<double>(), -0.5);
@@ -96,7 +64,8 @@ TEST(RewardCliTest, BrokenJsonLineNamesTheLine) {
   RunResult r = RunReward("--reward accuracy", input);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("line 2"));
-  EXPECT_EQ(Lines(r.out).size(), 1u);  // the good first line was still written
+  // The good first line was still written.
+  EXPECT_EQ(r1::testing_util::JsonLines(r.out).size(), 1u);
 }
 
 TEST(RewardCliTest, MissingResponseNamesTheLine) {

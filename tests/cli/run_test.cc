@@ -2,47 +2,26 @@
 // sft, grpo with rule rewards, rejection sampling, reward model, grpo with a reward model, eval)
 // must succeed, write the report and journal, `r1 status` must show it, and a second `--resume`
 // must do nothing.
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <array>
 #include <cmath>
-#include <cstdio>
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_split.h"
 #include "base/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/run_r1.h"
+#include "tests/test_util.h"
 #include "tests/tfevents_reader.h"
 
 namespace r1 {
 namespace {
 
+using testing_util::MergedOutput;
+using testing_util::R1Result;
+using testing_util::RunR1;
+
 using ::testing::HasSubstr;
-
-struct Result {
-  int exit_code = -1;
-  std::string output;
-};
-
-Result RunR1(const std::string& args) {
-  std::string command =
-      std::string("OPENBLAS_NUM_THREADS=1 R1_THREADS=1 " R1_BINARY_DIR "/cli/r1 ") + args + " 2>&1";
-  Result result;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) {
-    result.output.append(buffer.data(), n);
-  }
-  int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
 
 const char kMiniR1[] = R"(run: {name: mini, seed: 5}
 model:
@@ -148,17 +127,15 @@ void ExpectEventsMatchMetrics(const std::string& run_dir, const std::string& sta
 }
 
 TEST(RunCliTest, EveryStageTypeRunsAndResumeSkipsThem) {
-  std::string dir = JoinPath(::testing::TempDir(), "run_test_" + std::to_string(::getpid()));
-  ASSERT_TRUE(RemoveAll(dir).ok());
-  ASSERT_TRUE(MakeDirs(dir).ok());
+  const std::string dir = testing_util::ScratchDir("run_test");
   std::string config = JoinPath(dir, "mini.yaml");
   ASSERT_TRUE(WriteFileAtomic(config, kMiniR1).ok());
   std::string run_dir = JoinPath(dir, "run");
 
-  Result r = RunR1("run " + config + " --run-dir " + run_dir);
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_THAT(r.output, HasSubstr("[grpo] succeeded"));
-  EXPECT_THAT(r.output, HasSubstr("pass@1"));
+  R1Result r = RunR1("run " + config + " --run-dir " + run_dir, MergedOutput());
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("[grpo] succeeded"));
+  EXPECT_THAT(r.out, HasSubstr("pass@1"));
   for (const char* stage : {"pretrain", "grpo", "rs", "sft", "rm", "grpo_all"}) {
     EXPECT_TRUE(PathExists(JoinPath(run_dir, std::string(stage) + "/output"))) << stage;
   }
@@ -170,8 +147,8 @@ TEST(RunCliTest, EveryStageTypeRunsAndResumeSkipsThem) {
   auto grpo_metrics = ReadFile(JoinPath(run_dir, "grpo/metrics.jsonl"));
   ASSERT_TRUE(grpo_metrics.ok());
   std::vector<double> rewards;
-  for (absl::string_view line : absl::StrSplit(*grpo_metrics, '\n', absl::SkipEmpty())) {
-    rewards.push_back(nlohmann::json::parse(line)["reward_mean"].get<double>());
+  for (const nlohmann::json& step : testing_util::JsonLines(*grpo_metrics)) {
+    rewards.push_back(step["reward_mean"].get<double>());
   }
   ASSERT_EQ(rewards.size(), 16u);
   const double first = (rewards[0] + rewards[1] + rewards[2] + rewards[3]) / 4;
@@ -183,36 +160,40 @@ TEST(RunCliTest, EveryStageTypeRunsAndResumeSkipsThem) {
   ASSERT_EQ(j["evals"].size(), 1u);
   EXPECT_EQ(j["evals"][0]["stage"], "eval");
   EXPECT_TRUE(j["evals"][0]["values"].contains("pass@1"));
+  // The HTML report, written at the run's end (here by `r1 run` with mpirun-launched workers).
+  auto html = ReadFile(JoinPath(run_dir, "report.html"));
+  ASSERT_TRUE(html.ok()) << html.status();
+  EXPECT_THAT(*html, HasSubstr("data-stage=\"grpo_all\""));
+  EXPECT_THAT(*html, HasSubstr("<span id=\"run-state\">succeeded</span>"));
   // Every stage that logs metrics has them as TensorBoard events too.
   for (const char* stage : {"pretrain", "grpo", "rs", "sft", "rm", "grpo_all"}) {
     ExpectEventsMatchMetrics(run_dir, stage);
   }
 
-  Result status = RunR1("status --run-dir " + run_dir + " --json");
-  ASSERT_EQ(status.exit_code, 0) << status.output;
-  nlohmann::json snap = nlohmann::json::parse(status.output);
+  R1Result status = RunR1("status --run-dir " + run_dir + " --json", MergedOutput());
+  ASSERT_EQ(status.exit_code, 0) << status.out;
+  nlohmann::json snap = nlohmann::json::parse(status.out);
   EXPECT_TRUE(snap["succeeded"].get<bool>());
   ASSERT_EQ(snap["stages"].size(), 7u);
   EXPECT_EQ(snap["stages"][0]["name"], "pretrain");  // DAG order
   EXPECT_EQ(snap["stages"][0]["step"], 100);
   EXPECT_EQ(snap["stages"][0]["total_steps"], 100);
   for (const auto& stage : snap["stages"]) EXPECT_EQ(stage["state"], "succeeded") << stage.dump();
-  Result table = RunR1("status --run-dir " + run_dir);
-  EXPECT_THAT(table.output, HasSubstr("grpo_all"));
-  EXPECT_EQ(RunR1("status --run-dir " + JoinPath(dir, "nope")).exit_code, 1);
+  R1Result table = RunR1("status --run-dir " + run_dir, MergedOutput());
+  EXPECT_THAT(table.out, HasSubstr("grpo_all"));
+  EXPECT_EQ(RunR1("status --run-dir " + JoinPath(dir, "nope"), MergedOutput()).exit_code, 1);
 
-  Result again = RunR1("run --resume " + run_dir);
-  ASSERT_EQ(again.exit_code, 0) << again.output;
-  EXPECT_THAT(again.output, HasSubstr("[pretrain] already succeeded; skipped"));
-  EXPECT_THAT(again.output, ::testing::Not(HasSubstr("started")));
+  R1Result again = RunR1("run --resume " + run_dir, MergedOutput());
+  ASSERT_EQ(again.exit_code, 0) << again.out;
+  EXPECT_THAT(again.out, HasSubstr("[pretrain] already succeeded; skipped"));
+  EXPECT_THAT(again.out, ::testing::Not(HasSubstr("started")));
   for (const char* stage : {"pretrain", "grpo_all"}) {
     ExpectEventsMatchMetrics(run_dir, stage);  // the skipped stages left their events alone
   }
 
-  Result bad = RunR1("run " + JoinPath(dir, "missing.yaml"));
+  R1Result bad = RunR1("run " + JoinPath(dir, "missing.yaml"), MergedOutput());
   EXPECT_EQ(bad.exit_code, 1);
-  EXPECT_THAT(bad.output, HasSubstr("missing.yaml"));
-  ASSERT_TRUE(RemoveAll(dir).ok());
+  EXPECT_THAT(bad.out, HasSubstr("missing.yaml"));
 }
 
 }  // namespace

@@ -3,7 +3,6 @@
 // token, an unreachable scheduler, --watch until the run finishes, and the run directory's
 // scheduler.addr with its fallback to the files.
 #include <stdlib.h>
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <memory>
@@ -67,18 +66,10 @@ class StatusCliTest : public CliTest {
   // Like Run, but the r1 process is killed after 30 s, and its stdout goes to `out` (which the
   // test may read while it runs).
   RunResult RunBounded(const std::string& args, const std::string& out) {
-    RunResult r;
-    const std::string err = out + ".err";
-    const std::string cmd = std::string("OPENBLAS_NUM_THREADS=1 timeout 30 ") + R1_BINARY_DIR +
-                            "/cli/r1 " + args + " < /dev/null > " + out + " 2> " + err;
-    const int status = std::system(cmd.c_str());
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = ReadFile(out).value_or("");
-    r.err = ReadFile(err).value_or("");
-    for (absl::string_view line : absl::StrSplit(r.out, '\n', absl::SkipEmpty())) {
-      r.lines.push_back(nlohmann::json::parse(line, nullptr, false));
-    }
-    return r;
+    testing_util::R1Options options;
+    options.stdout_path = out;
+    options.timeout = absl::Seconds(30);
+    return WithJsonLines(testing_util::RunR1(args, options));
   }
 
   // Lines in `path` now.

@@ -1,14 +1,13 @@
 // Runs the built `r1 tokenize` on temporary files as a user would: encode, decode, bad lines.
-#include <stdlib.h>
-#include <sys/wait.h>
-
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_split.h"
-#include "base/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/run_r1.h"
 
 namespace r1 {
 namespace {
@@ -25,30 +24,16 @@ struct RunResult {
 
 class TokenizeCliTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/r1_tokenize_cli_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { ASSERT_TRUE(RemoveAll(dir_).ok()); }
-
   // Runs `r1 tokenize ARGS < stdin_text`.
   RunResult Run(const std::string& args, const std::string& stdin_text) {
-    RunResult r;
-    const std::string in = dir_ + "/in.jsonl", out = dir_ + "/out.jsonl", err = dir_ + "/err.txt";
-    EXPECT_TRUE(WriteFileAtomic(in, stdin_text).ok());
-    const std::string cmd = std::string("OPENBLAS_NUM_THREADS=1 ") + R1_BINARY_DIR +
-                            "/cli/r1 tokenize " + args + " < " + in + " > " + out + " 2> " + err;
-    const int status = std::system(cmd.c_str());
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = ReadFile(out).value_or("");
-    r.err = ReadFile(err).value_or("");
+    testing_util::R1Options options;
+    options.stdin_text = stdin_text;
+    testing_util::R1Result run = testing_util::RunR1("tokenize " + args, options);
+    RunResult r{run.exit_code, std::move(run.out), std::move(run.err), {}};
     r.out_lines = absl::StrSplit(r.out, '\n');
     if (!r.out_lines.empty() && r.out_lines.back().empty()) r.out_lines.pop_back();
     return r;
   }
-
-  std::string dir_;
 };
 
 TEST_F(TokenizeCliTest, EncodesWithTheByteTokenizer) {

@@ -6,47 +6,24 @@
 // scripts/gpu-check.sh gathers into its table.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <torch/cuda.h>
-#include <unistd.h>
 
-#include <array>
-#include <chrono>
 #include <cstdio>
 #include <string>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "base/file_util.h"
+#include "tests/run_r1.h"
+#include "tests/test_util.h"
 
 namespace r1 {
 namespace {
 
+using testing_util::MergedOutput;
+using testing_util::R1Result;
+using testing_util::RunR1;
+
 using ::testing::HasSubstr;
-
-struct Result {
-  int exit_code = -1;
-  std::string output;
-  double seconds = 0;
-};
-
-Result RunR1(const std::string& args) {
-  const std::string command =
-      std::string("OPENBLAS_NUM_THREADS=1 R1_THREADS=1 " R1_BINARY_DIR "/cli/r1 ") + args + " 2>&1";
-  Result result;
-  const auto start = std::chrono::steady_clock::now();
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) {
-    result.output.append(buffer.data(), n);
-  }
-  const int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return result;
-}
 
 // CLUSTER and DTYPE are substituted per case.
 const char kGpuPipeline[] = R"(run: {name: gpu, seed: 5}
@@ -89,12 +66,7 @@ class PipelineGpuTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device visible";
-    dir_ = JoinPath(::testing::TempDir(), absl::StrCat("pipeline_gpu_", ::getpid()));
-    ASSERT_TRUE(RemoveAll(dir_).ok());
-    ASSERT_TRUE(MakeDirs(dir_).ok());
-  }
-  void TearDown() override {
-    if (!dir_.empty()) RemoveAll(dir_).IgnoreError();
+    dir_ = testing_util::ScratchDir("pipeline_gpu");
   }
 
   // Runs the pipeline with `cluster` and `dtype`; expects every stage to succeed on the GPU.
@@ -104,14 +76,14 @@ class PipelineGpuTest : public ::testing::Test {
                                             kGpuPipeline, {{"CLUSTER", cluster}, {"DTYPE", dtype}}))
                     .ok());
     const std::string run_dir = JoinPath(dir_, name);
-    Result r = RunR1("run " + config + " --run-dir " + run_dir);
+    R1Result r = RunR1("run " + config + " --run-dir " + run_dir, MergedOutput());
     const std::string log = ReadFile(JoinPath(run_dir, "workers.log")).value_or("");
     std::printf("GPU-CHECK|pipeline %s|%s|%.1f s wall\n", name.c_str(),
                 r.exit_code == 0 ? "passed" : "FAILED", r.seconds);
-    ASSERT_EQ(r.exit_code, 0) << r.output << "\nworkers.log:\n" << log;
+    ASSERT_EQ(r.exit_code, 0) << r.out << "\nworkers.log:\n" << log;
     EXPECT_THAT(log, HasSubstr("(cuda:"));  // each worker says where its models live
-    EXPECT_THAT(r.output, HasSubstr("[grpo] succeeded"));
-    EXPECT_THAT(r.output, HasSubstr("pass@1"));
+    EXPECT_THAT(r.out, HasSubstr("[grpo] succeeded"));
+    EXPECT_THAT(r.out, HasSubstr("pass@1"));
     EXPECT_TRUE(PathExists(JoinPath(run_dir, "grpo/metrics.jsonl")));
     EXPECT_TRUE(PathExists(JoinPath(run_dir, "report.json")));
   }
