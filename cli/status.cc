@@ -29,6 +29,7 @@
 #include "pipeline/run_dir.h"
 #include "r1/v1/scheduler.grpc.pb.h"
 #include "scheduler/run_token.h"
+#include "scheduler/status_board.h"
 #include "worker_api/worker_proto.h"
 
 namespace r1::cli {
@@ -127,32 +128,13 @@ absl::StatusOr<nlohmann::json> FileSnapshot(const std::string& dir) {
 
 // ---- From the scheduler's status RPC.
 
-std::string StateName(v1::StageState state) {
-  switch (state) {
-    case v1::STAGE_STATE_PENDING:
-      return "pending";
-    case v1::STAGE_STATE_RUNNING:
-      return "running";
-    case v1::STAGE_STATE_SUCCEEDED:
-      return "succeeded";
-    case v1::STAGE_STATE_FAILED:
-      return "failed";
-    case v1::STAGE_STATE_SKIPPED:
-      return "skipped";
-    case v1::STAGE_STATE_CANCELLED:
-      return "cancelled";
-    default:
-      return "unknown";
-  }
-}
-
 // The RunStatus as the same JSON as FileSnapshot, plus "workers" and "source": "scheduler".
 nlohmann::json ToJson(const v1::RunStatus& status, const std::string& address) {
   nlohmann::json stages = nlohmann::json::array();
   for (const v1::StageStatus& st : status.stages()) {
     nlohmann::json s = {{"name", st.name()},
                         {"type", st.type()},
-                        {"state", StateName(st.state())},
+                        {"state", std::string(StageStateName(st.state()))},
                         {"attempt", st.attempt()}};
     // Like the file view: no step for a stage that has not started.
     if (st.state() != v1::STAGE_STATE_PENDING || st.step() > 0) s["step"] = st.step();

@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "base/str_util.h"
+#include "scheduler/status_board.h"
 
 namespace r1 {
 namespace {
@@ -22,26 +23,6 @@ std::string SanitizedName(absl::string_view raw, bool colon_allowed) {
   }
   if (out.empty() || absl::ascii_isdigit(static_cast<unsigned char>(out[0]))) out.insert(0, "_");
   return out;
-}
-
-// The state label of a stage state; "" for UNSPECIFIED (never reported).
-const char* StateLabel(v1::StageState state) {
-  switch (state) {
-    case v1::STAGE_STATE_PENDING:
-      return "pending";
-    case v1::STAGE_STATE_RUNNING:
-      return "running";
-    case v1::STAGE_STATE_SUCCEEDED:
-      return "succeeded";
-    case v1::STAGE_STATE_FAILED:
-      return "failed";
-    case v1::STAGE_STATE_SKIPPED:
-      return "skipped";
-    case v1::STAGE_STATE_CANCELLED:
-      return "cancelled";
-    default:
-      return "";
-  }
 }
 
 constexpr v1::StageState kStates[] = {v1::STAGE_STATE_PENDING,   v1::STAGE_STATE_RUNNING,
@@ -130,9 +111,10 @@ std::string RenderRunMetrics(const v1::RunStatus& status, const std::vector<Work
            "failed, skipped, cancelled).");
   for (const v1::StageStatus& s : stages) {
     for (v1::StageState state : kStates) {
-      w.Sample("r1_stage_state",
-               {{"stage", s.name()}, {"type", s.type()}, {"state", StateLabel(state)}},
-               s.state() == state ? 1 : 0);
+      w.Sample(
+          "r1_stage_state",
+          {{"stage", s.name()}, {"type", s.type()}, {"state", std::string(StageStateName(state))}},
+          s.state() == state ? 1 : 0);
     }
   }
   w.Family("r1_stage_attempt", "gauge",

@@ -7,6 +7,25 @@
 
 namespace r1 {
 
+absl::string_view StageStateName(v1::StageState state) {
+  switch (state) {
+    case v1::STAGE_STATE_PENDING:
+      return "pending";
+    case v1::STAGE_STATE_RUNNING:
+      return "running";
+    case v1::STAGE_STATE_SUCCEEDED:
+      return "succeeded";
+    case v1::STAGE_STATE_FAILED:
+      return "failed";
+    case v1::STAGE_STATE_SKIPPED:
+      return "skipped";
+    case v1::STAGE_STATE_CANCELLED:
+      return "cancelled";
+    default:
+      return "unknown";
+  }
+}
+
 StatusBoard::StatusBoard(std::string run_dir, std::string run_name,
                          std::vector<StageRef> stages_in_dag_order)
     : run_dir_(std::move(run_dir)), run_name_(std::move(run_name)) {

@@ -12,11 +12,17 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "r1/v1/scheduler.pb.h"
 #include "scheduler/worker_registry.h"
 
 namespace r1 {
+
+// A stage state as users and metrics labels read it: "pending", "running", "succeeded", "failed",
+// "skipped", "cancelled"; "unknown" for STAGE_STATE_UNSPECIFIED and values this build does not
+// know (the journal's StageStateName, pipeline/journal.h, names its own states the same way).
+absl::string_view StageStateName(v1::StageState state);
 
 struct StageRef {
   std::string name, type;   // type: "sft", "grpo", ... (display only)

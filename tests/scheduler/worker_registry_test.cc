@@ -221,6 +221,17 @@ TEST(WorkerRegistryTest, ClearForgetsWorkersButNeverReusesIds) {
 
 std::vector<StageRef> TwoStages() { return {{"sft", "sft", 10}, {"rl", "grpo", 0}}; }
 
+TEST(StatusBoardTest, StageStateNames) {
+  EXPECT_EQ(StageStateName(v1::STAGE_STATE_PENDING), "pending");
+  EXPECT_EQ(StageStateName(v1::STAGE_STATE_RUNNING), "running");
+  EXPECT_EQ(StageStateName(v1::STAGE_STATE_SUCCEEDED), "succeeded");
+  EXPECT_EQ(StageStateName(v1::STAGE_STATE_FAILED), "failed");
+  EXPECT_EQ(StageStateName(v1::STAGE_STATE_SKIPPED), "skipped");
+  EXPECT_EQ(StageStateName(v1::STAGE_STATE_CANCELLED), "cancelled");
+  EXPECT_EQ(StageStateName(v1::STAGE_STATE_UNSPECIFIED), "unknown");
+  EXPECT_EQ(StageStateName(static_cast<v1::StageState>(99)), "unknown");
+}
+
 TEST(StatusBoardTest, StartsPendingInDagOrder) {
   StatusBoard board("/runs/a", "a", TwoStages());
   v1::RunStatus s = board.Snapshot({});
