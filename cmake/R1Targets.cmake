@@ -94,8 +94,8 @@ endfunction()
 
 # r1_add_folder_tests(DIR [TORCH] [LABELS l...] LIBS l...): every *_test.cc in DIR becomes a test
 # executable. Files named *_mpi_test.cc (multi-process, launched through mpirun) get the label
-# "multiprocess" so that a quick run can skip them: ctest -LE multiprocess. LABELS replaces the
-# default "unit" for the whole folder.
+# "multiprocess" so that a quick run can skip them: ctest -LE multiprocess; *_browser_test.cc
+# (headless Chromium) get "browser". LABELS replaces the default "unit" for the whole folder.
 function(r1_add_folder_tests dir)
   cmake_parse_arguments(ARG "TORCH" "" "LIBS;LABELS" ${ARGN})
   file(GLOB tests CONFIGURE_DEPENDS ${dir}/*_test.cc)
@@ -108,6 +108,8 @@ function(r1_add_folder_tests dir)
       set(labels ${ARG_LABELS})
     elseif(t MATCHES "_mpi_test\\.cc$")
       set(labels multiprocess)
+    elseif(t MATCHES "_browser_test\\.cc$")
+      set(labels browser)
     endif()
     if(ARG_TORCH)
       r1_add_test(${t} TORCH LABELS ${labels} LIBS ${ARG_LIBS})

@@ -8,6 +8,12 @@ R1_PACKAGES=(build-essential cmake ninja-build ccache pkg-config libtorch-dev li
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libyaml-cpp-dev
   libabsl-dev libopenmpi-dev openmpi-bin libgtest-dev libgmock-dev nlohmann-json3-dev libicu-dev)
 
+# The test command (scripts/test.sh sets R1_SETUP_TEST_TOOLS=1) also gets headless Chromium, for
+# the report's browser test (tests/cli/report_browser_test.cc); the run command does not need it.
+if [ "${R1_SETUP_TEST_TOOLS:-0}" = "1" ]; then
+  R1_PACKAGES+=(chromium)
+fi
+
 missing=()
 for p in "${R1_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

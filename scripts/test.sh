@@ -3,6 +3,6 @@
 # `scripts/test.sh -LE multiprocess` passes its arguments on to ctest (here: skip mpirun tests).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bash scripts/setup.sh
+R1_SETUP_TEST_TOOLS=1 bash scripts/setup.sh
 cd "${R1_BUILD_DIR:-build}"
 ctest --output-on-failure --timeout 900 -j "${R1_TEST_JOBS:-2}" "$@"

@@ -160,6 +160,11 @@ TEST(RunCliTest, EveryStageTypeRunsAndResumeSkipsThem) {
   ASSERT_EQ(j["evals"].size(), 1u);
   EXPECT_EQ(j["evals"][0]["stage"], "eval");
   EXPECT_TRUE(j["evals"][0]["values"].contains("pass@1"));
+  // The HTML report, written at the run's end (here by `r1 run` with mpirun-launched workers).
+  auto html = ReadFile(JoinPath(run_dir, "report.html"));
+  ASSERT_TRUE(html.ok()) << html.status();
+  EXPECT_THAT(*html, HasSubstr("data-stage=\"grpo_all\""));
+  EXPECT_THAT(*html, HasSubstr("<span id=\"run-state\">succeeded</span>"));
   // Every stage that logs metrics has them as TensorBoard events too.
   for (const char* stage : {"pretrain", "grpo", "rs", "sft", "rm", "grpo_all"}) {
     ExpectEventsMatchMetrics(run_dir, stage);
