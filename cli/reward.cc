@@ -1,5 +1,6 @@
 // `r1 reward`: scores JSON-lines responses on stdin with a weighted mix of rule rewards and writes
-// one JSON line per input with the total, each part and the extracted answer.
+// one JSON line per input with the total, each part, the extracted answer and, from rewards that
+// give them (code), counts and details.
 #include "stages/rewards/reward.h"
 
 #include <cstdio>
@@ -23,22 +24,31 @@ constexpr char kUsage[] =
 
 Scores responses with rule rewards. Reads JSON lines from stdin:
   {"response": "...", "reference": "...", "prompt": "...", "response_length_tokens": N}
-("reference", "prompt" and "response_length_tokens" are optional) and writes one line per input:
+("reference", "prompt" and "response_length_tokens" are optional; for the code reward, "tests":
+[{"input": "...", "output": "..."}, ...] or {"test_code": "..."} may stand for the reference) and
+writes one line per input:
   {"reward": TOTAL, "parts": {"NAME": VALUE, ...}, "extracted": "ANSWER"}
-TOTAL is the weighted sum of the parts; each part is reported unweighted. Blank lines are skipped.
+plus "counts" {"NAME/KEY": N} and "details" {"NAME": ...} from rewards that report them (code:
+tests by outcome, and each test's outcome). TOTAL is the weighted sum of the parts; each part is
+reported unweighted. Blank lines are skipped.
 
-  --reward NAME,...      rewards to apply: accuracy, format, language, overlong
+  --reward NAME,...      rewards to apply: accuracy, code, format, language, overlong
   --weights W,...        one weight per reward (default 1 each)
   --target-language S    language reward's target script(s): latin, han, cyrillic, arabic, ...
                          ("han,hiragana,katakana" for several); default: the prompt's main script
   --params R.K=V,...     reward params; V is JSON (number, true/false) or a plain string, e.g.
                          overlong.max_length=4096,overlong.cache_length=512,overlong.unit=chars,
-                         format.think_only=0.5,accuracy.require_tag=true
+                         format.think_only=0.5,accuracy.require_tag=true,
+                         code.mode=all,code.timeout_s=5,code.allow_unisolated=true
 
 Rewards: accuracy (1 if the final answer — <answer>, \boxed{}, "#### N", "the answer is N", last
 number — equals the reference's, else 0), format (1 for "<think>...</think><answer>...</answer>"),
 language (share of chain-of-thought words in the target script), overlong (DAPO soft penalty in
-[-1, 0]; needs max_length and cache_length; unit tokens needs "response_length_tokens").
+[-1, 0]; needs max_length and cache_length; unit tokens needs "response_length_tokens"),
+code (the share of tests the answer's last fenced code block passes, run in a sandbox: Python 3,
+or C++ for ```cpp; params mode=fraction|all, timeout_s, memory_mb, max_output_bytes,
+max_parallel, allow_unisolated, ...; outcomes passed, wrong_answer, timeout, runtime_error,
+compile_error, sandbox_error).
 
 Exit status: 0 ok; 1 a bad input line (the error names the line) or a failing reward; 2 usage,
 unknown reward name or bad params.)";
@@ -117,6 +127,16 @@ absl::StatusOr<nlohmann::ordered_json> ScoreLine(const std::string& line,
   if (!response.ok()) return response.status();
   absl::StatusOr<std::string> reference = text_field("reference", false);
   if (!reference.ok()) return reference.status();
+  if (auto tests = in.find("tests"); tests != in.end()) {
+    // The code reward's tests, carried as its reference (stages/rewards/code.h).
+    if (in.contains("reference")) {
+      return absl::InvalidArgumentError("give \"tests\" or \"reference\", not both");
+    }
+    if (!tests->is_array() && !tests->is_object()) {
+      return absl::InvalidArgumentError("\"tests\" must be an array or an object");
+    }
+    *reference = tests->dump();
+  }
   absl::StatusOr<std::string> prompt = text_field("prompt", false);
   if (!prompt.ok()) return prompt.status();
   RewardInput input;
@@ -136,6 +156,13 @@ absl::StatusOr<nlohmann::ordered_json> ScoreLine(const std::string& line,
   out["parts"] = nlohmann::ordered_json::object();
   for (const auto& [name, value] : scored->parts) out["parts"][name] = value;
   out["extracted"] = scored->extracted;
+  if (!scored->counts.empty()) {
+    out["counts"] = nlohmann::ordered_json::object();
+    for (const auto& [key, count] : scored->counts) out["counts"][key] = count;
+  }
+  if (!scored->details.empty()) {
+    out["details"] = nlohmann::ordered_json::parse(scored->details.dump());
+  }
   return out;
 }
 

@@ -274,8 +274,8 @@ void CheckTrain(const TrainParams& t, const Checker& c) {
 }
 
 // Rule rewards by their stages/rewards registry names, plus the reward-model reward.
-const std::vector<std::string> kRewards = {"accuracy", "format", "language", "overlong",
-                                           "reward_model"};
+const std::vector<std::string> kRewards = {"accuracy", "code",     "format",
+                                           "language", "overlong", "reward_model"};
 
 void CheckGrpo(const GrpoParams& g, const Checker& c) {
   CheckFields(g, c);

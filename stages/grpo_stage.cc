@@ -30,6 +30,7 @@ struct Group {
   // Filled by StageRewards::Score, one value per rollout; empty until scored.
   std::vector<double> rewards;                       // weighted total
   std::map<std::string, std::vector<double>> parts;  // unweighted, by reward name
+  std::map<std::string, double> counts;  // rule rewards' counts summed over the rollouts
 };
 
 // The flat [groups * G] rewards and parts of `groups`, in order (the advantages' layout).
@@ -111,6 +112,7 @@ class StageRewards {
           R1_ASSIGN_OR_RETURN(RewardBreakdown b, rules.reward->Compute(input));
           g->rewards[j] += b.total;
           for (const auto& [name, value] : b.parts) g->parts[name].push_back(value);
+          for (const auto& [key, count] : b.counts) g->counts[key] += count;
         }
       }
     }
@@ -184,8 +186,9 @@ double Mean(const std::vector<double>& v) {
   return s / static_cast<double>(v.size());
 }
 
-// reward_mean, reward/<part>, and accuracy and format rate over the reasoning prompts (general
-// prompts are not graded by them), each prefixed by `prefix`.
+// reward_mean, reward/<part>, accuracy and format rate over the reasoning prompts (general
+// prompts are not graded by them), and reward_count/<reward>/<key> sums of the rule rewards'
+// counts (code: tests by outcome), each prefixed by `prefix`.
 void LogRewardMetrics(const std::vector<Group>& groups, const std::string& prefix, StepMetrics* m) {
   std::vector<double> totals;
   std::map<std::string, std::vector<double>> parts;
@@ -201,6 +204,12 @@ void LogRewardMetrics(const std::vector<Group>& groups, const std::string& prefi
     (*m)[prefix + "accuracy"] = MaskedMean(parts["accuracy"], reasoning_mask);
   if (parts.count("format"))
     (*m)[prefix + "format_rate"] = MaskedMean(parts["format"], reasoning_mask);
+  // Rule rewards' counts over the step's responses, e.g. reward_count/code/timeout.
+  std::map<std::string, double> counts;
+  for (const Group& g : groups) {
+    for (const auto& [key, count] : g.counts) counts[key] += count;
+  }
+  for (const auto& [key, count] : counts) (*m)[absl::StrCat(prefix, "reward_count/", key)] = count;
 }
 
 // What one GRPO stage run shares across its steps: the context, the parsed settings, the reward

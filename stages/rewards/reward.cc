@@ -84,6 +84,10 @@ absl::StatusOr<RewardBreakdown> CompositeReward::Compute(const RewardInput& inpu
     breakdown.total += specs_[i].weight * value->value;
     breakdown.parts.emplace_back(specs_[i].name, value->value);
     if (breakdown.extracted.empty()) breakdown.extracted = std::move(value->extracted);
+    for (auto& [key, count] : value->counts) {
+      breakdown.counts.emplace_back(absl::StrCat(specs_[i].name, "/", key), count);
+    }
+    if (!value->details.is_null()) breakdown.details[specs_[i].name] = std::move(value->details);
   }
   return breakdown;
 }

@@ -30,6 +30,11 @@ struct RewardInput {
 struct RewardValue {
   double value = 0.0;
   std::string extracted;  // what was graded (accuracy: the extracted answer); empty otherwise
+  // Named counts for metrics, summed by the caller over responses (code: tests by outcome, e.g.
+  // {"passed", 3}, {"timeout", 1}); empty for most rewards.
+  std::vector<std::pair<std::string, double>> counts;
+  // Detail for people (the CLI prints it; code: the per-test results); null when none.
+  nlohmann::json details;
 };
 
 // One rule reward. Implementations are immutable after construction: Compute is const and
@@ -63,8 +68,8 @@ class RewardRegistry {
   std::map<std::string, RuleRewardFactory, std::less<>> factories_;
 };
 
-// A registry holding the built-in rule rewards: "accuracy", "format", "language", "overlong"
-// (see accuracy.h, format.h, language.h, overlong.h for their params).
+// A registry holding the built-in rule rewards: "accuracy", "code", "format", "language",
+// "overlong" (see accuracy.h, code.h, format.h, language.h, overlong.h for their params).
 RewardRegistry BuiltinRewardRegistry();
 
 // One term of a reward mix, e.g. {"accuracy", 1.0, {}} or {"overlong", 1.0, {"max_length": 4096,
@@ -80,6 +85,10 @@ struct RewardBreakdown {
   // Unweighted value of each reward, in spec order, keyed by reward name.
   std::vector<std::pair<std::string, double>> parts;
   std::string extracted;  // the first non-empty RewardValue::extracted among the parts
+  // Every part's counts, keyed "NAME/KEY" ("code/passed"), in spec order.
+  std::vector<std::pair<std::string, double>> counts;
+  // The parts' non-null details, keyed by reward name (an object; empty when none).
+  nlohmann::json details = nlohmann::json::object();
 };
 
 // The weighted sum of several rule rewards. Immutable after Create; Compute is thread-safe.

@@ -316,8 +316,8 @@ TEST(ConfigTest, RewardModelRewards) {
 )"),
               ElementsAre("stages[2].grpo.rewards[2].model: only the reward_model reward takes a "
                           "model, got \"/m\"",
-                          "stages[2].grpo.rewards[4].name: must be one of accuracy, format, "
-                          "language, overlong, reward_model; got \"vibes\"",
+                          "stages[2].grpo.rewards[4].name: must be one of accuracy, code, "
+                          "format, language, overlong, reward_model; got \"vibes\"",
                           "stages[2].grpo.rewards[0].model: required for the reward_model reward "
                           "(a path or \"stage:<reward_model stage>\")",
                           "stages[2].grpo.rewards[1].model: stage \"sft\" (sft) produces a model, "

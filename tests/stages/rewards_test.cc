@@ -197,13 +197,13 @@ TEST(AccuracyRewardTest, RequireTag) {
 
 TEST(RewardRegistryTest, RefusesDuplicatesAndListsKnownNames) {
   RewardRegistry registry = BuiltinRewardRegistry();
-  EXPECT_THAT(registry.Names(), ElementsAre("accuracy", "format", "language", "overlong"));
+  EXPECT_THAT(registry.Names(), ElementsAre("accuracy", "code", "format", "language", "overlong"));
   absl::Status dup = registry.Register("format", MakeFormatReward);
   EXPECT_EQ(dup.code(), absl::StatusCode::kAlreadyExists);
   auto unknown = registry.Create("acuracy", nullptr);
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(Message(unknown.status()),
-              HasSubstr("\"acuracy\" (known: accuracy, format, language, overlong)"));
+              HasSubstr("\"acuracy\" (known: accuracy, code, format, language, overlong)"));
   EXPECT_TRUE(registry.Register("format2", MakeFormatReward).ok());
   EXPECT_TRUE(registry.Contains("format2"));
 }
