@@ -132,18 +132,6 @@ struct DatasetRef {
   std::string ToString() const;  // the name or "stage:<name>"
 };
 
-struct OptimizerConfig {  // AdamW
-  double lr = 1e-5;       // peak learning rate
-  double beta1 = 0.9;     // YAML: betas: [beta1, beta2]
-  double beta2 = 0.95;
-  double eps = 1e-8;
-  double weight_decay = 0.0;                    // decoupled weight decay
-  int64_t warmup_steps = 0;                     // linear warm-up from 0 to lr, optimizer steps
-  LrSchedule schedule = LrSchedule::kConstant;  // after warm-up: constant | linear | cosine
-  double min_lr_ratio = 0.0;                    // floor of linear/cosine decay, as a fraction of lr
-  double grad_clip = 1.0;                       // max global gradient L2 norm; 0 disables clipping
-};
-
 // Supervised training: pretrain, sft and reward_model stages.
 struct TrainParams {
   OptimizerConfig optimizer;

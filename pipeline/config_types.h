@@ -3,10 +3,12 @@
 // estimator, reward scope and target) as enums. Each enum has one table of its YAML names, from
 // which ToString (enum -> name) and ParseEnum (name -> enum) follow; parsing happens once, in
 // pipeline/config.cc, and everything downstream (stages, scheduler, worker_api, workers) switches
-// on the enum. No LibTorch, no YAML.
+// on the enum. Also the optimizer settings (OptimizerConfig), which travel from the config to the
+// workers unchanged. No LibTorch, no YAML.
 #ifndef R1_PIPELINE_CONFIG_TYPES_H_
 #define R1_PIPELINE_CONFIG_TYPES_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -110,6 +112,20 @@ enum class RewardTarget {
   kReasoning,  // "reasoning"
   kGeneral,    // "general"
   kAll,        // "all"
+};
+
+// The AdamW settings of a training stage (YAML: `optimizer:`), as the config gives them and as
+// the workers use them (worker_api's OptimizerOptions adds only the schedule's length).
+struct OptimizerConfig {
+  double lr = 1e-5;    // peak learning rate
+  double beta1 = 0.9;  // YAML: betas: [beta1, beta2]
+  double beta2 = 0.95;
+  double eps = 1e-8;
+  double weight_decay = 0.0;                    // decoupled weight decay
+  int64_t warmup_steps = 0;                     // linear warm-up from 0 to lr, optimizer steps
+  LrSchedule schedule = LrSchedule::kConstant;  // after warm-up: constant | linear | cosine
+  double min_lr_ratio = 0.0;                    // floor of linear/cosine decay, as a fraction of lr
+  double grad_clip = 1.0;                       // max global gradient L2 norm; 0 disables clipping
 };
 
 // The name table of each enum, in declaration order (the first name of a value is canonical).

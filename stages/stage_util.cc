@@ -62,18 +62,7 @@ int64_t DataCursor::At(int64_t position) {
 }
 
 OptimizerOptions ToOptimizerOptions(const OptimizerConfig& config, int64_t total_steps) {
-  OptimizerOptions o;
-  o.lr = config.lr;
-  o.beta1 = config.beta1;
-  o.beta2 = config.beta2;
-  o.eps = config.eps;
-  o.weight_decay = config.weight_decay;
-  o.grad_clip = config.grad_clip;
-  o.warmup_steps = config.warmup_steps;
-  o.total_steps = total_steps;
-  o.schedule = config.schedule;
-  o.min_lr_ratio = config.min_lr_ratio;
-  return o;
+  return OptimizerOptions{config, total_steps};
 }
 
 namespace {

@@ -33,6 +33,7 @@ class DataCursor {
   std::vector<int64_t> order_;
 };
 
+// The worker's optimizer settings: `config` and the schedule's length, `total_steps`.
 OptimizerOptions ToOptimizerOptions(const OptimizerConfig& config, int64_t total_steps);
 
 // The newest checkpoint of the stage that proves itself (its manifest matches every file, see

@@ -13,7 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "pipeline/config_types.h"
+#include "pipeline/config_types.h"  // OptimizerConfig and the loss-setting enums
 
 namespace r1 {
 
@@ -44,18 +44,11 @@ struct Rollout {
   bool truncated = false;       // true when max_new_tokens was reached ("length")
 };
 
-// Optimizer settings for a trainable model.
-struct OptimizerOptions {
-  double lr = 1e-3;
-  double beta1 = 0.9;
-  double beta2 = 0.95;
-  double eps = 1e-8;
-  double weight_decay = 0.0;
-  double grad_clip = 1.0;  // max global grad norm; 0 = off
-  int64_t warmup_steps = 0;
-  int64_t total_steps = 0;  // for the schedule; 0 = constant after warmup
-  LrSchedule schedule = LrSchedule::kCosine;
-  double min_lr_ratio = 0.0;  // floor of the linear/cosine decay, as a fraction of lr
+// Optimizer settings for a trainable model: the config's AdamW settings (pipeline/config_types.h)
+// plus the one thing the config does not say, the length of the learning-rate schedule, which the
+// stage derives from its steps or epochs. LocalWorker turns them into LibTorch's AdamWOptions.
+struct OptimizerOptions : OptimizerConfig {
+  int64_t total_steps = 0;  // for the schedule; 0 = constant after warm-up
 };
 
 // Policy-gradient loss settings (see workers/losses.h for the math).

@@ -32,6 +32,7 @@ OptimizerOptions Adam() {
   OptimizerOptions o;
   o.lr = 3e-3;
   o.warmup_steps = 2;
+  o.schedule = LrSchedule::kCosine;
   o.total_steps = 20;
   return o;
 }
