@@ -178,12 +178,15 @@ void MetricsHttpServer::Serve() {
     respond(c, Response("200 OK", content_type_, render_()));
   };
 
+  // Out of file descriptors: accepting pauses briefly instead of spinning on the ready listener.
+  absl::Time accept_paused_until = absl::InfinitePast();
   for (;;) {
+    absl::Time now = absl::Now();
     std::vector<pollfd> fds;
     fds.push_back({wake_fds_[0], POLLIN, 0});
-    fds.push_back({listen_fd_, POLLIN, 0});
-    absl::Time now = absl::Now();
+    fds.push_back({listen_fd_, static_cast<short>(now < accept_paused_until ? 0 : POLLIN), 0});
     absl::Duration wait = absl::Seconds(1);
+    if (now < accept_paused_until) wait = std::min(wait, accept_paused_until - now);
     for (const Connection& c : connections) {
       fds.push_back(
           {c.fd, static_cast<short>(c.phase == Connection::Phase::kWriting ? POLLOUT : POLLIN), 0});
@@ -263,7 +266,12 @@ void MetricsHttpServer::Serve() {
     for (int accepted = 0; ready > 0 && (fds[1].revents & POLLIN) != 0 && accepted < 64;
          ++accepted) {
       const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) break;  // EAGAIN (none left) or a connection that went away
+      if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+          accept_paused_until = now + absl::Milliseconds(100);
+        }
+        break;  // EAGAIN (none left), a connection that went away, or out of resources
+      }
       if (static_cast<int>(connections.size()) >= options_.max_connections) {
         const std::string busy = ErrorResponse("503 Service Unavailable", "too many connections");
         (void)send(fd, busy.data(), busy.size(), MSG_NOSIGNAL);

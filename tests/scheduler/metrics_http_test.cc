@@ -143,7 +143,7 @@ TEST_F(MetricsHttpTest, OversizedRequestIsRefused) {
 
 TEST_F(MetricsHttpTest, SilentAndSlowClientsDoNotBlockOthersAndAreClosed) {
   MetricsHttpOptions options;
-  options.connection_timeout = absl::Milliseconds(800);
+  options.connection_timeout = absl::Seconds(3);
   StartServer(options);
   const int silent = Connect(port_);
   const int slow = Connect(port_);
@@ -153,11 +153,11 @@ TEST_F(MetricsHttpTest, SilentAndSlowClientsDoNotBlockOthersAndAreClosed) {
   for (int i = 0; i < 3; ++i) {
     EXPECT_THAT(Exchange("GET /metrics HTTP/1.1\r\n\r\n"), StartsWith("HTTP/1.1 200 OK\r\n"));
   }
-  EXPECT_LT(absl::Now() - start, absl::Milliseconds(700));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));  // well before either times out
   // Past the timeout the silent one is closed without a word, the slow one after a 408.
   EXPECT_EQ(ReadToEnd(silent), "");
   EXPECT_THAT(ReadToEnd(slow), StartsWith("HTTP/1.1 408 Request Timeout\r\n"));
-  EXPECT_LT(absl::Now() - start, absl::Seconds(4));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(8));
   close(silent);
   close(slow);
 }
