@@ -10,9 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
-#include <limits>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -31,10 +29,6 @@ struct SafetensorsFile::Mapping {
 };
 
 namespace {
-
-// Header larger than this is refused (as Hugging Face's reader does): protects against a corrupt
-// length making us parse gigabytes of tensor bytes as JSON.
-constexpr uint64_t kMaxHeaderBytes = 100ull << 20;
 
 struct DtypeName {
   at::ScalarType type;
@@ -68,72 +62,6 @@ absl::Status Invalid(const std::string& path, absl::string_view problem) {
 absl::Status Truncated(const std::string& path, absl::string_view problem) {
   return absl::DataLossError(
       absl::StrCat("safetensors file ", path, " is truncated or corrupt: ", problem));
-}
-
-// Parses one tensor entry `value` named `name` into `info`; `data_size` is the byte size of the
-// data section.
-absl::Status ParseEntry(const std::string& path, const std::string& name,
-                        const nlohmann::json& value, uint64_t data_size,
-                        SafetensorsTensorInfo* info) {
-  const std::string where = absl::StrCat("tensor \"", name, "\"");
-  if (!value.is_object()) return Invalid(path, absl::StrCat(where, " is not a JSON object"));
-  info->name = name;
-
-  auto dtype_it = value.find("dtype");
-  if (dtype_it == value.end() || !dtype_it->is_string()) {
-    return Invalid(path, absl::StrCat(where, " has no string \"dtype\""));
-  }
-  auto type = SafetensorsDtypeFromName(dtype_it->get<std::string>());
-  if (!type.ok()) {
-    return Invalid(
-        path, absl::StrCat(where, " has unknown dtype \"", dtype_it->get<std::string>(), "\""));
-  }
-  info->dtype = *type;
-
-  auto shape_it = value.find("shape");
-  if (shape_it == value.end() || !shape_it->is_array()) {
-    return Invalid(path, absl::StrCat(where, " has no \"shape\" array"));
-  }
-  uint64_t numel = 1;
-  bool overflow = false;
-  for (const auto& dim : *shape_it) {
-    if (!dim.is_number_unsigned() ||
-        dim.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-      return Invalid(path, absl::StrCat(where, " has a bad shape ", shape_it->dump(),
-                                        " (dims must be non-negative integers)"));
-    }
-    uint64_t d = dim.get<uint64_t>();
-    info->shape.push_back(static_cast<int64_t>(d));
-    overflow = overflow || __builtin_mul_overflow(numel, d, &numel);
-  }
-
-  auto off_it = value.find("data_offsets");
-  if (off_it == value.end() || !off_it->is_array() || off_it->size() != 2 ||
-      !(*off_it)[0].is_number_unsigned() || !(*off_it)[1].is_number_unsigned()) {
-    return Invalid(path, absl::StrCat(where,
-                                      " needs \"data_offsets\": [begin, end] of two "
-                                      "non-negative integers"));
-  }
-  info->begin = (*off_it)[0].get<uint64_t>();
-  info->end = (*off_it)[1].get<uint64_t>();
-  if (info->begin > info->end) {
-    return Invalid(path, absl::StrCat(where, " has data_offsets [", info->begin, ", ", info->end,
-                                      "] with begin > end"));
-  }
-  uint64_t nbytes = 0;
-  const uint64_t itemsize = c10::elementSize(info->dtype);
-  if (overflow || __builtin_mul_overflow(numel, itemsize, &nbytes) ||
-      nbytes != info->end - info->begin) {
-    return Invalid(
-        path, absl::StrCat(where, " has shape ", shape_it->dump(), " of dtype ",
-                           dtype_it->get<std::string>(), " but data_offsets [", info->begin, ", ",
-                           info->end, "] span ", info->end - info->begin, " bytes"));
-  }
-  if (info->end > data_size) {
-    return Truncated(path, absl::StrCat(where, " ends at data byte ", info->end,
-                                        " but the data section has only ", data_size, " bytes"));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -224,85 +152,24 @@ absl::StatusOr<SafetensorsFile> OpenSafetensors(const std::string& path) {
   mapping->addr = addr;
   mapping->size = file_size;
   const uint8_t* bytes = static_cast<const uint8_t*>(addr);
-
-  uint64_t header_len = 0;
-  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | bytes[i];
-  if (header_len > file_size - 8) {
-    return Truncated(path, absl::StrCat("header length ", header_len, " is larger than the ",
-                                        file_size - 8, " bytes after the length prefix"));
-  }
-  if (header_len > kMaxHeaderBytes) {
-    return Invalid(path, absl::StrCat("header length ", header_len, " exceeds the limit of ",
-                                      kMaxHeaderBytes, " bytes"));
-  }
-  const char* header_begin = reinterpret_cast<const char*>(bytes + 8);
-  if (header_len == 0 || header_begin[0] != '{') {
-    return Invalid(path, "header does not start with a JSON object '{'");
-  }
-
-  // Duplicate top-level keys would silently drop a tensor: detect them while parsing.
-  std::set<std::string> seen_keys;
-  std::string duplicate_key;
-  nlohmann::json::parser_callback_t on_event = [&](int depth, nlohmann::json::parse_event_t event,
-                                                   nlohmann::json& parsed) {
-    if (event == nlohmann::json::parse_event_t::key && depth == 1 && parsed.is_string()) {
-      if (!seen_keys.insert(parsed.get<std::string>()).second && duplicate_key.empty()) {
-        duplicate_key = parsed.get<std::string>();
-      }
-    }
-    return true;
-  };
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(header_begin, header_begin + header_len, on_event);
-  } catch (const nlohmann::json::exception& e) {
-    return Invalid(path, absl::StrCat("header is not valid JSON: ", e.what()));
-  }
-  if (!header.is_object()) return Invalid(path, "header is not a JSON object");
-  if (!duplicate_key.empty()) {
-    return Invalid(path, absl::StrCat("header has key \"", duplicate_key, "\" twice"));
-  }
+  R1_ASSIGN_OR_RETURN(
+      SafetensorsHeader header,
+      ParseSafetensorsHeader(absl::string_view(reinterpret_cast<const char*>(bytes), file_size),
+                             path));
 
   SafetensorsFile file;
   file.path_ = path;
-  const uint64_t data_size = file_size - 8 - header_len;
-  for (const auto& [key, value] : header.items()) {
-    if (key == "__metadata__") {
-      if (!value.is_object()) return Invalid(path, "\"__metadata__\" is not a JSON object");
-      for (const auto& [mkey, mvalue] : value.items()) {
-        if (!mvalue.is_string()) {
-          return Invalid(path, absl::StrCat("\"__metadata__\" value of \"", mkey,
-                                            "\" is not a string: ", mvalue.dump()));
-        }
-        file.metadata_[mkey] = mvalue.get<std::string>();
-      }
-      continue;
-    }
+  file.metadata_ = std::move(header.metadata);
+  for (auto& [name, entry] : header.tensors) {
     SafetensorsTensorInfo info;
-    R1_RETURN_IF_ERROR(ParseEntry(path, key, value, data_size, &info));
-    file.infos_.emplace(key, std::move(info));
+    info.name = name;
+    R1_ASSIGN_OR_RETURN(info.dtype, SafetensorsDtypeFromName(entry.dtype));
+    info.shape = std::move(entry.shape);
+    info.begin = entry.begin;
+    info.end = entry.end;
+    file.infos_.emplace(name, std::move(info));
   }
-
-  // No two tensors may share bytes (empty tensors occupy none).
-  std::vector<const SafetensorsTensorInfo*> by_offset;
-  for (const auto& [name, info] : file.infos_) {
-    if (info.end > info.begin) by_offset.push_back(&info);
-  }
-  std::sort(by_offset.begin(), by_offset.end(),
-            [](const SafetensorsTensorInfo* a, const SafetensorsTensorInfo* b) {
-              return a->begin < b->begin;
-            });
-  for (size_t i = 1; i < by_offset.size(); ++i) {
-    const SafetensorsTensorInfo& prev = *by_offset[i - 1];
-    const SafetensorsTensorInfo& cur = *by_offset[i];
-    if (cur.begin < prev.end) {
-      return Invalid(
-          path, absl::StrCat("tensors \"", prev.name, "\" [", prev.begin, ", ", prev.end,
-                             ") and \"", cur.name, "\" [", cur.begin, ", ", cur.end, ") overlap"));
-    }
-  }
-
-  file.data_ = bytes + 8 + header_len;
+  file.data_ = bytes + header.data_offset;
   file.mapping_ = std::move(mapping);
   return file;
 }

@@ -16,14 +16,14 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "model/safetensors_header.h"
 
 namespace r1 {
 
 // Tensors by name (Hugging Face names: "model.layers.0.self_attn.q_proj.weight"). Sorted by name.
 using NamedTensors = std::map<std::string, at::Tensor>;
 
-// The free-form string -> string "__metadata__" of a file (HF writes {"format": "pt"}).
-using SafetensorsMetadata = std::map<std::string, std::string>;
+// SafetensorsMetadata (the "__metadata__" strings) is declared in safetensors_header.h.
 
 // Supported dtypes and their safetensors names: F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL.
 // Returns the safetensors name of `type`, or InvalidArgument if the format cannot store it.
