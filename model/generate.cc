@@ -11,7 +11,8 @@
 namespace r1 {
 namespace {
 
-absl::Status ValidateRequest(const GenerationRequest& r, size_t index, int64_t vocab_size) {
+absl::Status ValidateRequest(const GenerationRequest& r, size_t index, int64_t vocab_size,
+                             int64_t context) {
   const std::string where = absl::StrCat("request ", index, ": ");
   if (r.prompt_ids.empty()) return absl::InvalidArgumentError(where + "empty prompt");
   for (int32_t id : r.prompt_ids) {
@@ -34,6 +35,14 @@ absl::Status ValidateRequest(const GenerationRequest& r, size_t index, int64_t v
   if (r.max_new_tokens < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat(where, "max_new_tokens ", r.max_new_tokens, " < 0"));
+  }
+  // The KV cache holds prompt + max_new_tokens positions: beyond the model's context it would
+  // only grow the allocation (an absurd max_new_tokens must not exhaust memory).
+  const int64_t positions = static_cast<int64_t>(r.prompt_ids.size()) + r.max_new_tokens;
+  if (positions > context) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, "prompt of ", r.prompt_ids.size(), " tokens + max_new_tokens ", r.max_new_tokens,
+        " = ", positions, " exceeds the model's context (max_position_embeddings=", context, ")"));
   }
   return absl::OkStatus();
 }
@@ -190,7 +199,8 @@ absl::StatusOr<std::vector<GenerationResult>> Generate(
     CausalLmImpl& model, const std::vector<GenerationRequest>& requests,
     const GenerateOptions& options) {
   for (size_t i = 0; i < requests.size(); ++i) {
-    R1_RETURN_IF_ERROR(ValidateRequest(requests[i], i, model.config().vocab_size));
+    R1_RETURN_IF_ERROR(ValidateRequest(requests[i], i, model.config().vocab_size,
+                                       model.config().max_position_embeddings));
   }
   std::vector<GenerationResult> results(requests.size());
   std::vector<size_t> todo;

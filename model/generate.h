@@ -48,7 +48,8 @@ struct GenerateOptions {
 // Generates for every request (results in request order) on the model's device, in its dtype.
 // Runs with autograd off.
 // InvalidArgument naming the request index for an empty prompt, an id out of range, a negative
-// temperature / max_new_tokens, top_p outside (0, 1]; Internal for LibTorch failures.
+// temperature / max_new_tokens, top_p outside (0, 1], or a prompt + max_new_tokens longer than the
+// model's context (config().max_position_embeddings); Internal for LibTorch failures.
 // Thread-safety: uses `model` exclusively for the duration of the call.
 absl::StatusOr<std::vector<GenerationResult>> Generate(
     CausalLmImpl& model, const std::vector<GenerationRequest>& requests,

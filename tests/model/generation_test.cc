@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "absl/strings/str_cat.h"
 #include "model/generate.h"
 #include "model/logprobs.h"
 #include "model/pretrained.h"
@@ -234,6 +235,26 @@ TEST(GenerateTest, BadRequestsNameTheRequest) {
   bad_p.sampling.top_p = 0.0f;
   EXPECT_THAT(Generate(*m, {bad_p}).status().message(), HasSubstr("top_p"));
   EXPECT_THAT(Generate(*m, {Request({1}, 0, -1.0f)}).status().message(), HasSubstr("temperature"));
+}
+
+// An absurd max_new_tokens (a hostile or corrupt request) is refused before the KV cache for it is
+// allocated; prompt + max_new_tokens up to the context is fine.
+TEST(GenerateTest, RequestsBeyondTheContextAreRefused) {
+  CausalLm m = TinyModel();
+  const int64_t context = m->config().max_position_embeddings;
+  auto huge = Generate(*m, {Request({1, 2}, 0, 1.0f, 2147483647)});
+  EXPECT_EQ(huge.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(huge.status().message(),
+              HasSubstr(absl::StrCat("request 0: prompt of 2 tokens + max_new_tokens 2147483647 = "
+                                     "2147483649 exceeds the model's context "
+                                     "(max_position_embeddings=",
+                                     context, ")")));
+  auto one_over = Generate(*m, {Request({1, 2}, 0, 1.0f, static_cast<int32_t>(context - 1))});
+  EXPECT_THAT(one_over.status().message(), HasSubstr("exceeds the model's context"));
+  auto negative = Generate(*m, {Request({1}, 0, 1.0f, -3)});
+  EXPECT_THAT(negative.status().message(), HasSubstr("max_new_tokens -3 < 0"));
+  auto fits = Generate(*m, {Request({1, 2}, 0, 1.0f, 4)});
+  ASSERT_TRUE(fits.ok()) << fits.status();
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "worker_api/request_limits.h"
 #include "worker_api/worker_proto.h"
 
 namespace r1 {
@@ -62,10 +63,8 @@ grpc::Status WorkerService::Generate(grpc::ServerContext* context,
                                      const v1::GenerateRequest* request,
                                      grpc::ServerWriter<v1::Completion>* writer) {
   R1_CHECK_TOKEN();
-  if (request->params_size() != request->prompts_size()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "Generate: one SamplingParams per prompt is required");
-  }
+  absl::Status limits = CheckGenerateRequest(*request);
+  if (!limits.ok()) return ToGrpcStatus(limits);
   std::vector<RolloutRequest> requests(static_cast<size_t>(request->prompts_size()));
   for (int i = 0; i < request->prompts_size(); ++i) {
     requests[i].prompt.assign(request->prompts(i).ids().begin(), request->prompts(i).ids().end());
@@ -95,6 +94,8 @@ grpc::Status WorkerService::ComputeLogprobs(grpc::ServerContext* context,
                                             const v1::LogprobsRequest* request,
                                             v1::LogprobsResponse* response) {
   R1_CHECK_TOKEN();
+  absl::Status limits = CheckLogprobsRequest(*request);
+  if (!limits.ok()) return ToGrpcStatus(limits);
   std::lock_guard<std::mutex> lock(mu_);
   // 0 (unset, an older client) means the model's own distribution.
   const float temperature = request->temperature() == 0.0f ? 1.0f : request->temperature();
@@ -109,6 +110,8 @@ grpc::Status WorkerService::TrainStep(grpc::ServerContext* context,
                                       const v1::TrainStepRequest* request,
                                       v1::TrainStepResponse* response) {
   R1_CHECK_TOKEN();
+  absl::Status limits = CheckTrainStepRequest(*request);
+  if (!limits.ok()) return ToGrpcStatus(limits);
   TrainBatch batch;
   absl::Status parsed = FromProto(*request, &batch);
   if (!parsed.ok()) return ToGrpcStatus(parsed);
@@ -146,6 +149,8 @@ grpc::Status WorkerService::ScoreRewards(grpc::ServerContext* context,
                                          const v1::ScoreRequest* request,
                                          v1::ScoreResponse* response) {
   R1_CHECK_TOKEN();
+  absl::Status limits = CheckScoreRequest(*request);
+  if (!limits.ok()) return ToGrpcStatus(limits);
   std::lock_guard<std::mutex> lock(mu_);
   auto scores = backend()->Score(request->slot(), FromProto(request->prompts()),
                                  FromProto(request->responses()));
