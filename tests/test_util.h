@@ -40,6 +40,24 @@ inline std::string ScratchDir(const std::string& name) {
   return dir;
 }
 
+// A fixture with an empty directory of its own, dir_ (ScratchDir named after the test suite), and
+// Write, which puts a file there.
+class ScratchDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ScratchDir(::testing::UnitTest::GetInstance()->current_test_info()->test_suite_name());
+  }
+
+  // Writes `data` to dir_/name; returns the path.
+  std::string Write(const std::string& name, const std::string& data) {
+    const std::string path = JoinPath(dir_, name);
+    EXPECT_TRUE(WriteFileAtomic(path, data).ok());
+    return path;
+  }
+
+  std::string dir_;
+};
+
 // The non-empty lines of `text` (JSON lines: r1's stdout, a metrics.jsonl) parsed one by one; a
 // line that is not JSON gives a discarded value (is_discarded()), whose fields cannot be read.
 inline std::vector<nlohmann::json> JsonLines(absl::string_view text) {

@@ -1,14 +1,13 @@
 // Tests for the typed dataset readers, including the real GSM8K files.
 #include "pipeline/datasets.h"
 
-#include <unistd.h>
-
 #include <string>
 
 #include "base/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/test_util.h"
 
 namespace r1 {
 namespace {
@@ -18,23 +17,7 @@ using ::testing::HasSubstr;
 
 const std::string kGsm8kDir = std::string(R1_TEST_DATA_DIR) + "/gsm8k";
 
-class DatasetsTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = JoinPath(::testing::TempDir(), "datasets_test_" + std::to_string(::getpid()));
-    ASSERT_TRUE(RemoveAll(dir_).ok());
-    ASSERT_TRUE(MakeDirs(dir_).ok());
-  }
-  void TearDown() override { RemoveAll(dir_).IgnoreError(); }
-
-  std::string Write(const std::string& name, const std::string& data) {
-    std::string path = JoinPath(dir_, name);
-    EXPECT_TRUE(WriteFileAtomic(path, data).ok());
-    return path;
-  }
-
-  std::string dir_;
-};
+class DatasetsTest : public testing_util::ScratchDirTest {};
 
 TEST(Gsm8kReferenceTest, ExtractsNumberAfterLastMarker) {
   EXPECT_EQ(*ExtractGsm8kReference("a\nb\n#### 72"), "72");

@@ -6,6 +6,7 @@
 #include "base/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/test_util.h"
 
 namespace r1 {
 namespace {
@@ -13,10 +14,7 @@ namespace {
 using ::testing::HasSubstr;
 
 std::string FreshDir(const std::string& name) {
-  std::string dir = JoinPath(::testing::TempDir(), "journal_test_" + name);
-  EXPECT_TRUE(RemoveAll(dir).ok());
-  EXPECT_TRUE(MakeDirs(dir).ok());
-  return dir;
+  return testing_util::ScratchDir("journal_test_" + name);
 }
 
 JournalRecord Rec(const std::string& stage, JournalEvent event, int32_t attempt = 0,

@@ -1,14 +1,13 @@
 // Tests for the JSONL reader and writers: file:line errors, skip-and-count, CRLF, empty lines.
 #include "pipeline/jsonl.h"
 
-#include <unistd.h>
-
 #include <string>
 
 #include "base/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/test_util.h"
 
 namespace r1 {
 namespace {
@@ -16,23 +15,7 @@ namespace {
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-class JsonlTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = JoinPath(::testing::TempDir(), "jsonl_test_" + std::to_string(::getpid()));
-    ASSERT_TRUE(RemoveAll(dir_).ok());
-    ASSERT_TRUE(MakeDirs(dir_).ok());
-  }
-  void TearDown() override { RemoveAll(dir_).IgnoreError(); }
-
-  std::string Write(const std::string& name, const std::string& data) {
-    std::string path = JoinPath(dir_, name);
-    EXPECT_TRUE(WriteFileAtomic(path, data).ok());
-    return path;
-  }
-
-  std::string dir_;
-};
+class JsonlTest : public testing_util::ScratchDirTest {};
 
 TEST_F(JsonlTest, ReadsObjectsIgnoringEmptyLinesAndCrlf) {
   std::string path = Write("a.jsonl", "{\"a\":1}\r\n\n   \r\n{\"a\":2}\n{\"a\":3}");
