@@ -1,6 +1,7 @@
 // `r1 report` as a user runs it: on a real (small) run, with the default and an explicit --out;
-// RUN_DIR/report.html written by `r1 run` itself, also when a stage fails; and clear errors for
-// a directory that is not a run, a bad option and a file that cannot be written.
+// RUN_DIR/report.html written by `r1 run` itself, also when a stage fails, and only a warning
+// when it cannot be written; and clear errors for a directory that is not a run, a bad option
+// and a file that cannot be written.
 #include <string>
 
 #include "base/file_util.h"
@@ -51,6 +52,14 @@ TEST_F(ReportCliTest, RunWritesTheReportAndReportRewritesIt) {
   report = Run("report " + run_dir);
   ASSERT_EQ(report.exit_code, 0) << report.err;
   EXPECT_TRUE(PathExists(at_end));
+
+  // A report that cannot be written is a warning; the run (here a resume with nothing left to
+  // do) still succeeds.
+  ASSERT_TRUE(RemoveAll(at_end).ok());
+  ASSERT_TRUE(MakeDirs(JoinPath(at_end, "in_the_way")).ok());
+  RunResult resumed = Run("run --resume " + run_dir);
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.out << resumed.err;
+  EXPECT_THAT(resumed.err, HasSubstr("warning: could not write the HTML report " + at_end));
 }
 
 TEST_F(ReportCliTest, FailedRunStillWritesItsReport) {
