@@ -61,7 +61,7 @@ constexpr char kCheckUsage[] =
 Reads a JSONL dataset as a pipeline stage would and prints how many records it holds. Without
 --skip-bad-lines the first bad record is an error naming FILE:LINE and the field.
 
-  --format FORMAT       gsm8k | prompt_answer | chat | preference
+  --format FORMAT       gsm8k | prompt_answer | chat | preference | code
   --skip-bad-lines      skip and count bad lines instead of failing
   --prompt-field F --answer-field F --id-field F --messages-field F
   --chosen-field F --rejected-field F     field names (defaults depend on the format)

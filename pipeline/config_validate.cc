@@ -232,7 +232,7 @@ void CheckCluster(const ClusterConfig& k, Errors* errors) {
   }
 }
 
-const std::vector<std::string> kFormats = {"gsm8k", "prompt_answer", "chat", "preference"};
+const std::vector<std::string> kFormats = {"gsm8k", "prompt_answer", "chat", "preference", "code"};
 const std::vector<std::string> kSyntheticKinds = {"arithmetic", "countdown", "non_reasoning",
                                                   "preference"};
 
@@ -259,7 +259,8 @@ void CheckDataset(const DatasetConfig& d, Errors* errors) {
                                      expected, ", got ", Quoted(d.format)));
     }
   } else if (d.format.empty()) {
-    c.Error("format", "required for a file dataset (gsm8k, prompt_answer, chat or preference)");
+    c.Error("format",
+            "required for a file dataset (gsm8k, prompt_answer, chat, preference or code)");
   } else {
     c.OneOf("format", d.format, kFormats);
   }
@@ -312,8 +313,9 @@ std::vector<std::string> AcceptedFormats(StageType type) {
   switch (type) {
     case StageType::kPretrain:
     case StageType::kSft:
-    case StageType::kGrpo:
       return {"gsm8k", "prompt_answer", "chat"};
+    case StageType::kGrpo:  // code: tests for the code reward
+      return {"gsm8k", "prompt_answer", "chat", "code"};
     case StageType::kRejectionSampling:
       return {"gsm8k", "prompt_answer", "chat"};
     case StageType::kEval:  // chat: the non-reasoning tasks, graded by exact match

@@ -1,6 +1,7 @@
 // Typed dataset readers (see datasets.h).
 #include "pipeline/datasets.h"
 
+#include <algorithm>
 #include <cctype>
 #include <utility>
 
@@ -96,6 +97,61 @@ absl::StatusOr<std::vector<ChatMessage>> MessagesOf(const json& object, const st
   return out;
 }
 
+// A code record's tests as the code reward's reference (see datasets.h): from `configured` when
+// set, else from "tests", "input_output", "test_code" and "test_list", whichever are present.
+absl::StatusOr<std::string> CodeTestsOf(const json& object, const std::string& configured) {
+  json ref = json::object();
+  auto tests = object.find(configured.empty() ? "tests" : configured);
+  if (tests != object.end() && !tests->is_null()) {
+    const std::string& field = tests.key();
+    json value = *tests;
+    if (value.is_string()) {  // tests stored as a JSON string
+      value = json::parse(tests->get<std::string>(), nullptr, /*allow_exceptions=*/false);
+    }
+    if (value.is_array()) {
+      ref["tests"] = std::move(value);
+    } else if (value.is_object()) {
+      ref = std::move(value);
+    } else {
+      return FieldError(field, "expected tests: an array, an object or a JSON string of one");
+    }
+  }
+  if (auto io = object.find("input_output"); configured.empty() && io != object.end()) {
+    json parsed = io->is_string() ? json::parse(io->get<std::string>(), nullptr, false) : *io;
+    if (!parsed.is_object() || !parsed.contains("inputs") || !parsed.contains("outputs")) {
+      return FieldError("input_output", "expected a JSON object {\"inputs\", \"outputs\"}");
+    }
+    if (parsed.contains("fn_name")) {
+      return FieldError("input_output", "call-based tests (\"fn_name\") are not supported");
+    }
+    ref["input_output"] = parsed.dump();
+  }
+  for (const char* key : {"test_code", "test_list"}) {
+    auto code = object.find(key);
+    if (!configured.empty() || code == object.end() || code->is_null()) continue;
+    const bool strings =
+        code->is_string() ||
+        (code->is_array() &&
+         std::all_of(code->begin(), code->end(), [](const json& c) { return c.is_string(); }));
+    if (!strings) return FieldError(key, "expected a string or an array of strings");
+    json& programs = ref["test_code"];
+    if (programs.is_null()) programs = json::array();
+    if (code->is_string()) {
+      programs.push_back(*code);
+    } else {
+      for (const json& c : *code) programs.push_back(c);
+    }
+  }
+  if (ref.empty()) {
+    return FieldError(configured.empty() ? "tests" : configured,
+                      configured.empty()
+                          ? "missing (expected \"tests\", \"input_output\", \"test_code\" or "
+                            "\"test_list\")"
+                          : "missing");
+  }
+  return ref.dump();
+}
+
 std::string FileName(const std::string& path) {
   size_t slash = path.find_last_of('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
@@ -108,8 +164,10 @@ absl::StatusOr<DatasetFormat> ParseDatasetFormat(absl::string_view name) {
   if (name == "prompt_answer") return DatasetFormat::kPromptAnswer;
   if (name == "chat") return DatasetFormat::kChat;
   if (name == "preference") return DatasetFormat::kPreference;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown dataset format \"", name, "\" (known: gsm8k, prompt_answer, chat, preference)"));
+  if (name == "code") return DatasetFormat::kCode;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown dataset format \"", name,
+                   "\" (known: gsm8k, prompt_answer, chat, preference, code)"));
 }
 
 std::string DatasetFormatName(DatasetFormat format) {
@@ -122,6 +180,8 @@ std::string DatasetFormatName(DatasetFormat format) {
       return "chat";
     case DatasetFormat::kPreference:
       return "preference";
+    case DatasetFormat::kCode:
+      return "code";
   }
   return "unknown";
 }
@@ -200,6 +260,18 @@ absl::StatusOr<Example> ExampleFromJson(const json& object, DatasetFormat format
           break;
         }
       }
+      break;
+    }
+    case DatasetFormat::kCode: {
+      // The prompt: the configured field, else "prompt", else "question" (APPS, TACO).
+      const std::string& prompt_field =
+          !f.prompt.empty()
+              ? f.prompt
+              : (object.contains(kPrompt) || !object.contains(kQuestion) ? kPrompt : kQuestion);
+      R1_ASSIGN_OR_RETURN(ex.prompt, RequiredString(object, prompt_field));
+      R1_ASSIGN_OR_RETURN(ex.reference, CodeTestsOf(object, f.answer));
+      R1_ASSIGN_OR_RETURN(ex.solution, OptionalString(object, Or(f.solution, kSolution)));
+      if (ex.task.empty()) ex.task = "code";
       break;
     }
     case DatasetFormat::kPreference:

@@ -14,6 +14,14 @@
 //                   -> messages; prompt = content of the last user message; solution = content
 //                      of the final message when it is the assistant's; reference = answer.
 //   preference:     {"prompt": "...", "chosen": "...", "rejected": "..."}
+//   code:           {"prompt" or "question": "...", and tests: "tests": [{"input", "output"}, ...]
+//                    (or an object / a JSON string of one), "input_output": "{\"inputs\": [...],
+//                    \"outputs\": [...]}" (APPS, TACO), "test_code": "assert ..." or [...],
+//                    "test_list": ["assert ...", ...] (MBPP); "solution" optional}
+//                   -> prompt, reference = the tests as the code reward reads them
+//                      (stages/rewards/code.h: {"tests": [...], "input_output": "...",
+//                      "test_code": [...]}), solution, task "code". Call-based tests ("fn_name")
+//                      are an error (skipped with skip_bad_lines).
 // Ids: the "id" field when present (string or integer), else "<file name>:<line>".
 #ifndef R1_PIPELINE_DATASETS_H_
 #define R1_PIPELINE_DATASETS_H_
@@ -55,9 +63,9 @@ struct PreferencePair {
   std::string rejected;  // the worse response
 };
 
-enum class DatasetFormat { kGsm8k, kPromptAnswer, kChat, kPreference };
+enum class DatasetFormat { kGsm8k, kPromptAnswer, kChat, kPreference, kCode };
 
-// "gsm8k", "prompt_answer", "chat", "preference". InvalidArgument listing the known names.
+// "gsm8k", "prompt_answer", "chat", "preference", "code". InvalidArgument listing the known names.
 absl::StatusOr<DatasetFormat> ParseDatasetFormat(absl::string_view name);
 std::string DatasetFormatName(DatasetFormat format);
 
@@ -65,7 +73,7 @@ std::string DatasetFormatName(DatasetFormat format);
 struct DatasetFields {
   std::string id;        // default "id" (optional in the data)
   std::string prompt;    // default "question" for gsm8k, "prompt" otherwise
-  std::string answer;    // default "answer"
+  std::string answer;    // default "answer" (code: the tests field, default as in the table)
   std::string solution;  // default "solution" (optional in the data; prompt_answer only)
   std::string messages;  // default "messages"
   std::string chosen;    // default "chosen"

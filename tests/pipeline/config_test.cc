@@ -416,8 +416,8 @@ stages: []
                   "cluster.rollout_workers: must be >= 1, got 0",
                   "cluster.backend: \"nccl\" needs device \"cuda\" (use mpi or auto on CPUs)",
                   "cluster.worker_timeout_s: must be greater than heartbeat_interval_s (2), got 1",
-                  "datasets.bad.format: must be one of gsm8k, prompt_answer, chat, preference; got "
-                  "\"csv\"",
+                  "datasets.bad.format: must be one of gsm8k, prompt_answer, chat, preference, "
+                  "code; got \"csv\"",
                   "datasets.both: give either path (a JSONL file) or synthetic (a generator), "
                   "exactly one",
                   "datasets.neither: give either path (a JSONL file) or synthetic (a generator), "

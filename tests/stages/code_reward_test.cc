@@ -3,14 +3,17 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "pipeline/datasets.h"
 #include "stages/rewards/code.h"
 #include "stages/rewards/reward.h"
+#include "tests/test_util.h"
 
 namespace r1 {
 namespace {
@@ -110,6 +113,24 @@ TEST(OutputsMatchTest, IgnoresTrailingWhitespaceOnly) {
   EXPECT_FALSE(OutputsMatch(" 1", "1"));  // leading whitespace counts
   EXPECT_FALSE(OutputsMatch("1\n\n2", "1\n2"));
   EXPECT_FALSE(OutputsMatch("12", "1 2"));
+}
+
+// What the "code" dataset format (pipeline/datasets.h) puts in a reference, this reward reads.
+TEST(ParseCodeTestsTest, ReadsTheCodeDatasetFormatsReferences) {
+  const std::string path = testing_util::ScratchDir("code_reward_data") + "/apps.jsonl";
+  {
+    std::ofstream out(path);
+    out << R"({"question": "q", "input_output": "{\"inputs\": [\"1\\n\"], \"outputs\": [\"2\\n\"]}", "test_code": "assert True"})"
+        << "\n";
+  }
+  absl::StatusOr<std::vector<Example>> examples = ReadExamples(path, DatasetFormat::kCode);
+  ASSERT_TRUE(examples.ok()) << examples.status();
+  absl::StatusOr<CodeTests> tests = ParseCodeTests((*examples)[0].reference);
+  ASSERT_TRUE(tests.ok()) << tests.status();
+  ASSERT_EQ(tests->cases.size(), 1u);
+  EXPECT_EQ(tests->cases[0].input, "1\n");
+  EXPECT_EQ(tests->cases[0].output, "2\n");
+  EXPECT_EQ(tests->test_programs, std::vector<std::string>{"assert True"});
 }
 
 TEST(CodeRewardParamsTest, BadParamsAreErrorsNamingTheKey) {
