@@ -61,7 +61,8 @@ std::vector<size_t> MatchBraces(absl::string_view s) {
 // ---------------------------------------------------------------------------------------------
 // Extraction.
 
-// Content of the last \boxed{...} / \fbox{...} with a balanced argument (or "\boxed 5").
+// Content of the last \boxed{...} / \fbox{...} with a balanced, non-blank argument (or "\boxed 5").
+// A box with nothing in it ("\boxed{ }", "\fbox $") is no answer: an earlier one counts instead.
 std::optional<absl::string_view> LastBoxed(absl::string_view s) {
   std::optional<absl::string_view> best;
   size_t best_pos = 0;
@@ -75,12 +76,15 @@ std::optional<absl::string_view> LastBoxed(absl::string_view s) {
       if (q < s.size() && s[q] == '{') {
         if (match.empty()) match = MatchBraces(s);
         if (match[q] == kNpos) continue;
-        best = s.substr(q + 1, match[q] - q - 1);
+        const absl::string_view content = s.substr(q + 1, match[q] - q - 1);
+        if (TrimSpaces(content).empty()) continue;
+        best = content;
         best_pos = pos;
       } else if (q > p && q < s.size() &&
                  s[q] != '\\') {  // "\boxed 5": up to a space, dollar, backslash
         size_t e = q;
         while (e < s.size() && !IsSpace(s[e]) && s[e] != '$' && s[e] != '\\') ++e;
+        if (e == q) continue;  // "\boxed $": nothing boxed
         best = s.substr(q, e - q);
         best_pos = pos;
       }

@@ -56,6 +56,26 @@ TEST(ExtractAnswerTest, OrderOfPreference) {
   }
 }
 
+// An empty box is no answer (found by fuzz/math_answer_fuzzer: "\fbox  $ ... A:" gave an empty text
+// with source "boxed", breaking "text is empty iff source is none").
+TEST(ExtractAnswerTest, EmptyBoxesAreNoAnswer) {
+  const ExtractedAnswer fuzzed = ExtractAnswer("\\fbox  $            A:\xdd A:\xdd\xa3\\$   \\bo");
+  EXPECT_NE(fuzzed.source, AnswerSource::kBoxed);
+  EXPECT_EQ(fuzzed.text.empty(), fuzzed.source == AnswerSource::kNone) << fuzzed.text;
+  const ExtractCase cases[] = {
+      {"\\boxed $5$", "5", AnswerSource::kLastNumber},
+      {"\\boxed{ }", "", AnswerSource::kNone},
+      {"\\boxed{7} and \\boxed{}", "7", AnswerSource::kBoxed},
+  };
+  for (const ExtractCase& c : cases) {
+    ExtractedAnswer got = ExtractAnswer(c.response);
+    EXPECT_EQ(got.text, c.text) << c.response;
+    EXPECT_EQ(AnswerSourceName(got.source), AnswerSourceName(c.source)) << c.response;
+  }
+  EXPECT_EQ(ExtractReferenceAnswer("#### \\boxed{}"), "\\boxed{}");
+  EXPECT_EQ(ExtractReferenceAnswer("x \\boxed{ }"), "x \\boxed{ }");
+}
+
 TEST(ExtractReferenceAnswerTest, Forms) {
   EXPECT_EQ(ExtractReferenceAnswer("She has 3+4=<<3+4=7>>7 eggs.\n#### 7"), "7");
   EXPECT_EQ(ExtractReferenceAnswer("#### 40,000"), "40,000");
