@@ -7,15 +7,18 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
+#include "model/dtype.h"
 
 namespace r1 {
 namespace {
 
-absl::StatusOr<at::ScalarType> DtypeByName(const std::string& name) {
-  if (name == "float32") return at::kFloat;
-  if (name == "bfloat16") return at::kBFloat16;
-  if (name == "float16") return at::kHalf;
-  return absl::InvalidArgumentError(absl::StrCat("unsupported dtype \"", name, "\""));
+// A config.json torch_dtype: float32 | bfloat16 | float16.
+absl::StatusOr<at::ScalarType> StorageDtype(const std::string& name) {
+  const std::optional<Dtype> dtype = DtypeByName(name);
+  if (!dtype || *dtype == Dtype::kFloat64) {
+    return absl::InvalidArgumentError(absl::StrCat("unsupported dtype \"", name, "\""));
+  }
+  return ToScalarType(*dtype);
 }
 
 std::string ShapeString(const at::Tensor& t) {
@@ -37,7 +40,7 @@ absl::StatusOr<CausalLm> NewCausalLm(const ModelConfig& config, uint64_t seed,
 }
 
 NamedTensors ExportStateDict(CausalLmImpl& model, const std::string& dtype) {
-  const at::ScalarType type = DtypeByName(dtype).value_or(at::kFloat);
+  const at::ScalarType type = StorageDtype(dtype).value_or(at::kFloat);
   NamedTensors out;
   at::NoGradGuard no_grad;
   for (const auto& p : model.named_parameters(/*recurse=*/true)) {
@@ -92,7 +95,7 @@ absl::StatusOr<CausalLm> LoadCausalLm(const std::string& dir) {
 }
 
 absl::Status SaveCausalLm(const std::string& dir, CausalLmImpl& model, const Tokenizer* tokenizer) {
-  R1_RETURN_IF_ERROR(DtypeByName(model.config().torch_dtype).status());
+  R1_RETURN_IF_ERROR(StorageDtype(model.config().torch_dtype).status());
   return SaveHfModelDir(dir, ModelConfigToJson(model.config()),
                         ExportStateDict(model, model.config().torch_dtype), tokenizer);
 }

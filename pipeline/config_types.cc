@@ -18,8 +18,9 @@ R1_ENUM_TABLE(Placement, {Placement::kColocated, "colocated"},
 R1_ENUM_TABLE(CollectiveBackend, {CollectiveBackend::kMpi, "mpi"},
               {CollectiveBackend::kNccl, "nccl"}, {CollectiveBackend::kAuto, "auto"})
 R1_ENUM_TABLE(DeviceKind, {DeviceKind::kCpu, "cpu"}, {DeviceKind::kCuda, "cuda"})
-R1_ENUM_TABLE(ModelDtype, {ModelDtype::kFloat32, "float32"}, {ModelDtype::kBFloat16, "bfloat16"},
-              {ModelDtype::kFloat16, "float16"})
+R1_ENUM_TABLE(ModelDtype, {Dtype::kFloat32, DtypeName(Dtype::kFloat32)},
+              {Dtype::kBFloat16, DtypeName(Dtype::kBFloat16)},
+              {Dtype::kFloat16, DtypeName(Dtype::kFloat16)})
 R1_ENUM_TABLE(LrSchedule, {LrSchedule::kConstant, "constant"}, {LrSchedule::kLinear, "linear"},
               {LrSchedule::kCosine, "cosine"})
 R1_ENUM_TABLE(KlEstimator, {KlEstimator::kK1, "k1"}, {KlEstimator::kK2, "k2"},

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "base/dtype_names.h"
 
 namespace r1 {
 
@@ -57,12 +58,10 @@ enum class DeviceKind {
   kCuda,  // "cuda"
 };
 
-// model.dtype: the parameter (storage) dtype of the models.
-enum class ModelDtype {
-  kFloat32,   // "float32"
-  kBFloat16,  // "bfloat16"
-  kFloat16,   // "float16": storage only; computed in float32 (ModelComputeDtype)
-};
+// model.dtype: the parameter (storage) dtype of the models, float32 | bfloat16 | float16 (storage
+// only: computed in float32, ModelComputeDtype). The names are base/dtype_names.h's; float64 is not
+// a config dtype (its ToString is "?").
+using ModelDtype = Dtype;
 
 // optimizer.schedule: the learning rate after warm-up.
 enum class LrSchedule {

@@ -14,6 +14,7 @@
 #include "base/exceptions.h"
 #include "base/file_util.h"
 #include "base/status_macros.h"
+#include "model/dtype.h"
 #include "model/generate.h"
 #include "model/hf_dir.h"
 #include "model/logprobs.h"
@@ -62,11 +63,12 @@ constexpr char kTrainerStateFile[] = "trainer_state.json";
 
 // "float32" | "bfloat16" | "float64" -> the compute dtype.
 absl::StatusOr<at::ScalarType> ComputeDtype(const std::string& name) {
-  if (name == "float32") return at::kFloat;
-  if (name == "bfloat16") return at::kBFloat16;
-  if (name == "float64") return at::kDouble;
-  return absl::InvalidArgumentError(
-      absl::StrCat("model dtype \"", name, "\" (want float32 or bfloat16)"));
+  const std::optional<Dtype> dtype = DtypeByName(name);
+  if (!dtype || *dtype == Dtype::kFloat16) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model dtype \"", name, "\" (want float32 or bfloat16)"));
+  }
+  return ToScalarType(*dtype);
 }
 
 bool IsReducedPrecision(at::ScalarType t) { return t == at::kBFloat16 || t == at::kHalf; }
