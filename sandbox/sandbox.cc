@@ -262,23 +262,36 @@ absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxLimits& li
   if (!helper.ok()) return helper.status();
   std::unique_ptr<Sandbox> sandbox(new Sandbox(limits, options, *helper));
 
-  // Probe each isolation on its own: a trial run that sets it up and execs nothing.
+  // Probe runs that set everything up and exec nothing: first without namespaces (the helper,
+  // the uid switch and the run directory must work at all), then each namespace on its own.
   SandboxIsolation& iso = sandbox->isolation_;
   iso.separate_uid = geteuid() == 0;
-  std::string network_error;
-  for (bool* feature : {&iso.network_namespace, &iso.pid_namespace, &iso.readonly_root}) {
+  auto probe = [&](bool SandboxIsolation::*feature) -> absl::StatusOr<SandboxResult> {
     SandboxIsolation trial;
     trial.separate_uid = iso.separate_uid;
-    if (feature == &iso.network_namespace) trial.network_namespace = true;
-    if (feature == &iso.pid_namespace) trial.pid_namespace = true;
-    if (feature == &iso.readonly_root) trial.readonly_root = true;
+    if (feature != nullptr) trial.*feature = true;
     std::swap(sandbox->isolation_, trial);
-    absl::StatusOr<SandboxResult> probe =
+    absl::StatusOr<SandboxResult> result =
         sandbox->RunInSlot(SandboxRequest{}, limits, /*slot=*/0, /*probe=*/true);
     std::swap(sandbox->isolation_, trial);
-    if (!probe.ok()) return probe.status();
-    *feature = probe->ok();
-    if (feature == &iso.network_namespace && !probe->ok()) network_error = probe->Describe();
+    return result;
+  };
+  absl::StatusOr<SandboxResult> base = probe(nullptr);
+  if (!base.ok()) return base.status();
+  if (!base->ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "sandbox: the helper ", *helper, " cannot start programs: ", base->Describe()));
+  }
+  std::string network_error;
+  for (bool SandboxIsolation::*feature :
+       {&SandboxIsolation::network_namespace, &SandboxIsolation::pid_namespace,
+        &SandboxIsolation::readonly_root}) {
+    absl::StatusOr<SandboxResult> result = probe(feature);
+    if (!result.ok()) return result.status();
+    iso.*feature = result->ok();
+    if (feature == &SandboxIsolation::network_namespace && !result->ok()) {
+      network_error = result->Describe();
+    }
   }
   if (!iso.network_namespace && !options.allow_unisolated) {
     return absl::FailedPreconditionError(

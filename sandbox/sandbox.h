@@ -100,9 +100,10 @@ struct SandboxResult {
 // runs proceed at once.
 class Sandbox {
  public:
-  // Finds the helper and probes the isolation available (one trial run). Errors: NotFound for a
-  // missing helper; FailedPrecondition when no network namespace can be made and
-  // !allow_unisolated (naming the option); InvalidArgument for bad limits or options.
+  // Finds the helper and probes the isolation available (trial runs). Errors: NotFound for a
+  // missing helper; FailedPrecondition when the helper cannot start anything (e.g. the run
+  // directory's parent is closed to the sandbox uid), or when no network namespace can be made
+  // and !allow_unisolated (naming the option); InvalidArgument for bad limits or options.
   static absl::StatusOr<std::unique_ptr<Sandbox>> Create(const SandboxLimits& limits,
                                                          const SandboxOptions& options);
 

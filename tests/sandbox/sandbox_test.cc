@@ -388,5 +388,22 @@ TEST(SandboxCreateTest, NoNetworkNamespaceNeedsAllowUnisolated) {
   EXPECT_TRUE(RemoveTreeForce(dir).ok());
 }
 
+// A run directory the sandbox uid cannot enter: Create says so instead of blaming the network.
+TEST(SandboxCreateTest, UnusableRunDirectoryRootIsReported) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root (the sandbox uid differs only then)";
+  char dir[] = "/tmp/r1-sandbox-test-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  chmod(dir, 0700);  // closed to everyone but root
+  SandboxOptions options;
+  options.helper_path = kHelper;
+  options.temp_root = dir;
+  absl::StatusOr<std::unique_ptr<Sandbox>> s = Sandbox::Create(SandboxLimits{}, options);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.status().message().find("cannot start programs"), std::string::npos) << s.status();
+  EXPECT_NE(s.status().message().find("Permission denied"), std::string::npos) << s.status();
+  EXPECT_TRUE(DirEntries(dir).empty());
+  EXPECT_TRUE(RemoveTreeForce(dir).ok());
+}
+
 }  // namespace
 }  // namespace r1
