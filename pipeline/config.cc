@@ -244,34 +244,71 @@ bool ParseValue(const YAML::Node& n, const std::string& path, std::vector<std::s
   return ok;
 }
 
+// Bounds of a free-form value: a YAML alias may name its own anchor ("&a {b: *a}", a cycle) or be
+// repeated to expand exponentially ("billion laughs"); both are refused rather than recursing or
+// allocating without end. Real generator options and reward params are a few levels and values.
+constexpr int kMaxFreeFormDepth = 32;
+constexpr int64_t kMaxFreeFormValues = 100000;
+
 // Free-form values (generator options, reward params) as JSON. Quoted scalars stay strings;
-// plain ones become integers, numbers or booleans when they read as such.
-nlohmann::json YamlToJson(const YAML::Node& n) {
+// plain ones become integers, numbers or booleans when they read as such. Returns false with
+// `*problem` set when `n` is deeper than kMaxFreeFormDepth or holds more than kMaxFreeFormValues
+// values in all (`*values` counts them).
+bool YamlToJson(const YAML::Node& n, int depth, int64_t* values, nlohmann::json* out,
+                std::string* problem) {
+  if (depth > kMaxFreeFormDepth) {
+    *problem = absl::StrCat("nested deeper than ", kMaxFreeFormDepth,
+                            " levels (an alias of its own anchor?)");
+    return false;
+  }
+  if (++*values > kMaxFreeFormValues) {
+    *problem = absl::StrCat("holds more than ", kMaxFreeFormValues,
+                            " values (aliases expanding without end?)");
+    return false;
+  }
   switch (n.Type()) {
     case YAML::NodeType::Map: {
-      nlohmann::json obj = nlohmann::json::object();
-      for (const auto& kv : n) obj[kv.first.Scalar()] = YamlToJson(kv.second);
-      return obj;
+      *out = nlohmann::json::object();
+      for (const auto& kv : n) {
+        if (!YamlToJson(kv.second, depth + 1, values, &(*out)[kv.first.Scalar()], problem)) {
+          return false;
+        }
+      }
+      return true;
     }
     case YAML::NodeType::Sequence: {
-      nlohmann::json arr = nlohmann::json::array();
-      for (const auto& item : n) arr.push_back(YamlToJson(item));
-      return arr;
+      *out = nlohmann::json::array();
+      for (const auto& item : n) {
+        out->push_back(nullptr);
+        if (!YamlToJson(item, depth + 1, values, &out->back(), problem)) return false;
+      }
+      return true;
     }
     case YAML::NodeType::Scalar: {
       const std::string& s = n.Scalar();
-      if (n.Tag() == "!") return s;  // quoted
       int64_t i;
-      if (absl::SimpleAtoi(s, &i)) return i;
       double d;
-      if (absl::SimpleAtod(s, &d) && std::isfinite(d)) return d;
-      std::string lower = absl::AsciiStrToLower(s);
-      if (lower == "true") return true;
-      if (lower == "false") return false;
-      return s;
+      if (n.Tag() == "!") {  // quoted
+        *out = s;
+      } else if (absl::SimpleAtoi(s, &i)) {
+        *out = i;
+      } else if (absl::SimpleAtod(s, &d) && std::isfinite(d)) {
+        *out = d;
+      } else {
+        const std::string lower = absl::AsciiStrToLower(s);
+        if (lower == "true") {
+          *out = true;
+        } else if (lower == "false") {
+          *out = false;
+        } else {
+          *out = s;
+        }
+      }
+      return true;
     }
     default:
-      return nullptr;
+      *out = nullptr;
+      return true;
   }
 }
 
@@ -280,7 +317,13 @@ bool ParseValue(const YAML::Node& n, const std::string& path, nlohmann::json* ou
     AddError(errors, path, absl::StrCat("expected a mapping, got ", Describe(n)));
     return false;
   }
-  *out = YamlToJson(n);
+  int64_t values = 0;
+  std::string problem;
+  if (!YamlToJson(n, 0, &values, out, &problem)) {
+    *out = nlohmann::json::object();
+    AddError(errors, path, problem);
+    return false;
+  }
   return true;
 }
 
