@@ -79,7 +79,7 @@ TEST(RewardCliTest, UnknownRewardListsKnownNames) {
   RunResult r = RunReward("--reward accuracy,speed", "");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("\"speed\""));
-  EXPECT_THAT(r.err, HasSubstr("accuracy, format, language, overlong"));
+  EXPECT_THAT(r.err, HasSubstr("accuracy, code, format, language, overlong"));
 }
 
 TEST(RewardCliTest, UsageErrors) {
