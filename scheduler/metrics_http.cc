@@ -147,38 +147,131 @@ MetricsHttpServer::~MetricsHttpServer() {
   }
 }
 
+namespace {
+
+void Respond(Connection& c, std::string response) {
+  c.out = std::move(response);
+  c.sent = 0;
+  c.phase = Connection::Phase::kWriting;
+}
+
+// The response to a complete request head (request line and headers).
+std::string AnswerRequest(absl::string_view head, absl::string_view content_type,
+                          const std::function<std::string()>& render) {
+  absl::string_view line = head.substr(0, head.find('\n'));
+  line = absl::StripSuffix(line, "\r");
+  std::vector<absl::string_view> parts = absl::StrSplit(line, ' ');
+  if (parts.size() != 3 || parts[0].empty() || parts[1].empty() ||
+      !absl::StartsWith(parts[2], "HTTP/1.")) {
+    return ErrorResponse("400 Bad Request", "bad request: expected GET /metrics HTTP/1.1");
+  }
+  if (parts[0] != "GET") {
+    return ErrorResponse("405 Method Not Allowed", "method not allowed: use GET /metrics",
+                         "Allow: GET\r\n");
+  }
+  absl::string_view path = parts[1].substr(0, parts[1].find('?'));
+  if (path != "/metrics") {
+    return ErrorResponse("404 Not Found", "not found: the only resource is /metrics");
+  }
+  return Response("200 OK", content_type, render());
+}
+
+// Sends what the socket takes of the response; once all is sent, half-closes and drains.
+void WriteSome(Connection& c, absl::Time now) {
+  while (c.sent < c.out.size()) {
+    const ssize_t n = send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      c.sent += static_cast<size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) c.done = true;  // gone
+      break;
+    }
+  }
+  if (c.sent == c.out.size()) {
+    shutdown(c.fd, SHUT_WR);
+    c.phase = Connection::Phase::kDraining;
+    c.deadline = std::min(c.deadline, now + kDrainTimeout);
+  }
+}
+
+// Reading or draining: takes what is there (bounded per wakeup); a complete request is answered,
+// one over `max_request_bytes` refused with 431.
+void ReadSome(Connection& c, size_t max_request_bytes, absl::string_view content_type,
+              const std::function<std::string()>& render) {
+  char buffer[4096];
+  for (int reads = 0; reads < 16; ++reads) {
+    const ssize_t n = recv(c.fd, buffer, sizeof(buffer), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      // End of stream or an error: nothing more will come. A partial request is dropped.
+      if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) c.done = true;
+      break;
+    }
+    if (c.phase == Connection::Phase::kDraining) continue;
+    c.in.append(buffer, static_cast<size_t>(n));
+    const size_t end = HeaderEnd(c.in);
+    if (end != std::string::npos && end <= max_request_bytes) {
+      Respond(c, AnswerRequest(absl::string_view(c.in.data(), end), content_type, render));
+      break;
+    }
+    if (c.in.size() > max_request_bytes) {
+      Respond(c, ErrorResponse("431 Request Header Fields Too Large",
+                               absl::StrCat("request too large: the limit is ", max_request_bytes,
+                                            " bytes")));
+      break;
+    }
+  }
+}
+
+// Timeouts: a connection that has sent part of a request is told so; every other expired or
+// finished one is closed and removed.
+void ExpireConnections(std::vector<Connection>& connections, absl::Time now) {
+  for (Connection& c : connections) {
+    if (!c.done && now < c.deadline) continue;
+    if (!c.done && c.phase == Connection::Phase::kReading && !c.in.empty()) {
+      Respond(c, ErrorResponse("408 Request Timeout", "request timeout"));
+      c.deadline = now + kDrainTimeout;
+      continue;
+    }
+    close(c.fd);
+    c.fd = -1;
+  }
+  connections.erase(std::remove_if(connections.begin(), connections.end(),
+                                   [](const Connection& c) { return c.fd < 0; }),
+                    connections.end());
+}
+
+// New connections (bounded per wakeup); beyond max_connections: 503 and close. Out of file
+// descriptors: accepting pauses briefly (`*accept_paused_until`) instead of spinning.
+void AcceptNew(int listen_fd, const MetricsHttpOptions& options, absl::Time now,
+               std::vector<Connection>& connections, absl::Time* accept_paused_until) {
+  for (int accepted = 0; accepted < 64; ++accepted) {
+    const int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        *accept_paused_until = now + absl::Milliseconds(100);
+      }
+      break;  // EAGAIN (none left), a connection that went away, or out of resources
+    }
+    if (static_cast<int>(connections.size()) >= options.max_connections) {
+      const std::string busy = ErrorResponse("503 Service Unavailable", "too many connections");
+      (void)send(fd, busy.data(), busy.size(), MSG_NOSIGNAL);
+      close(fd);
+      continue;
+    }
+    Connection c;
+    c.fd = fd;
+    c.deadline = now + options.connection_timeout;
+    connections.push_back(std::move(c));
+  }
+}
+
+}  // namespace
+
 void MetricsHttpServer::Serve() {
   std::vector<Connection> connections;
-  // Answers a complete request (or a refused one) on `c`: from here on the response is written.
-  auto respond = [&](Connection& c, std::string response) {
-    c.out = std::move(response);
-    c.sent = 0;
-    c.phase = Connection::Phase::kWriting;
-  };
-  auto handle_request = [&](Connection& c, size_t header_end) {
-    absl::string_view head(c.in.data(), header_end);
-    absl::string_view line = head.substr(0, head.find('\n'));
-    line = absl::StripSuffix(line, "\r");
-    std::vector<absl::string_view> parts = absl::StrSplit(line, ' ');
-    if (parts.size() != 3 || parts[0].empty() || parts[1].empty() ||
-        !absl::StartsWith(parts[2], "HTTP/1.")) {
-      respond(c, ErrorResponse("400 Bad Request", "bad request: expected GET /metrics HTTP/1.1"));
-      return;
-    }
-    if (parts[0] != "GET") {
-      respond(c, ErrorResponse("405 Method Not Allowed", "method not allowed: use GET /metrics",
-                               "Allow: GET\r\n"));
-      return;
-    }
-    absl::string_view path = parts[1].substr(0, parts[1].find('?'));
-    if (path != "/metrics") {
-      respond(c, ErrorResponse("404 Not Found", "not found: the only resource is /metrics"));
-      return;
-    }
-    respond(c, Response("200 OK", content_type_, render_()));
-  };
-
-  // Out of file descriptors: accepting pauses briefly instead of spinning on the ready listener.
   absl::Time accept_paused_until = absl::InfinitePast();
   for (;;) {
     absl::Time now = absl::Now();
@@ -197,91 +290,18 @@ void MetricsHttpServer::Serve() {
     if (ready < 0 && errno != EINTR) return;  // cannot happen with valid descriptors
     if (ready > 0 && (fds[0].revents & POLLIN) != 0) break;
     now = absl::Now();
-
     for (size_t i = 0; ready > 0 && i < connections.size(); ++i) {
       Connection& c = connections[i];
-      const short revents = fds[i + 2].revents;
-      if (revents == 0) continue;
+      if (fds[i + 2].revents == 0) continue;
       if (c.phase == Connection::Phase::kWriting) {
-        while (c.sent < c.out.size()) {
-          const ssize_t n = send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
-          if (n > 0) {
-            c.sent += static_cast<size_t>(n);
-          } else if (n < 0 && errno == EINTR) {
-            continue;
-          } else {
-            if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) c.done = true;  // gone
-            break;
-          }
-        }
-        if (c.sent == c.out.size()) {
-          shutdown(c.fd, SHUT_WR);
-          c.phase = Connection::Phase::kDraining;
-          c.deadline = std::min(c.deadline, now + kDrainTimeout);
-        }
-        continue;
-      }
-      // Reading or draining: take what is there (bounded per wakeup).
-      char buffer[4096];
-      for (int reads = 0; reads < 16; ++reads) {
-        const ssize_t n = recv(c.fd, buffer, sizeof(buffer), 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-          // End of stream or an error: nothing more will come. A partial request is dropped.
-          if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) c.done = true;
-          break;
-        }
-        if (c.phase == Connection::Phase::kDraining) continue;
-        c.in.append(buffer, static_cast<size_t>(n));
-        const size_t end = HeaderEnd(c.in);
-        if (end != std::string::npos && end <= options_.max_request_bytes) {
-          handle_request(c, end);
-          break;
-        }
-        if (c.in.size() > options_.max_request_bytes) {
-          respond(c, ErrorResponse("431 Request Header Fields Too Large",
-                                   absl::StrCat("request too large: the limit is ",
-                                                options_.max_request_bytes, " bytes")));
-          break;
-        }
+        WriteSome(c, now);
+      } else {
+        ReadSome(c, options_.max_request_bytes, content_type_, render_);
       }
     }
-
-    // Timeouts: a connection that has sent part of a request is told so; every other one closes.
-    for (Connection& c : connections) {
-      if (!c.done && now < c.deadline) continue;
-      if (!c.done && c.phase == Connection::Phase::kReading && !c.in.empty()) {
-        respond(c, ErrorResponse("408 Request Timeout", "request timeout"));
-        c.deadline = now + kDrainTimeout;
-        continue;
-      }
-      close(c.fd);
-      c.fd = -1;
-    }
-    connections.erase(std::remove_if(connections.begin(), connections.end(),
-                                     [](const Connection& c) { return c.fd < 0; }),
-                      connections.end());
-
-    // New connections (bounded per wakeup); beyond max_connections: 503 and close.
-    for (int accepted = 0; ready > 0 && (fds[1].revents & POLLIN) != 0 && accepted < 64;
-         ++accepted) {
-      const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) {
-        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-          accept_paused_until = now + absl::Milliseconds(100);
-        }
-        break;  // EAGAIN (none left), a connection that went away, or out of resources
-      }
-      if (static_cast<int>(connections.size()) >= options_.max_connections) {
-        const std::string busy = ErrorResponse("503 Service Unavailable", "too many connections");
-        (void)send(fd, busy.data(), busy.size(), MSG_NOSIGNAL);
-        close(fd);
-        continue;
-      }
-      Connection c;
-      c.fd = fd;
-      c.deadline = now + options_.connection_timeout;
-      connections.push_back(std::move(c));
+    ExpireConnections(connections, now);
+    if (ready > 0 && (fds[1].revents & POLLIN) != 0) {
+      AcceptNew(listen_fd_, options_, now, connections, &accept_paused_until);
     }
   }
   for (Connection& c : connections) close(c.fd);
