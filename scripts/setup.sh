@@ -6,7 +6,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 R1_PACKAGES=(build-essential cmake ninja-build ccache pkg-config libtorch-dev libopenblas0
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libyaml-cpp-dev
-  libabsl-dev libopenmpi-dev openmpi-bin libgtest-dev libgmock-dev nlohmann-json3-dev libicu-dev)
+  libabsl-dev libopenmpi-dev openmpi-bin libgtest-dev libgmock-dev nlohmann-json3-dev libicu-dev
+  clang libclang-rt-14-dev)
 
 # The test command (scripts/test.sh sets R1_SETUP_TEST_TOOLS=1) also gets headless Chromium, for
 # the report's browser test (tests/cli/report_browser_test.cc); the run command does not need it.
