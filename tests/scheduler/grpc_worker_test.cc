@@ -150,6 +150,34 @@ TEST(GrpcWorkerTest, CallsWithoutTheTokenAreRefused) {
   EXPECT_TRUE(server.service().shutdown_requested());
 }
 
+// Hostile requests (worker_api/request_limits.h) are refused by the service with the limit named,
+// before the backend sees them.
+TEST(GrpcWorkerTest, HostileRequestsAreRefusedBeforeTheBackend) {
+  FakeWorker backend;
+  LoopbackWorker server(&backend);
+  auto client = server.Client(kToken);
+  RolloutRequest absurd;
+  absurd.prompt = {1, 2};
+  absurd.sampling.max_new_tokens = 2147483647;
+  auto generated = client->Generate("policy", {absurd});
+  EXPECT_EQ(generated.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(generated.status().message()),
+              HasSubstr("max_new_tokens 2147483647 exceeds the limit of"));
+  RolloutRequest negative = absurd;
+  negative.sampling.max_new_tokens = -1;
+  EXPECT_EQ(client->Generate("policy", {negative}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // One long response pads all 70000 rows: refused by count first.
+  std::vector<TokenSeq> prompts(70000, TokenSeq{1});
+  std::vector<TokenSeq> responses(70000, TokenSeq{2});
+  auto logprobs = client->Logprobs("policy", prompts, responses, 1.0f);
+  EXPECT_EQ(logprobs.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(logprobs.status().message()),
+              HasSubstr("70000 sequences exceed the limit of 65536 per request"));
+  EXPECT_EQ(backend.generated, 0);
+  EXPECT_TRUE(backend.logprob_temperatures.empty());
+}
+
 TEST(GrpcWorkerTest, ErrorsKeepTheirCodeAndAGoneWorkerIsUnavailable) {
   FakeWorker backend;
   backend.fail_at_step = 0;
