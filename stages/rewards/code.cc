@@ -394,6 +394,7 @@ absl::StatusOr<std::unique_ptr<CodeGrader>> CodeGrader::Create(const CodeRewardO
   sandbox_options.helper_path = options.sandbox_exec;
   sandbox_options.max_parallel = options.max_parallel;
   sandbox_options.allow_unisolated = options.allow_unisolated;
+  sandbox_options.uid_base = options.uid_base;
   absl::StatusOr<std::unique_ptr<Sandbox>> sandbox =
       Sandbox::Create(RunLimits(options), sandbox_options);
   if (!sandbox.ok()) {
@@ -510,7 +511,7 @@ absl::StatusOr<std::unique_ptr<RuleReward>> MakeCodeReward(const nlohmann::json&
       RewardParams::Parse("code", params,
                           {"mode", "language", "python", "cxx", "timeout_s", "compile_timeout_s",
                            "memory_mb", "max_output_bytes", "max_processes", "max_parallel",
-                           "allow_unisolated", "sandbox_exec"}));
+                           "allow_unisolated", "uid_base", "sandbox_exec"}));
   CodeRewardOptions o;
   R1_ASSIGN_OR_RETURN(std::string mode, p.String("mode", "fraction"));
   if (mode != "fraction" && mode != "all") {
@@ -538,6 +539,7 @@ absl::StatusOr<std::unique_ptr<RuleReward>> MakeCodeReward(const nlohmann::json&
   }
   o.max_parallel = static_cast<int32_t>(parallel);
   R1_ASSIGN_OR_RETURN(o.allow_unisolated, p.Bool("allow_unisolated", false));
+  R1_ASSIGN_OR_RETURN(o.uid_base, p.Int("uid_base", o.uid_base));
   R1_ASSIGN_OR_RETURN(o.sandbox_exec, p.String("sandbox_exec", ""));
   R1_ASSIGN_OR_RETURN(std::unique_ptr<CodeGrader> grader, CodeGrader::Create(o));
   return std::make_unique<CodeReward>(std::move(grader));

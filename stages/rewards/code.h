@@ -83,7 +83,10 @@ struct CodeRewardOptions {
   int64_t max_processes = 32;          // processes per run (RLIMIT_NPROC of its uid)
   int32_t max_parallel = 4;            // tests running at once (all responses together)
   bool allow_unisolated = false;       // run even where no network namespace can be made
-  std::string sandbox_exec;            // the r1-sandbox-exec helper; empty: found (sandbox.h)
+  // As root, runs use uids uid_base .. uid_base + max_parallel - 1 (ids no one else uses; give
+  // each r1 process on a host its own range).
+  int64_t uid_base = 61000;
+  std::string sandbox_exec;  // the r1-sandbox-exec helper; empty: found (sandbox.h)
 };
 
 struct CaseResult {
@@ -123,7 +126,8 @@ class CodeGrader {
 
 // Registry factory ("code"). Params: mode ("fraction" | "all"), language ("python" | "cpp": of an
 // untagged block), python, cxx, timeout_s, compile_timeout_s, memory_mb, max_output_bytes,
-// max_processes, max_parallel, allow_unisolated, sandbox_exec (see CodeRewardOptions). Compute
+// max_processes, max_parallel, allow_unisolated, uid_base, sandbox_exec (see
+// CodeRewardOptions). Compute
 // reads the tests from the input's reference (ParseCodeTests; InvalidArgument when it has none);
 // `extracted` is the code block; `counts` the tests by outcome (plus "tests" and, when it
 // happens, "no_code"); `details` {"language", "cases": [{"outcome", "detail"}], "compile_error"}.

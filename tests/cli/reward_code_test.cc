@@ -68,7 +68,7 @@ TEST(RewardCodeCliTest, ScoresProgramsAgainstTheirTests) {
       Line("no code here", tests) +
       Line("```python\ndef add(a, b):\n    return a + b\n```",
            nlohmann::json{{"test_code", "assert add(1, 2) == 3"}});
-  RunResult r = RunReward("--reward code --params code.timeout_s=1", input);
+  RunResult r = RunReward("--reward code --params code.timeout_s=2,code.uid_base=61400", input);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<nlohmann::json> lines = Lines(r.out);
   ASSERT_EQ(lines.size(), 6u) << r.out;
@@ -96,8 +96,8 @@ TEST(RewardCodeCliTest, ScoresProgramsAgainstTheirTests) {
 TEST(RewardCodeCliTest, AllOrNothingMode) {
   const nlohmann::json tests =
       nlohmann::json::parse(R"([{"input": "", "output": "1\n"}, {"input": "", "output": "2\n"}])");
-  RunResult r =
-      RunReward("--reward code --params code.mode=all", Line("```py\nprint(1)\n```", tests));
+  RunResult r = RunReward("--reward code --params code.mode=all,code.uid_base=61410",
+                          Line("```py\nprint(1)\n```", tests));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<nlohmann::json> lines = Lines(r.out);
   ASSERT_EQ(lines.size(), 1u) << r.out;

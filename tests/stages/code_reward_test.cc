@@ -156,6 +156,7 @@ class CodeGraderTest : public ::testing::Test {
     options.max_output_bytes = 64 << 10;
     options.max_processes = 16;
     options.max_parallel = 3;
+    options.uid_base = 61200;  // apart from the other sandbox tests' uids (ctest -j)
     absl::StatusOr<std::unique_ptr<CodeGrader>> grader = CodeGrader::Create(options);
     ASSERT_TRUE(grader.ok()) << grader.status();
     grader_ = grader->release();
@@ -294,7 +295,9 @@ TEST_F(CodeGraderTest, CppSolutionsAreCompiledAndRun) {
 
 TEST_F(CodeGraderTest, RewardThroughTheRegistryReportsCountsAndDetails) {
   auto composite = CompositeReward::Create(
-      {RewardSpec{"code", 2.0, {{"mode", "all"}, {"timeout_s", 2}, {"memory_mb", 256}}}},
+      {RewardSpec{"code",
+                  2.0,
+                  {{"mode", "all"}, {"timeout_s", 2}, {"memory_mb", 256}, {"uid_base", 61210}}}},
       BuiltinRewardRegistry());
   ASSERT_TRUE(composite.ok()) << composite.status();
   RewardInput input;

@@ -40,7 +40,7 @@ TEST(GrpoCodeRewardTest, ProgramsAreRunAndOutcomesCounted) {
       prompts_per_step: 1
       group_size: 4
       kl_coef: 0
-      rewards: [{name: code, params: {timeout_s: 2, max_parallel: 2}}]
+      rewards: [{name: code, params: {timeout_s: 2, max_parallel: 2, uid_base: 61300}}]
 )");
   absl::StatusOr<PipelineConfig> config = ParseConfig(yaml);
   ASSERT_TRUE(config.ok()) << config.status();
