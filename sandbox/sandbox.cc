@@ -200,6 +200,9 @@ absl::Status ValidateLimits(const SandboxLimits& l) {
   if (l.file_bytes < 0) return absl::InvalidArgumentError("sandbox: file size limit must be >= 0");
   if (l.open_files < 4) return absl::InvalidArgumentError("sandbox: open_files must be >= 4");
   if (l.processes < 1) return absl::InvalidArgumentError("sandbox: processes must be >= 1");
+  if (l.disk_bytes < (1 << 20)) {
+    return absl::InvalidArgumentError("sandbox: disk_bytes must be >= 1 MiB");
+  }
   if (l.max_output_bytes < 1) {
     return absl::InvalidArgumentError("sandbox: max_output_bytes must be >= 1");
   }
@@ -377,7 +380,15 @@ absl::StatusOr<SandboxResult> Sandbox::RunInSlot(const SandboxRequest& request,
     }
     if (isolation_.network_namespace) argv.push_back("--net");
     if (isolation_.pid_namespace) argv.push_back("--pid");
-    if (isolation_.readonly_root) argv.push_back("--readonly-root");
+    if (isolation_.readonly_root) {
+      argv.push_back("--readonly-root");
+      argv.push_back("--dir-bytes");
+      argv.push_back(absl::StrCat(limits.disk_bytes));
+      for (const std::string& name : request.collect) {
+        argv.push_back("--collect");
+        argv.push_back(name);
+      }
+    }
     const std::pair<const char*, int64_t> numbers[] = {{"--cpu-seconds", limits.cpu_seconds},
                                                        {"--memory-bytes", limits.memory_bytes},
                                                        {"--file-bytes", limits.file_bytes},

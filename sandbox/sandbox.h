@@ -30,6 +30,9 @@ struct SandboxLimits {
   int64_t open_files = 64;                          // RLIMIT_NOFILE
   int64_t processes = 32;              // RLIMIT_NPROC of the sandbox uid (see SandboxOptions)
   int64_t max_output_bytes = 1 << 20;  // stdout and stderr each; beyond it the run is killed
+  // All files of the run directory together (it is a tmpfs of this size, in memory) where a mount
+  // namespace exists (isolation().readonly_root); elsewhere only file_bytes per file holds.
+  int64_t disk_bytes = 64ll << 20;
 };
 
 struct SandboxOptions {

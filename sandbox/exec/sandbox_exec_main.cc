@@ -4,20 +4,23 @@
 // program, then reports how that program ended on fd 3.
 //
 //   r1-sandbox-exec [--dir DIR] [--uid N --gid N] [--net] [--pid] [--readonly-root]
-//                   [--cpu-seconds N] [--memory-bytes N] [--file-bytes N] [--open-files N]
-//                   [--processes N] -- PROGRAM [ARGS...]
+//                   [--dir-bytes N] [--collect NAME]... [--cpu-seconds N] [--memory-bytes N]
+//                   [--file-bytes N] [--open-files N] [--processes N] -- PROGRAM [ARGS...]
 //
 // --net: a new network namespace (only a loopback, left down: connect() fails). --pid: a new PID
 // namespace whose init (this helper's child) reaps everything and, by ending, makes the kernel kill
 // every process left in it. --readonly-root: a new mount namespace where every mount is read-only
-// except DIR and a fresh /proc. --uid/--gid: switch to these ids (needs root); without root the
-// namespaces are entered through a new user namespace mapping the caller's own uid.
-// PROGRAM runs in DIR with a minimal environment (PATH, HOME=TMPDIR=DIR, LANG=C.UTF-8).
+// except DIR and a fresh /proc; with --dir-bytes, DIR is a tmpfs of that size holding copies of
+// its files, and the --collect files are copied back out of it when the program ends. --uid/--gid:
+// switch to these ids (needs root); without root the namespaces are entered through a new user
+// namespace mapping the caller's own uid. PROGRAM runs in DIR with a minimal environment (PATH,
+// HOME=TMPDIR=DIR, LANG=C.UTF-8).
 //
 // Report on fd 3 (when open), one line: "exit CODE CPU_MS" or "signal SIG CPU_MS" for the program
 // (CPU_MS = its CPU time and its children's), or "error TEXT" when the sandbox could not be set up
 // (exit status 125) or PROGRAM could not be executed (127). "--probe" sets everything up and runs
 // nothing: it reports "exit 0 0" when every requested isolation is available.
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -29,6 +32,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/types.h>
@@ -40,6 +44,12 @@
 
 #ifndef MOUNT_ATTR_RDONLY
 #define MOUNT_ATTR_RDONLY 0x00000001
+#endif
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef OPEN_TREE_CLOEXEC
+#define OPEN_TREE_CLOEXEC O_CLOEXEC
 #endif
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
@@ -56,6 +66,8 @@ struct Options {
   long uid = -1, gid = -1;
   bool net = false, pid = false, readonly_root = false, probe = false;
   long cpu_seconds = -1, memory_bytes = -1, file_bytes = -1, open_files = -1, processes = -1;
+  long dir_bytes = -1;
+  std::vector<std::string> collect;
   std::vector<std::string> argv;
 };
 
@@ -104,6 +116,8 @@ Options Parse(int argc, char** argv) {
       o.probe = true;
     } else if (a == "--dir" && i + 1 < argc) {
       o.dir = argv[++i];
+    } else if (a == "--collect" && i + 1 < argc) {
+      o.collect.push_back(argv[++i]);
     } else {
       struct {
         const char* name;
@@ -114,7 +128,8 @@ Options Parse(int argc, char** argv) {
                      {"--memory-bytes", &o.memory_bytes},
                      {"--file-bytes", &o.file_bytes},
                      {"--open-files", &o.open_files},
-                     {"--processes", &o.processes}};
+                     {"--processes", &o.processes},
+                     {"--dir-bytes", &o.dir_bytes}};
       bool known = false;
       for (auto& n : numbers) {
         if (a == n.name) {
@@ -168,8 +183,75 @@ void EnterNamespaces(const Options& o) {
   }
 }
 
-// In the new mount namespace: a private fresh /proc (for the new PID namespace), everything
-// read-only, then `dir` writable again.
+// The run directory as the host sees it, under the tmpfs (-1 without one): collected files are
+// copied back into it.
+int host_dir_fd = -1;
+
+// Copies regular file `name` between directories (no symlinks followed); false if it is missing,
+// not a regular file or larger than `max_bytes`.
+bool CopyFile(int from_dir, int to_dir, const std::string& name, long max_bytes) {
+  int in = openat(from_dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (in < 0) return false;
+  struct stat st;
+  if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode) || (max_bytes >= 0 && st.st_size > max_bytes)) {
+    close(in);
+    return false;
+  }
+  int out = openat(to_dir, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                   st.st_mode & 0777);
+  bool ok = out >= 0;
+  char buf[65536];
+  while (ok) {
+    ssize_t n = read(in, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ok = n == 0;
+      break;
+    }
+    ok = write(out, buf, static_cast<size_t>(n)) == n;
+  }
+  close(in);
+  if (out >= 0) close(out);
+  return ok;
+}
+
+// The run directory becomes a tmpfs of `bytes` (so that no program fills the host's disk), holding
+// copies of the files the runner put there.
+void MountSizedRunDir(const Options& o) {
+  // A detached clone of the directory's mount: it stays writable when everything attached is made
+  // read-only below, so collected files can still be copied back into it.
+  host_dir_fd = static_cast<int>(
+      syscall(SYS_open_tree, AT_FDCWD, o.dir.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+  if (host_dir_fd < 0) Fail("open_tree " + o.dir, errno);
+  struct stat dir_st;
+  if (fstat(host_dir_fd, &dir_st) != 0) Fail("stat " + o.dir, errno);
+  // The runner's input files, through a readable descriptor of the same directory.
+  int list_fd = open(o.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (list_fd < 0) Fail("open " + o.dir, errno);
+  DIR* d = fdopendir(list_fd);
+  if (d == nullptr) Fail("list " + o.dir, errno);
+  std::vector<std::string> inputs;
+  while (struct dirent* e = readdir(d)) {
+    std::string name = e->d_name;
+    if (name != "." && name != "..") inputs.push_back(name);
+  }
+  const std::string options = "size=" + std::to_string(o.dir_bytes) +
+                              ",mode=0700,uid=" + std::to_string(dir_st.st_uid) +
+                              ",gid=" + std::to_string(dir_st.st_gid);
+  if (mount("tmpfs", o.dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, options.c_str()) != 0) {
+    Fail("mount a tmpfs on " + o.dir, errno);
+  }
+  int tmpfs_fd = open(o.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (tmpfs_fd < 0) Fail("open the tmpfs " + o.dir, errno);
+  for (const std::string& name : inputs) {
+    if (!CopyFile(dirfd(d), tmpfs_fd, name, -1)) Fail("copy " + name + " into the tmpfs", errno);
+  }
+  closedir(d);
+  close(tmpfs_fd);
+}
+
+// In the new mount namespace: a private fresh /proc (for the new PID namespace), the run directory
+// (a sized tmpfs with --dir-bytes), everything read-only, then the run directory writable again.
 void MakeRootReadOnly(const Options& o) {
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
     Fail("make / private", errno);
@@ -177,7 +259,9 @@ void MakeRootReadOnly(const Options& o) {
   if (o.pid && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
     Fail("mount /proc", errno);
   }
-  if (mount(o.dir.c_str(), o.dir.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+  if (o.dir_bytes > 0) {
+    MountSizedRunDir(o);
+  } else if (mount(o.dir.c_str(), o.dir.c_str(), nullptr, MS_BIND, nullptr) != 0) {
     Fail("bind " + o.dir, errno);
   }
   struct {
@@ -257,6 +341,13 @@ void SetLimit(int resource, const char* name, long value, long hard_extra = 0) {
   if (o.probe) {
     if (WIFEXITED(program_status) && WEXITSTATUS(program_status) == 0) Report("exit 0 0");
     _exit(WIFEXITED(program_status) ? WEXITSTATUS(program_status) : kSetupFailed);
+  }
+  if (host_dir_fd >= 0 && !o.collect.empty()) {
+    int tmpfs_fd = open(o.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    for (const std::string& name : o.collect) {
+      if (tmpfs_fd >= 0) CopyFile(tmpfs_fd, host_dir_fd, name, o.file_bytes);
+    }
+    if (tmpfs_fd >= 0) close(tmpfs_fd);
   }
   if (WIFEXITED(program_status)) {
     // After an exec failure ("error exec ..." came first) this reports exit 127.

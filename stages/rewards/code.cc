@@ -111,6 +111,7 @@ SandboxLimits CompileLimits(const CodeRewardOptions& o) {
   limits.cpu_seconds = static_cast<int64_t>(std::ceil(o.compile_timeout_s));
   limits.memory_bytes = std::max<int64_t>(o.memory_mb, 2048) << 20;
   limits.file_bytes = 256ll << 20;  // object files and the binary
+  limits.disk_bytes = 512ll << 20;
   limits.max_output_bytes = std::max<int64_t>(o.max_output_bytes, 64 << 20);  // collects a.out
   return limits;
 }

@@ -184,6 +184,28 @@ TEST_F(SandboxTest, LargeFileWriteStopsAtTheFileSizeLimit) {
   EXPECT_FALSE(r->ok()) << r->Describe();
 }
 
+TEST_F(SandboxTest, ManyFilesStopAtTheRunDirectorySize) {
+  if (!sandbox_->isolation().readonly_root) GTEST_SKIP() << "no mount namespace here";
+  limits_.disk_bytes = 8 << 20;
+  limits_.file_bytes = 4 << 20;
+  SandboxRequest request{{kPython, "-I", "-S", "-c",
+                          "import errno\n"
+                          "for i in range(64):\n"
+                          "    try:\n"
+                          "        open(f'f{i}', 'wb').write(b'x' * (2 << 20))\n"
+                          "    except OSError as e:\n"
+                          "        print('stopped', i, errno.errorcode[e.errno])\n"
+                          "        break\n"},
+                         {},
+                         "",
+                         {}};
+  absl::StatusOr<SandboxResult> r = sandbox_->Run(request, limits_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->ok()) << r->Describe() << r->stderr_text;
+  EXPECT_EQ(r->stdout_text.rfind("stopped", 0), 0u) << r->stdout_text;
+  EXPECT_NE(r->stdout_text.find("ENOSPC"), std::string::npos) << r->stdout_text;
+}
+
 TEST_F(SandboxTest, ForkBombIsContained) {
   const std::string bomb =
       "import os\n"
