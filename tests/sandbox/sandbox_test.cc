@@ -78,7 +78,9 @@ class SandboxTest : public ::testing::Test {
     options_.helper_path = kHelper;
     options_.temp_root = root_;
     options_.max_parallel = 2;
-    options_.uid_base = 61100;
+    // CTest runs this binary's cases side by side (-j): each process gets uids of its own, so
+    // the "no process of the sandbox uid survives" checks never see another case's programs.
+    options_.uid_base = 62000 + static_cast<int>(getpid() % 400) * 4;
     absl::StatusOr<std::unique_ptr<Sandbox>> sandbox = Sandbox::Create(limits_, options_);
     ASSERT_TRUE(sandbox.ok()) << sandbox.status();
     sandbox_ = *std::move(sandbox);
