@@ -26,6 +26,7 @@
 #include "pipeline/dag.h"
 #include "pipeline/journal.h"
 #include "pipeline/metrics.h"
+#include "pipeline/planned_steps.h"
 #include "pipeline/run_dir.h"
 #include "r1/v1/scheduler.grpc.pb.h"
 #include "scheduler/run_token.h"
@@ -58,20 +59,6 @@ refused, unreadable run directory), 2 usage.)";
 // How long `--run-dir` waits for the scheduler named in scheduler.addr before reading the files.
 constexpr auto kRunDirProbeTimeout = std::chrono::seconds(2);
 constexpr auto kSchedulerTimeout = std::chrono::seconds(10);
-
-// Steps a stage will take when the config says so directly; 0 when it depends on the data size.
-int64_t PlannedSteps(const StageConfig& stage) {
-  switch (stage.type) {
-    case StageType::kGrpo:
-      return stage.grpo.steps;
-    case StageType::kPretrain:
-    case StageType::kSft:
-    case StageType::kRewardModel:
-      return stage.train.steps;
-    default:
-      return 0;
-  }
-}
 
 // The run as JSON, read from the files of run directory `dir`.
 absl::StatusOr<nlohmann::json> FileSnapshot(const std::string& dir) {

@@ -19,6 +19,7 @@
 #include "pipeline/dag.h"
 #include "pipeline/journal.h"
 #include "pipeline/jsonl.h"
+#include "pipeline/planned_steps.h"
 #include "pipeline/run_dir.h"
 #include "report/dag_svg.h"
 #include "report/html.h"
@@ -56,20 +57,6 @@ struct RunView {
   std::vector<StageInfo> stages;      // topological order when the config parsed
   std::vector<std::string> problems;  // run-level things missing or unreadable (plain text)
 };
-
-// Steps a stage will take when the config says so directly; 0 when it depends on the data size.
-int64_t PlannedSteps(const StageConfig& stage) {
-  switch (stage.type) {
-    case StageType::kGrpo:
-      return stage.grpo.steps;
-    case StageType::kPretrain:
-    case StageType::kSft:
-    case StageType::kRewardModel:
-      return stage.train.steps;
-    default:
-      return 0;
-  }
-}
 
 StageLog ReadStageLog(const std::string& path, const std::string& display_name) {
   StageLog log;
