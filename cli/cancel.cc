@@ -10,21 +10,27 @@
 #include "base/file_util.h"
 #include "cli/args.h"
 #include "cli/command.h"
+#include "cli/tls_flags.h"
 #include "r1/v1/scheduler.grpc.pb.h"
 #include "scheduler/run_token.h"
+#include "worker_api/tls_credentials.h"
 #include "worker_api/worker_proto.h"
 
 namespace r1::cli {
 namespace {
 
 constexpr char kUsage[] =
-    R"(usage: r1 cancel --run-dir DIR [--reason TEXT]
-       r1 cancel --scheduler HOST:PORT [--token-file FILE] [--reason TEXT]
+    R"(usage: r1 cancel --run-dir DIR [--reason TEXT] [TLS options]
+       r1 cancel --scheduler HOST:PORT [--token-file FILE] [--reason TEXT] [TLS options]
 
 Cancels a running run through its scheduler: the running stage stops at its next worker call
 and keeps its newest checkpoint; `r1 run --resume DIR` continues it later. With --run-dir the
 address and the token come from DIR/scheduler.addr and DIR/token; with --scheduler the token
 comes from --token-file or the R1_TOKEN variable.
+
+A run with cluster.tls needs the cluster's certificate: with --run-dir it is taken from
+DIR/run.yaml; --tls-cert FILE, --tls-key FILE, --tls-ca FILE and --tls-server-name NAME give or
+replace it.
 
 Exit status: 0 when the scheduler accepted the request, 1 when it could not be reached or
 refused it, 2 usage.)";
@@ -32,6 +38,7 @@ refused it, 2 usage.)";
 int RunCancel(const std::vector<std::string>& argv) {
   ArgSpec spec;
   spec.value_options = {"run-dir", "scheduler", "token-file", "reason"};
+  AddTlsOptions(&spec);
   absl::StatusOr<ParsedArgs> args = ParseArgs(argv, spec);
   if (!args.ok() || !args->positional().empty() || args->Has("run-dir") == args->Has("scheduler")) {
     std::fprintf(stderr, "r1 cancel: %s\n%s\n",
@@ -42,6 +49,7 @@ int RunCancel(const std::vector<std::string>& argv) {
   }
   std::string address = args->GetOr("scheduler", "");
   std::string token_file = args->GetOr("token-file", "");
+  TlsConfig tls = TlsFromFlags(*args);
   if (args->Has("run-dir")) {
     const std::string dir = *args->Get("run-dir");
     absl::StatusOr<std::string> found = ReadSchedulerAddress(dir);
@@ -51,14 +59,20 @@ int RunCancel(const std::vector<std::string>& argv) {
     }
     address = *found;
     token_file = JoinPath(dir, "token");
+    tls = TlsForRunDir(*args, dir);
   }
   absl::StatusOr<std::string> token = ReadRunToken(token_file);
   if (!token.ok()) {
     std::fprintf(stderr, "r1 cancel: %s\n", std::string(token.status().message()).c_str());
     return 1;
   }
-  auto stub =
-      v1::Scheduler::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      MakeChannel(address, tls, grpc::ChannelArguments(), "--tls-");
+  if (!channel.ok()) {
+    std::fprintf(stderr, "r1 cancel: %s\n", std::string(channel.status().message()).c_str());
+    return 1;
+  }
+  auto stub = v1::Scheduler::NewStub(*channel);
   grpc::ClientContext context;
   context.AddMetadata(kTokenMetadataKey, *token);
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));

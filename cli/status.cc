@@ -21,6 +21,7 @@
 #include "base/file_util.h"
 #include "cli/args.h"
 #include "cli/command.h"
+#include "cli/tls_flags.h"
 #include "nlohmann/json.hpp"
 #include "pipeline/config.h"
 #include "pipeline/dag.h"
@@ -31,14 +32,15 @@
 #include "r1/v1/scheduler.grpc.pb.h"
 #include "scheduler/run_token.h"
 #include "scheduler/status_board.h"
+#include "worker_api/tls_credentials.h"
 #include "worker_api/worker_proto.h"
 
 namespace r1::cli {
 namespace {
 
 constexpr char kUsage[] =
-    R"(usage: r1 status --scheduler HOST:PORT [--token-file FILE] [--json] [--watch]
-       r1 status --run-dir DIR [--json] [--watch] [--interval SECONDS]
+    R"(usage: r1 status --scheduler HOST:PORT [--token-file FILE] [--json] [--watch] [TLS options]
+       r1 status --run-dir DIR [--json] [--watch] [--interval SECONDS] [TLS options]
 
 Shows a run's state: every stage in DAG order with its state (pending, running, succeeded,
 failed, skipped, cancelled), steps done / total, attempt, the latest metrics, an ETA and the last
@@ -52,6 +54,9 @@ heartbeat, alive).
   --json                 one JSON object per snapshot instead of a table
   --watch                print every change until the run finished (from the scheduler: streamed;
                          from the files: again every --interval seconds, default 5)
+  --tls-cert/--tls-key/--tls-ca FILE, --tls-server-name NAME
+                         the cluster's certificate for a run with cluster.tls (PEM files); with
+                         --run-dir they default to DIR/run.yaml's cluster.tls
 
 Exit status: 0 when the status could be read, 1 when it could not (unreachable scheduler, token
 refused, unreadable run directory), 2 usage.)";
@@ -224,11 +229,12 @@ void Print(const nlohmann::json& snap, bool json) {
 // A client of one scheduler.
 class SchedulerStatusClient {
  public:
-  SchedulerStatusClient(std::string address, std::string token)
+  // `channel` to `address` (MakeChannel: insecure or TLS).
+  SchedulerStatusClient(std::string address, std::string token,
+                        std::shared_ptr<grpc::Channel> channel)
       : address_(std::move(address)),
         token_(std::move(token)),
-        stub_(v1::Scheduler::NewStub(
-            grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()))) {}
+        stub_(v1::Scheduler::NewStub(std::move(channel))) {}
 
   // One snapshot as JSON, within `timeout`. Errors name the address; a refused token says so.
   absl::StatusOr<nlohmann::json> Get(std::chrono::milliseconds timeout) {
@@ -329,6 +335,7 @@ int RunStatus(const std::vector<std::string>& argv) {
   ArgSpec spec;
   spec.value_options = {"run-dir", "interval", "scheduler", "token-file"};
   spec.flag_options = {"json", "watch"};
+  AddTlsOptions(&spec);
   absl::StatusOr<ParsedArgs> args = ParseArgs(argv, spec);
   const char* problem = nullptr;
   if (args.ok() && !args->positional().empty()) problem = "unexpected positional argument";
@@ -355,7 +362,14 @@ int RunStatus(const std::vector<std::string>& argv) {
       std::fprintf(stderr, "r1 status: %s\n", std::string(token.status().message()).c_str());
       return 2;
     }
-    SchedulerStatusClient client(*args->Get("scheduler"), *token);
+    const std::string address = *args->Get("scheduler");
+    absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+        MakeChannel(address, TlsFromFlags(*args), grpc::ChannelArguments(), "--tls-");
+    if (!channel.ok()) {
+      std::fprintf(stderr, "r1 status: %s\n", std::string(channel.status().message()).c_str());
+      return 1;
+    }
+    SchedulerStatusClient client(address, *token, *std::move(channel));
     absl::StatusOr<nlohmann::json> first = client.Get(kSchedulerTimeout);
     if (!first.ok()) {
       std::fprintf(stderr, "r1 status: %s\n", std::string(first.status().message()).c_str());
@@ -370,8 +384,14 @@ int RunStatus(const std::vector<std::string>& argv) {
   if (addr.ok()) {
     absl::StatusOr<std::string> token = ReadRunToken(args->GetOr(
         "token-file", PathExists(JoinPath(dir, "token")) ? JoinPath(dir, "token") : ""));
-    if (token.ok()) {
-      SchedulerStatusClient client(*addr, *token);
+    absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+        MakeChannel(*addr, TlsForRunDir(*args, dir), grpc::ChannelArguments(), "--tls-");
+    if (!channel.ok()) {
+      std::fprintf(stderr, "r1 status: %s; reading the run directory instead\n",
+                   std::string(channel.status().message()).c_str());
+    }
+    if (token.ok() && channel.ok()) {
+      SchedulerStatusClient client(*addr, *token, *std::move(channel));
       absl::StatusOr<nlohmann::json> first = client.Get(kRunDirProbeTimeout);
       if (first.ok()) {
         const int code = ShowFromScheduler(&client, *args, *first, min_interval_ms);

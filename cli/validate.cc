@@ -8,6 +8,7 @@
 #include "cli/command.h"
 #include "pipeline/config.h"
 #include "pipeline/dag.h"
+#include "worker_api/tls_credentials.h"
 
 namespace r1::cli {
 namespace {
@@ -16,8 +17,9 @@ constexpr char kUsage[] =
     R"(usage: r1 validate [CONFIG] [--print-resolved]
 
 Parses a pipeline config, checks it (unknown keys, stage types, dependencies and cycles, inputs
-and their kinds, numeric ranges) and prints the resolved DAG: the stages in the order they run,
-with type, output kind, dependencies, inputs and key parameters. Writes nothing.
+and their kinds, numeric ranges, cluster.tls's files: readable PEM) and prints the resolved DAG:
+the stages in the order they run, with type, output kind, dependencies, inputs and key
+parameters. Writes nothing.
 
   CONFIG             a YAML pipeline config; without it, the built-in tiny-r1 pipeline
   --print-resolved   also print the resolved config (what run.yaml would hold)
@@ -51,6 +53,15 @@ int RunValidate(const std::vector<std::string>& argv) {
       return 1;
     }
     result = *std::move(loaded);
+  }
+  if (result.errors.empty() && result.config.cluster.tls.enabled()) {
+    // cluster.tls names files: they must be readable PEM ("cluster.tls.cert: cannot read ...").
+    absl::StatusOr<TlsPem> pem = ReadTlsPem(result.config.cluster.tls);
+    if (!pem.ok()) {
+      const std::string message(pem.status().message());
+      const size_t colon = message.find(": ");
+      result.errors.push_back(ConfigError{message.substr(0, colon), message.substr(colon + 2)});
+    }
   }
   if (!result.errors.empty()) {
     std::fprintf(stderr, "%s: %zu error(s):\n", source.c_str(), result.errors.size());

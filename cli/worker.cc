@@ -21,9 +21,11 @@
 #include "absl/time/clock.h"
 #include "cli/args.h"
 #include "cli/command.h"
+#include "cli/tls_flags.h"
 #include "model/threads.h"
 #include "r1/v1/scheduler.grpc.pb.h"
 #include "scheduler/run_token.h"
+#include "worker_api/tls_credentials.h"
 #include "worker_api/worker_proto.h"
 #include "workers/comm/create_communicator.h"
 #include "workers/device.h"
@@ -38,7 +40,8 @@ constexpr char kUsage[] =
     R"(usage: r1 worker --scheduler HOST:PORT [--token-file FILE] [--listen HOST:PORT]
                  [--advertise HOST] [--threads N] [--backend auto|mpi|nccl|single]
                  [--device cpu|cuda|cuda:N] [--dtype float32|bfloat16]
-                 [--scheduler-timeout SECONDS]
+                 [--scheduler-timeout SECONDS] [--tls-cert FILE --tls-key FILE --tls-ca FILE]
+                 [--tls-server-name NAME]
 
 One worker process of a run. Start all the workers of a run as ONE launcher job (mpirun, srun,
 the MPI Operator): their ranks form the trainer and weight-sync communicators, and the scheduler
@@ -63,6 +66,10 @@ mode; start them by hand (or from deploy/) for a scheduler in external mode (`r1
                             announces at registration, the config's model.dtype with float16
                             computed as float32; float32 when it announces none)
   --scheduler-timeout S     exit when the scheduler has not answered for S seconds (default 30)
+  --tls-cert/--tls-key/--tls-ca FILE
+                            cluster.tls of the run (PEM files): serve TLS requiring a client
+                            certificate signed by the CA, and present this one to the scheduler
+  --tls-server-name NAME    check the scheduler's certificate against NAME, not the dialed host
 
 Exit status: 0 when the scheduler ended the run, 1 on errors, 2 usage, 3 when the scheduler no
 longer knows this worker or declared it dead, 4 when the scheduler stayed unreachable.)";
@@ -102,6 +109,7 @@ int RunWorker(const std::vector<std::string>& argv) {
   ArgSpec spec;
   spec.value_options = {"scheduler", "token-file", "listen", "advertise",        "threads",
                         "backend",   "device",     "dtype",  "scheduler-timeout"};
+  AddTlsOptions(&spec);
   absl::StatusOr<ParsedArgs> args = ParseArgs(argv, spec);
   if (!args.ok() || !args->Has("scheduler") || !args->positional().empty()) {
     std::fprintf(stderr, "r1 worker: %s\n%s\n",
@@ -144,6 +152,13 @@ int RunWorker(const std::vector<std::string>& argv) {
     return 1;
   }
   ConfigureThreads(static_cast<int32_t>(*threads));
+  const TlsConfig tls = TlsFromFlags(*args);
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> server_credentials =
+      MakeServerCredentials(tls, "--tls-");
+  if (!server_credentials.ok()) {
+    Say(who, std::string(server_credentials.status().message()));
+    return 1;
+  }
 
   // 1. Serve first (the address goes into the registration); calls wait for the backend.
   WorkerService service(nullptr, *token);
@@ -151,7 +166,7 @@ int RunWorker(const std::vector<std::string>& argv) {
       args->GetOr("listen", IsLoopback(scheduler) ? "127.0.0.1:0" : "0.0.0.0:0");
   int port = 0;
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(listen, *server_credentials, &port);
   builder.SetMaxReceiveMessageSize(INT_MAX);
   builder.SetMaxSendMessageSize(INT_MAX);
   builder.RegisterService(&service);
@@ -165,8 +180,13 @@ int RunWorker(const std::vector<std::string>& argv) {
   const std::string address = absl::StrCat(host, ":", port);
 
   // 2. Register (the scheduler may still be starting: retry until the timeout).
-  auto channel = grpc::CreateChannel(scheduler, grpc::InsecureChannelCredentials());
-  std::unique_ptr<v1::Scheduler::Stub> stub = v1::Scheduler::NewStub(channel);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      MakeChannel(scheduler, tls, grpc::ChannelArguments(), "--tls-");
+  if (!channel.ok()) {
+    Say(who, std::string(channel.status().message()));
+    return 1;
+  }
+  std::unique_ptr<v1::Scheduler::Stub> stub = v1::Scheduler::NewStub(*channel);
   auto context_for = [&](absl::Duration deadline) {
     auto context = std::make_unique<grpc::ClientContext>();
     context->AddMetadata(kTokenMetadataKey, *token);

@@ -609,6 +609,9 @@ void ParseTop(const YAML::Node& root, const ConfigParseOptions& options, Pipelin
         c->datasets.push_back(std::move(d));
       }
       std::sort(c->datasets.begin(), c->datasets.end(),
+  for (std::string* path : {&c->cluster.tls.cert, &c->cluster.tls.key, &c->cluster.tls.ca}) {
+    *path = ResolvePath(*path, options);
+  }
                 [](const DatasetConfig& a, const DatasetConfig& b) { return a.name < b.name; });
     }
   }

@@ -63,6 +63,20 @@ ModelDtype ModelComputeDtype(const BaseModelConfig& model);
 
 // ---- cluster --------------------------------------------------------------------------------
 
+// TLS between nodes (cluster.tls): when cert, key and ca are set, the Scheduler and Worker
+// services serve TLS and require a client certificate signed by `ca` (mutual TLS); workers,
+// `r1 status` and `r1 cancel` present `cert`/`key`. One certificate per cluster is enough. The run
+// token is still required. Paths are PEM files (relative ones: relative to the config file).
+struct TlsConfig {
+  std::string cert;  // this node's certificate chain (PEM); its SAN names the hosts dialed
+  std::string key;   // its private key (PEM)
+  std::string ca;    // the CA that signs every node's certificate (PEM)
+  // Host name every client checks the peer's certificate against instead of the dialed host
+  // (e.g. one DNS name in the cluster certificate's SAN); empty: the dialed host.
+  std::string server_name;
+  bool enabled() const { return !cert.empty() || !key.empty() || !ca.empty(); }
+};
+
 struct ClusterConfig {
   ClusterMode mode = ClusterMode::kLocal;  // local: `r1 run` launches workers | external: they join
   // How workers are started: mpirun | srun (local mode: `r1 run` spawns that one command),
@@ -82,6 +96,7 @@ struct ClusterConfig {
   double heartbeat_interval_s = 2.0;     // worker -> scheduler heartbeat period, seconds
   double worker_timeout_s = 30.0;        // a worker silent this long is dead, seconds
   int32_t max_stage_attempts = 3;        // a failing stage is retried until this many attempts
+  TlsConfig tls;                         // TLS between nodes; off when empty
 };
 
 // ---- datasets -------------------------------------------------------------------------------

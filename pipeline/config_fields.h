@@ -77,6 +77,15 @@ void ConfigFields(FieldsOf<V, ClusterConfig> c, V& v) {
   v.Field("heartbeat_interval_s", c.heartbeat_interval_s, Positive());
   v.Field("worker_timeout_s", c.worker_timeout_s, NoCheck());  // > heartbeat_interval_s
   v.Field("max_stage_attempts", c.max_stage_attempts, AtLeast(1));
+  v.Section("tls", c.tls);
+}
+
+template <typename V>
+void ConfigFields(FieldsOf<V, TlsConfig> t, V& v) {
+  v.Field("cert", t.cert, NoCheck());  // all three or none, and paths resolved: config.cc,
+  v.Field("key", t.key, NoCheck());    // ValidateConfig; readable PEM: `r1 validate`, `r1 run`
+  v.Field("ca", t.ca, NoCheck());
+  v.Field("server_name", t.server_name, NoCheck());
 }
 
 template <typename V>

@@ -231,6 +231,16 @@ void CheckCluster(const ClusterConfig& k, Errors* errors) {
                                              RoundTripDouble(k.worker_timeout_s)));
   }
 }
+  // TLS is all of cert, key and ca, or none of them (server_name only refines it).
+  const TlsConfig& t = k.tls;
+  if (t.enabled()) {
+    const char* kRequired = "required when cluster.tls is given (cert, key and ca)";
+    if (t.cert.empty()) c.Error("tls.cert", kRequired);
+    if (t.key.empty()) c.Error("tls.key", kRequired);
+    if (t.ca.empty()) c.Error("tls.ca", kRequired);
+  } else if (!t.server_name.empty()) {
+    c.Error("tls.server_name", "needs cluster.tls cert, key and ca");
+  }
 
 const std::vector<std::string> kFormats = {"gsm8k", "prompt_answer", "chat", "preference", "code"};
 const std::vector<std::string> kSyntheticKinds = {"arithmetic", "countdown", "non_reasoning",

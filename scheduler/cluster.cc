@@ -17,6 +17,7 @@
 #include "scheduler/launcher.h"
 #include "scheduler/metrics_endpoint.h"
 #include "scheduler/run_token.h"
+#include "worker_api/tls_credentials.h"
 
 namespace r1 {
 namespace {
@@ -34,11 +35,14 @@ std::string LogTail(const std::string& path, int lines) {
   return absl::StrJoin(all.begin() + from, all.end(), "\n");
 }
 
-std::shared_ptr<grpc::Channel> WorkerChannel(const std::string& address) {
+// A channel to a worker: TLS when cluster.tls is set (the files were read once at start, so this
+// fails only if they vanished since).
+absl::StatusOr<std::shared_ptr<grpc::Channel>> WorkerChannel(const std::string& address,
+                                                             const TlsConfig& tls) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);  // rollout batches and training batches can be large
   args.SetMaxSendMessageSize(-1);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return MakeChannel(address, tls, args);
 }
 
 }  // namespace
@@ -101,10 +105,14 @@ absl::Status Cluster::StartService() {
   service_->set_heartbeat_interval(absl::Seconds(c.heartbeat_interval_s));
   service_->set_dtype(std::string(ToString(ModelComputeDtype(config_.model))));
   const std::string listen = options_.listen.empty() ? c.scheduler_address : options_.listen;
+  // cluster.tls: every file is read here, so a bad path fails the run before anything starts.
+  R1_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                      MakeServerCredentials(c.tls));
   R1_ASSIGN_OR_RETURN(
       server_, SchedulerServer::Start(listen, service_.get(), registry_.get(),
                                       absl::Seconds(std::max(0.2, c.heartbeat_interval_s / 2)),
-                                      [this](const WorkerInfo& w) { OnWorkerDead(w); }));
+                                      [this](const WorkerInfo& w) { OnWorkerDead(w); },
+                                      std::move(credentials)));
   address_ = DialableAddress(server_->address());
   // The token and address files: the run directory exists from here on (the executor created
   // it before acquiring workers; `r1 scheduler` creates it first).
@@ -182,7 +190,9 @@ absl::Status Cluster::LaunchAndWait() {
   for (const WorkerInfo& w : workers) {
     GrpcWorkerClientOptions client_options;
     client_options.token = token_;
-    clients.push_back(std::make_unique<GrpcWorkerClient>(WorkerChannel(w.address), client_options));
+    R1_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
+                        WorkerChannel(w.address, config_.cluster.tls));
+    clients.push_back(std::make_unique<GrpcWorkerClient>(std::move(channel), client_options));
     members.push_back(
         GroupMember{w.id, clients.back().get(), Has(w.roles, "trainer"), Has(w.roles, "rollout")});
   }
@@ -212,7 +222,8 @@ absl::Status Cluster::StartWorkers(int32_t expected) {
   if (options_.external) {
     Log(absl::StrCat("waiting for ", expected, " workers to register at ", address_,
                      " (r1 worker --scheduler ", address_, " --token-file ",
-                     JoinPath(options_.run_dir, "token"), ")"));
+                     JoinPath(options_.run_dir, "token"),
+                     c.tls.enabled() ? " --tls-cert FILE --tls-key FILE --tls-ca FILE" : "", ")"));
     return absl::OkStatus();
   }
   WorkerLaunchSpec spec;
@@ -227,6 +238,7 @@ absl::Status Cluster::StartWorkers(int32_t expected) {
   spec.threads = options_.worker_threads;
   spec.scheduler_timeout_s = c.worker_timeout_s;
   spec.log_file = log_file;
+  spec.tls = c.tls;
   R1_ASSIGN_OR_RETURN(std::vector<std::string> argv, WorkerLaunchCommand(spec));
   R1_ASSIGN_OR_RETURN(Subprocess launched, LaunchWorkers(spec));
   ++launches_;

@@ -72,6 +72,13 @@ absl::StatusOr<std::vector<std::string>> WorkerLaunchCommand(const WorkerLaunchS
     worker.push_back("--threads");
     worker.push_back(std::to_string(spec.threads));
   }
+  if (spec.tls.enabled()) {
+    worker.insert(worker.end(), {"--tls-cert", spec.tls.cert, "--tls-key", spec.tls.key,
+                                 "--tls-ca", spec.tls.ca});
+    if (!spec.tls.server_name.empty()) {
+      worker.insert(worker.end(), {"--tls-server-name", spec.tls.server_name});
+    }
+  }
   argv.insert(argv.end(), worker.begin(), worker.end());
   return argv;
 }

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "base/subprocess.h"
+#include "pipeline/config.h"
 #include "pipeline/config_types.h"
 
 namespace r1 {
@@ -25,6 +26,7 @@ struct WorkerLaunchSpec {
   int32_t threads = 0;                      // LibTorch threads per worker; 0 = the worker's default
   double scheduler_timeout_s = 30;          // a worker whose scheduler is silent this long exits
   std::string log_file;  // stdout/stderr of the launcher and the workers (appended)
+  TlsConfig tls;         // cluster.tls: passed as --tls-cert/--tls-key/--tls-ca[/--tls-server-name]
 };
 
 // The argv that starts the workers (for logs and tests). InvalidArgument for an unknown

@@ -133,7 +133,8 @@ grpc::Status SchedulerService::Cancel(grpc::ServerContext* context,
 
 absl::StatusOr<std::unique_ptr<SchedulerServer>> SchedulerServer::Start(
     const std::string& address, SchedulerService* service, WorkerRegistry* registry,
-    absl::Duration sweep_interval, std::function<void(const WorkerInfo&)> on_dead) {
+    absl::Duration sweep_interval, std::function<void(const WorkerInfo&)> on_dead,
+    std::shared_ptr<grpc::ServerCredentials> credentials) {
   const size_t colon = address.rfind(':');
   if (colon == std::string::npos || colon == 0) {
     return absl::InvalidArgumentError(
@@ -147,7 +148,8 @@ absl::StatusOr<std::unique_ptr<SchedulerServer>> SchedulerServer::Start(
   service->shutdown_ = false;  // served again after an earlier server's shutdown
   int port = 0;
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(
+      address, credentials != nullptr ? credentials : grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(service);
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || port == 0) {

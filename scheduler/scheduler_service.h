@@ -3,6 +3,7 @@
 #ifndef R1_SCHEDULER_SCHEDULER_SERVICE_H_
 #define R1_SCHEDULER_SCHEDULER_SERVICE_H_
 
+#include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 
 #include <atomic>
@@ -80,10 +81,12 @@ class SchedulerServer {
   // Starts a gRPC server with `service` on `address` ("127.0.0.1:0" = any free port) and a
   // sweeper thread calling registry->SweepDead() every `sweep_interval` and on_dead(info) (on the
   // sweeper thread; may be empty) for each newly dead worker. service and registry must outlive
-  // the server. Unavailable, naming the address, when it cannot listen there.
+  // the server. Unavailable, naming the address, when it cannot listen there. `credentials`:
+  // how the port is served (worker_api/tls_credentials.h); null = insecure.
   static absl::StatusOr<std::unique_ptr<SchedulerServer>> Start(
       const std::string& address, SchedulerService* service, WorkerRegistry* registry,
-      absl::Duration sweep_interval, std::function<void(const WorkerInfo&)> on_dead);
+      absl::Duration sweep_interval, std::function<void(const WorkerInfo&)> on_dead,
+      std::shared_ptr<grpc::ServerCredentials> credentials = nullptr);
 
   // The bound address, e.g. "127.0.0.1:43211".
   const std::string& address() const { return address_; }

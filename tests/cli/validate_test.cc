@@ -93,6 +93,36 @@ stages:
   EXPECT_THAT(c.out, HasSubstr("stages: dependency cycle a -> b -> a"));
 }
 
+TEST(ValidateCliTest, TlsBlockNeedsAllThreeReadableFiles) {
+  const std::string tls = std::string(R1_SOURCE_DIR) + "/tests/data/tls";
+  const std::string base =
+      "model: {path: /m}\ndatasets: {g: {path: /g.jsonl, format: gsm8k}}\n"
+      "stages: [{name: a, type: sft, inputs: {datasets: [g]}}]\n";
+  R1Result good = RunR1(
+      "validate " + WriteConfig("tls_good.yaml", base + "cluster: {tls: {cert: " + tls +
+                                                     "/node1.pem, key: " + tls +
+                                                     "/node1.key, ca: " + tls + "/ca1.pem}}\n"),
+      MergedOutput());
+  EXPECT_EQ(good.exit_code, 0) << good.out;
+  // Relative paths are relative to the config file: the missing file is named resolved.
+  const std::string missing_config =
+      WriteConfig("tls_missing.yaml", base + "cluster: {tls: {cert: missing.pem, key: " + tls +
+                                          "/node1.key, ca: " + tls + "/ca1.pem}}\n");
+  R1Result missing = RunR1("validate " + missing_config, MergedOutput());
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.out, HasSubstr("cluster.tls.cert: cannot read " +
+                                     JoinPath(::testing::TempDir(), "validate_test/missing.pem") +
+                                     ": No such file or directory"));
+  R1Result partial =
+      RunR1("validate " + WriteConfig("tls_partial.yaml",
+                                      base + "cluster: {tls: {ca: " + tls + "/ca1.pem}}\n"),
+            MergedOutput());
+  EXPECT_EQ(partial.exit_code, 1);
+  EXPECT_THAT(partial.out,
+              HasSubstr("cluster.tls.cert: required when cluster.tls is given (cert, key and ca)"));
+  EXPECT_THAT(partial.out, HasSubstr("cluster.tls.key: required"));
+}
+
 TEST(ValidateCliTest, UsageErrors) {
   R1Result missing = RunR1("validate /nonexistent/config.yaml", MergedOutput());
   EXPECT_EQ(missing.exit_code, 1);
