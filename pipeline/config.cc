@@ -596,6 +596,9 @@ void ParseTop(const YAML::Node& root, const ConfigParseOptions& options, Pipelin
   ParseSection(MapReader(r.Take("run"), "run", errors), options, &c->run);
   ParseModel(MapReader(r.Take("model"), "model", errors), options, &c->model);
   ParseSection(MapReader(r.Take("cluster"), "cluster", errors), options, &c->cluster);
+  for (std::string* path : {&c->cluster.tls.cert, &c->cluster.tls.key, &c->cluster.tls.ca}) {
+    *path = ResolvePath(*path, options);
+  }
   YAML::Node datasets = r.Take("datasets");
   if (Present(datasets)) {
     if (!datasets.IsMap()) {
@@ -609,9 +612,6 @@ void ParseTop(const YAML::Node& root, const ConfigParseOptions& options, Pipelin
         c->datasets.push_back(std::move(d));
       }
       std::sort(c->datasets.begin(), c->datasets.end(),
-  for (std::string* path : {&c->cluster.tls.cert, &c->cluster.tls.key, &c->cluster.tls.ca}) {
-    *path = ResolvePath(*path, options);
-  }
                 [](const DatasetConfig& a, const DatasetConfig& b) { return a.name < b.name; });
     }
   }

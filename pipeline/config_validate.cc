@@ -230,7 +230,6 @@ void CheckCluster(const ClusterConfig& k, Errors* errors) {
                                              RoundTripDouble(k.heartbeat_interval_s), "), got ",
                                              RoundTripDouble(k.worker_timeout_s)));
   }
-}
   // TLS is all of cert, key and ca, or none of them (server_name only refines it).
   const TlsConfig& t = k.tls;
   if (t.enabled()) {
@@ -241,6 +240,7 @@ void CheckCluster(const ClusterConfig& k, Errors* errors) {
   } else if (!t.server_name.empty()) {
     c.Error("tls.server_name", "needs cluster.tls cert, key and ca");
   }
+}
 
 const std::vector<std::string> kFormats = {"gsm8k", "prompt_answer", "chat", "preference", "code"};
 const std::vector<std::string> kSyntheticKinds = {"arithmetic", "countdown", "non_reasoning",
