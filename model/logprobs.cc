@@ -88,34 +88,96 @@ at::Tensor GatherTokenLogProbs(const at::Tensor& logits_in, const at::Tensor& ta
 
 namespace {
 
+// Log-probs [b, R] (0 at padding) of one padded batch, on the model's device.
+at::Tensor ForwardPacked(CausalLmImpl& model, const PackedSequences& packed_cpu,
+                         float temperature) {
+  const at::Device device = model.options().device();
+  const PackedSequences packed = packed_cpu.To(device);
+  auto hidden = model.Hidden(packed.input_ids, packed.attention_mask, packed.position_ids);
+  // The LM head only at the R predicting positions: [B, R, C] -> [B, R, V].
+  const int64_t c = hidden.size(2);
+  auto picked = LogitsForLogprobs(
+      model.LmHead(hidden.gather(1, packed.target_index.unsqueeze(-1).expand({-1, -1, c}))));
+  if (temperature != 1.0f) picked = picked / temperature;
+  // log p(token) = logit(token) - logsumexp(logits): the logits are already the predicting
+  // positions, so no second [B, R, V] gather.
+  const at::Tensor chosen = picked.gather(2, packed.target_ids.unsqueeze(-1)).squeeze(-1);
+  return (chosen - picked.logsumexp(-1)) * packed.response_mask.to(picked.scalar_type());
+}
+
+// Packs and runs the sequences of `rows` (indices into prompts/responses) as one batch.
+absl::StatusOr<at::Tensor> ForwardRows(CausalLmImpl& model,
+                                       const std::vector<std::vector<int32_t>>& prompts,
+                                       const std::vector<std::vector<int32_t>>& responses,
+                                       const std::vector<size_t>& rows, float temperature) {
+  std::vector<std::vector<int32_t>> p, r;
+  for (size_t i : rows) {
+    p.push_back(prompts[i]);
+    r.push_back(responses[i]);
+  }
+  R1_ASSIGN_OR_RETURN(PackedSequences packed, PackSequences(p, r, model.config().vocab_size));
+  return ForwardPacked(model, packed, temperature);
+}
+
 absl::StatusOr<ResponseLogProbs> Compute(CausalLmImpl& model,
                                          const std::vector<std::vector<int32_t>>& prompts,
                                          const std::vector<std::vector<int32_t>>& responses,
-                                         float temperature) {
+                                         float temperature, int64_t chunk_tokens) {
   R1_RETURN_IF_ERROR(CheckLogprobTemperature(temperature));
+  // The whole batch first: validates (errors name the caller's index) and gives the mask.
   auto packed_cpu = PackSequences(prompts, responses, model.config().vocab_size);
   if (!packed_cpu.ok()) return packed_cpu.status();
+  std::vector<int64_t> lengths;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    lengths.push_back(static_cast<int64_t>(prompts[i].size() + responses[i].size()));
+  }
+  const std::vector<std::vector<size_t>> chunks = PlanLogprobChunks(lengths, chunk_tokens);
   return CatchExceptions("log-probs forward", [&]() -> absl::StatusOr<ResponseLogProbs> {
     const at::Device device = model.options().device();
-    const PackedSequences packed_on_device = packed_cpu->To(device);
-    const PackedSequences* packed = &packed_on_device;
-    auto hidden = model.Hidden(packed->input_ids, packed->attention_mask, packed->position_ids);
-    // The LM head only at the R predicting positions: [B, R, C] -> [B, R, V].
-    const int64_t c = hidden.size(2);
-    auto picked = LogitsForLogprobs(
-        model.LmHead(hidden.gather(1, packed->target_index.unsqueeze(-1).expand({-1, -1, c}))));
-    if (temperature != 1.0f) picked = picked / temperature;
-    auto r_index = torch::arange(picked.size(1), at::TensorOptions(at::kLong).device(device))
-                       .unsqueeze(0)
-                       .expand_as(packed->target_index);
     ResponseLogProbs out;
-    out.mask = packed->response_mask;
-    out.logprobs = GatherTokenLogProbs(picked, r_index, packed->target_ids) * out.mask;
+    out.mask = packed_cpu->response_mask.to(device);
+    if (chunks.size() == 1) {
+      out.logprobs = ForwardPacked(model, *packed_cpu, temperature);
+      return out;
+    }
+    // Chunk results padded to R columns, concatenated in chunk order, then put back in the
+    // caller's order (index_select keeps the result differentiable).
+    const int64_t width = packed_cpu->response_mask.size(1);
+    std::vector<at::Tensor> parts;
+    std::vector<int64_t> order;
+    for (const std::vector<size_t>& rows : chunks) {
+      R1_ASSIGN_OR_RETURN(at::Tensor lp, ForwardRows(model, prompts, responses, rows, temperature));
+      parts.push_back(at::constant_pad_nd(lp, {0, width - lp.size(1)}, 0.0));
+      for (size_t i : rows) order.push_back(static_cast<int64_t>(i));
+    }
+    at::Tensor inverse = torch::empty({static_cast<int64_t>(order.size())}, torch::kInt64);
+    auto inv = inverse.accessor<int64_t, 1>();
+    for (size_t k = 0; k < order.size(); ++k) inv[order[k]] = static_cast<int64_t>(k);
+    out.logprobs = torch::cat(parts, 0).index_select(0, inverse.to(device));
     return out;
   });
 }
 
 }  // namespace
+
+std::vector<std::vector<size_t>> PlanLogprobChunks(const std::vector<int64_t>& lengths,
+                                                   int64_t chunk_tokens) {
+  std::vector<size_t> order(lengths.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  if (chunk_tokens <= 0) return {order};
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return lengths[a] > lengths[b]; });
+  std::vector<std::vector<size_t>> chunks;
+  int64_t longest = 0;  // of the open chunk: its first (longest) sequence
+  for (size_t i : order) {
+    if (chunks.empty() || static_cast<int64_t>(chunks.back().size() + 1) * longest > chunk_tokens) {
+      chunks.emplace_back();
+      longest = std::max<int64_t>(lengths[i], 1);
+    }
+    chunks.back().push_back(i);
+  }
+  return chunks;
+}
 
 absl::Status CheckLogprobTemperature(float temperature) {
   if (!(temperature > 0.0f && std::isfinite(temperature))) {
@@ -128,14 +190,14 @@ absl::Status CheckLogprobTemperature(float temperature) {
 absl::StatusOr<ResponseLogProbs> ComputeResponseLogProbs(
     CausalLmImpl& model, const std::vector<std::vector<int32_t>>& prompts,
     const std::vector<std::vector<int32_t>>& responses, float temperature) {
-  return Compute(model, prompts, responses, temperature);
+  return Compute(model, prompts, responses, temperature, /*chunk_tokens=*/0);
 }
 
 absl::StatusOr<ResponseLogProbs> ComputeResponseLogProbsNoGrad(
     CausalLmImpl& model, const std::vector<std::vector<int32_t>>& prompts,
-    const std::vector<std::vector<int32_t>>& responses, float temperature) {
+    const std::vector<std::vector<int32_t>>& responses, float temperature, int64_t chunk_tokens) {
   at::NoGradGuard no_grad;
-  return Compute(model, prompts, responses, temperature);
+  return Compute(model, prompts, responses, temperature, chunk_tokens);
 }
 
 }  // namespace r1

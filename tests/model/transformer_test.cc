@@ -284,6 +284,47 @@ TEST(LogProbsTest, MatchesLogSoftmaxOfFullForward) {
   EXPECT_TRUE(torch::allclose(grad->logprobs.detach(), lp->logprobs));
 }
 
+TEST(LogProbsTest, ChunksAreLengthSortedAndWithinBudget) {
+  const std::vector<int64_t> lengths = {3, 9, 5, 9, 1, 20};
+  const auto chunks = PlanLogprobChunks(lengths, 18);
+  // Longest first, ties in index order; size x longest <= 18 (20 alone exceeds it, still a chunk).
+  const std::vector<std::vector<size_t>> want = {{5}, {1, 3}, {2, 0, 4}};
+  EXPECT_EQ(chunks, want);
+  const std::vector<std::vector<size_t>> one = {{0, 1, 2, 3, 4, 5}};
+  EXPECT_EQ(PlanLogprobChunks(lengths, 0), one);
+  EXPECT_EQ(PlanLogprobChunks(lengths, 1000),
+            (std::vector<std::vector<size_t>>{{5, 1, 3, 2, 0, 4}}));
+}
+
+TEST(LogProbsTest, ChunkedEqualsOneBatchInCallerOrder) {
+  CausalLm m = Model(Tiny());
+  std::vector<std::vector<int32_t>> prompts, responses;
+  for (int32_t i = 0; i < 7; ++i) {
+    prompts.push_back(std::vector<int32_t>(1 + i % 3, 1 + i));
+    std::vector<int32_t> r;
+    for (int32_t j = 0; j < 1 + (i * 5) % 7; ++j) r.push_back((i + 3 * j) % 40);
+    responses.push_back(r);
+  }
+  auto one = ComputeResponseLogProbsNoGrad(*m, prompts, responses, 0.7f, /*chunk_tokens=*/0);
+  auto chunked = ComputeResponseLogProbsNoGrad(*m, prompts, responses, 0.7f, /*chunk_tokens=*/12);
+  ASSERT_TRUE(one.ok()) << one.status();
+  ASSERT_TRUE(chunked.ok()) << chunked.status();
+  std::vector<int64_t> lengths;
+  for (size_t i = 0; i < prompts.size(); ++i)
+    lengths.push_back(prompts[i].size() + responses[i].size());
+  ASSERT_GT(PlanLogprobChunks(lengths, 12).size(), 2u);  // really chunked
+  ASSERT_EQ(chunked->logprobs.sizes(), one->logprobs.sizes());
+  EXPECT_TRUE(torch::equal(chunked->mask, one->mask));
+  EXPECT_TRUE(torch::allclose(chunked->logprobs, one->logprobs, 1e-5, 1e-5));
+  EXPECT_TRUE(torch::equal(chunked->logprobs == 0, one->logprobs == 0));  // padding stays 0
+  // Each row is its own sequence's: a batch of one gives the same values.
+  auto alone = ComputeResponseLogProbsNoGrad(*m, {prompts[4]}, {responses[4]}, 0.7f);
+  ASSERT_TRUE(alone.ok());
+  const int64_t r = static_cast<int64_t>(responses[4].size());
+  EXPECT_TRUE(
+      torch::allclose(chunked->logprobs[4].narrow(0, 0, r), alone->logprobs[0], 1e-5, 1e-5));
+}
+
 TEST(LogProbsTest, BadInputIsAnError) {
   CausalLm m = Model(Tiny());
   auto empty = ComputeResponseLogProbsNoGrad(*m, {{1}, {}}, {{2}, {3}});
