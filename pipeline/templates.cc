@@ -50,6 +50,30 @@ absl::StatusOr<PromptTemplate> PromptTemplate::ByName(absl::string_view name) {
   return t;
 }
 
+absl::StatusOr<PromptTemplate> PromptTemplate::FromSpec(absl::string_view spec) {
+  for (const std::string& name : PromptTemplateNames()) {
+    if (spec == name) return ByName(name);
+  }
+  constexpr absl::string_view kSlot = "{prompt}";
+  const size_t at = spec.find(kSlot);
+  if (at == absl::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown template \"", spec, "\": expected ", absl::StrJoin(PromptTemplateNames(), ", "),
+        ", or a custom template text containing {prompt}"));
+  }
+  if (spec.find(kSlot, at + kSlot.size()) != absl::string_view::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a custom template must contain {prompt} exactly once, got \"", spec, "\""));
+  }
+  PromptTemplate t;
+  t.name_ = "custom";
+  t.system_suffix_ = "\n";
+  t.user_prefix_ = std::string(spec.substr(0, at));
+  t.user_suffix_ = std::string(spec.substr(at + kSlot.size()));
+  t.response_suffix_ = "\n";
+  return t;
+}
+
 std::string PromptTemplate::RenderPrompt(absl::string_view prompt) const {
   return absl::StrCat(preamble_, user_prefix_, prompt, user_suffix_, generation_prompt_);
 }

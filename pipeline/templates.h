@@ -1,6 +1,7 @@
 // Prompt templates: the text placed around a user's prompt (and around a whole chat) before the
 // model continues it. Chosen by name: "r1_zero" (the DeepSeek-R1-Zero training template),
-// "chatml" (Qwen/ChatML), "plain" (a short one for the byte tokenizer) and "raw" (no template).
+// "chatml" (Qwen/ChatML), "plain" (a short one for the byte tokenizer) and "raw" (no template);
+// or written out as a custom text with one "{prompt}" where the prompt goes (FromSpec).
 //
 // Every template satisfies, for any messages M and response r:
 //   RenderChat(M + {assistant, r}, false) == RenderChat(M, true) + r + response_suffix()
@@ -14,6 +15,8 @@
 //            "<|im_end|>\n"; a system message renders as "<|im_start|>system\n...<|im_end|>\n"
 //   plain    "User: {prompt}\nAssistant: ", suffix "\n"; a system message renders as "{text}\n"
 //   raw      "{prompt}"; messages are concatenated as they are
+//   custom   BEFORE{prompt}AFTER: a user turn renders as BEFORE + content + AFTER, the assistant
+//            header is empty, the response suffix "\n"; a system message renders as "{text}\n"
 #ifndef R1_PIPELINE_TEMPLATES_H_
 #define R1_PIPELINE_TEMPLATES_H_
 
@@ -35,6 +38,11 @@ class PromptTemplate {
  public:
   // One of PromptTemplateNames(); InvalidArgument listing the known names otherwise.
   static absl::StatusOr<PromptTemplate> ByName(absl::string_view name);
+
+  // What a config's `template:` holds: one of PromptTemplateNames(), or a custom template text
+  // containing "{prompt}" exactly once (its name() is then "custom"). InvalidArgument naming the
+  // accepted forms otherwise (no message prefix: callers add the key path).
+  static absl::StatusOr<PromptTemplate> FromSpec(absl::string_view spec);
 
   const std::string& name() const { return name_; }
 

@@ -218,6 +218,7 @@ void LogRewardMetrics(const std::vector<Group>& groups, const std::string& prefi
 struct GrpoRun {
   const StageContext& context;
   const GrpoParams& p;
+  const PromptTemplate& tmpl;  // StagePromptTemplate
   WorkerClient* worker;
   std::unique_ptr<StageRewards> rewards;
   AdvantageEstimator estimator;
@@ -286,7 +287,7 @@ absl::StatusOr<std::vector<Group>> SampleGroups(GrpoRun& run, int64_t step, int 
                               ? run.cursor.At(step * p.prompts_per_step + i)
                               : run.refill_cursor.At((step * 3 + round) * p.prompts_per_step + i);
     fresh[static_cast<size_t>(i)].example = &examples[static_cast<size_t>(index)];
-    texts.push_back(RenderStagePrompt(examples[static_cast<size_t>(index)].prompt));
+    texts.push_back(run.tmpl.RenderPrompt(examples[static_cast<size_t>(index)].prompt));
   }
   R1_ASSIGN_OR_RETURN(std::vector<TokenSeq> prompt_ids, run.worker->Tokenize(texts));
   std::vector<RolloutRequest> requests;
@@ -367,11 +368,13 @@ absl::StatusOr<SampledGroups> SampleAndScore(GrpoRun& run, int64_t step, StepMet
 }
 
 // Step 3 input: the non-empty responses with their advantages (negative ones scaled by
-// negative_advantage_scale); logs the response-length metrics into `m`.
+// negative_advantage_scale), without the truncated ones under overlong_filter (DAPO: they are
+// left out of the loss only; their group's advantages were computed with them); logs the
+// response-length metrics and, under overlong_filter, overlong_masked (rollouts left out).
 StepSequences TrainingSequences(const GrpoRun& run, const SampledGroups& sampled, StepMetrics& m) {
   const GrpoParams& p = run.p;
   StepSequences out;
-  double length_sum = 0.0, length_max = 0.0;
+  double length_sum = 0.0, length_max = 0.0, masked = 0.0;
   for (size_t g = 0; g < sampled.groups.size(); ++g) {
     const Group& group = sampled.groups[g];
     for (size_t j = 0; j < group.rollouts.size(); ++j) {
@@ -380,6 +383,10 @@ StepSequences TrainingSequences(const GrpoRun& run, const SampledGroups& sampled
       length_sum += len;
       length_max = std::max(length_max, len);
       if (r.response.empty()) continue;
+      if (p.overlong_filter && r.truncated) {
+        masked += 1.0;
+        continue;
+      }
       out.prompts.push_back(group.prompt);
       out.responses.push_back(r.response);
       out.sampled_logprobs.push_back(&r.logprobs);
@@ -390,6 +397,7 @@ StepSequences TrainingSequences(const GrpoRun& run, const SampledGroups& sampled
   const double num_rollouts = static_cast<double>(sampled.groups.size() * p.group_size);
   m["response_length_mean"] = num_rollouts > 0 ? length_sum / num_rollouts : 0.0;
   m["response_length_max"] = length_max;
+  if (p.overlong_filter) m["overlong_masked"] = masked;
   return out;
 }
 
@@ -463,6 +471,8 @@ absl::Status UpdatePolicy(GrpoRun& run, int64_t step, const StepSequences& seqs,
       batch.policy_loss.kl_coef = p.kl_coef;
       batch.policy_loss.kl_estimator = p.kl_estimator;
       batch.policy_loss.aggregation = p.loss_aggregation;
+      // Dr.GRPO's constant: the longest response the stage can sample.
+      batch.policy_loss.token_sum_norm = static_cast<double>(p.sampling.max_new_tokens);
       batch.policy_loss.temperature = static_cast<float>(p.sampling.temperature);
       R1_ASSIGN_OR_RETURN(StepMetrics step_metrics, run.worker->TrainStep("policy", batch));
       for (const auto& [k, v] : step_metrics) sums[k] += v;
@@ -554,8 +564,10 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
   if (n == 0) return absl::InvalidArgumentError(absl::StrCat("stage ", stage.name, ": no prompts"));
   R1_ASSIGN_OR_RETURN(std::optional<ResumePoint> resume, FindResumePoint(context));
   R1_RETURN_IF_ERROR(DropLogsAfter(context, resume ? resume->step : 0));
+  R1_ASSIGN_OR_RETURN(const PromptTemplate tmpl, StagePromptTemplate(context));
   GrpoRun run{context,
               p,
+              tmpl,
               context.worker,
               nullptr,
               AdvantageEstimator{},

@@ -229,8 +229,9 @@ absl::StatusOr<StageResult> RunEvalStage(const StageContext& context) {
   const size_t n = p.max_examples > 0
                        ? std::min(context.examples.size(), static_cast<size_t>(p.max_examples))
                        : context.examples.size();
+  R1_ASSIGN_OR_RETURN(const PromptTemplate tmpl, StagePromptTemplate(context));
   std::vector<std::string> prompts;
-  for (size_t i = 0; i < n; ++i) prompts.push_back(RenderStagePrompt(context.examples[i].prompt));
+  for (size_t i = 0; i < n; ++i) prompts.push_back(tmpl.RenderPrompt(context.examples[i].prompt));
   int64_t tokens = 0;
   const double start = NowSeconds();
   R1_ASSIGN_OR_RETURN(auto rollouts,
@@ -297,8 +298,9 @@ absl::StatusOr<StageResult> RunRejectionSamplingStage(const StageContext& contex
   const RejectionSamplingParams& p = stage.rejection_sampling;
   R1_RETURN_IF_ERROR(RequireReferences(context));
   R1_RETURN_IF_ERROR(context.worker->LoadModel("policy", context.model_dir, nullptr, ""));
+  R1_ASSIGN_OR_RETURN(const PromptTemplate tmpl, StagePromptTemplate(context));
   std::vector<std::string> prompts;
-  for (const Example& ex : context.examples) prompts.push_back(RenderStagePrompt(ex.prompt));
+  for (const Example& ex : context.examples) prompts.push_back(tmpl.RenderPrompt(ex.prompt));
   int64_t tokens = 0;
   R1_ASSIGN_OR_RETURN(auto rollouts,
                       SampleK(context, prompts, p.samples_per_prompt, p.sampling, &tokens));

@@ -15,6 +15,7 @@
 #include "pipeline/config.h"
 #include "pipeline/datasets.h"
 #include "pipeline/run_dir.h"
+#include "pipeline/templates.h"
 #include "worker_api/worker_client.h"
 
 namespace r1 {
@@ -56,14 +57,16 @@ struct StageResult {
 };
 
 // Runs `context.stage` to completion, resuming from its newest complete checkpoint when one
-// exists. Writes RUN_DIR/STAGE/{metrics.jsonl, samples.jsonl, checkpoints/, output/}.
+// exists. Writes RUN_DIR/STAGE/{template.txt, metrics.jsonl, samples.jsonl, checkpoints/,
+// output/}; template.txt is the prompt template used, rendered around the literal "{prompt}"
+// (so it is itself a valid custom `template:` reproducing every prompt of the stage).
 // Errors: InvalidArgument for unusable inputs (no data, a dataset without references where
 // answers are graded); a worker's error is returned with the stage step prefixed.
 absl::StatusOr<StageResult> RunStage(const StageContext& context);
 
-// The stage's prompt template: the R1 tag format for the tiny byte models ("plain").
-// Exposed for tests and tools that need the exact prompt text a stage used.
-std::string RenderStagePrompt(const std::string& prompt);
+// The prompt template the stage renders every prompt with: StageTemplate (pipeline/config.h) of
+// its config. InvalidArgument naming the stage for a template validation would have rejected.
+absl::StatusOr<PromptTemplate> StagePromptTemplate(const StageContext& context);
 
 // A seed for request `index` of step `step` of a stage: distinct for distinct arguments,
 // identical on resume.

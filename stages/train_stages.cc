@@ -33,9 +33,9 @@ void Truncate(int64_t max_len, TokenSeq* prompt, TokenSeq* response) {
 }
 
 // The (prompt, response) texts an example trains on. Pretrain: the whole text is the response.
-absl::Status ExampleTexts(StageType type, const Example& ex, std::string* prompt,
-                          std::string* response) {
-  const std::string rendered = ex.prompt.empty() ? "" : RenderStagePrompt(ex.prompt);
+absl::Status ExampleTexts(StageType type, const PromptTemplate& tmpl, const Example& ex,
+                          std::string* prompt, std::string* response) {
+  const std::string rendered = ex.prompt.empty() ? "" : tmpl.RenderPrompt(ex.prompt);
   if (type == StageType::kPretrain) {
     *prompt = "";
     *response = rendered + ex.solution;
@@ -63,8 +63,8 @@ namespace {
 // Step `step`'s batch of a supervised stage: batch_size examples (or preference pairs) in the
 // cursor's order, tokenized, the eos appended to LM responses (with loss_on_prompt, an SFT
 // prompt joins the response), each sequence truncated to max_seq_len.
-absl::StatusOr<TrainBatch> SupervisedBatch(const StageContext& context, DataCursor& cursor,
-                                           int64_t step, int32_t eos) {
+absl::StatusOr<TrainBatch> SupervisedBatch(const StageContext& context, const PromptTemplate& tmpl,
+                                           DataCursor& cursor, int64_t step, int32_t eos) {
   const StageConfig& stage = *context.stage;
   const TrainParams& params = stage.train;
   const bool reward_model = stage.type == StageType::kRewardModel;
@@ -75,13 +75,13 @@ absl::StatusOr<TrainBatch> SupervisedBatch(const StageContext& context, DataCurs
     const int64_t index = cursor.At(step * params.batch_size + b);
     if (reward_model) {
       const PreferencePair& pair = context.pairs[static_cast<size_t>(index)];
-      prompts.push_back(RenderStagePrompt(pair.prompt));
+      prompts.push_back(tmpl.RenderPrompt(pair.prompt));
       responses.push_back(pair.chosen);
       rejected.push_back(pair.rejected);
     } else {
       std::string p, r;
       R1_RETURN_IF_ERROR(
-          ExampleTexts(stage.type, context.examples[static_cast<size_t>(index)], &p, &r));
+          ExampleTexts(stage.type, tmpl, context.examples[static_cast<size_t>(index)], &p, &r));
       prompts.push_back(std::move(p));
       responses.push_back(std::move(r));
     }
@@ -130,13 +130,14 @@ absl::StatusOr<StageResult> RunSupervisedStage(const StageContext& context) {
   R1_RETURN_IF_ERROR(DropLogsAfter(context, resume ? resume->step : 0));
   R1_RETURN_IF_ERROR(LoadTrainable(context, slot, optimizer, resume));
   R1_ASSIGN_OR_RETURN(int32_t eos, context.worker->EosId());
+  R1_ASSIGN_OR_RETURN(const PromptTemplate tmpl, StagePromptTemplate(context));
   MetricsWriter metrics(*context.run_dir, stage.name);
   DataCursor cursor(n, context.seed);
   StepMetrics last;
 
   for (int64_t step = resume ? resume->step : 0; step < total; ++step) {
     const double start = NowSeconds();
-    R1_ASSIGN_OR_RETURN(TrainBatch batch, SupervisedBatch(context, cursor, step, eos));
+    R1_ASSIGN_OR_RETURN(TrainBatch batch, SupervisedBatch(context, tmpl, cursor, step, eos));
     auto step_metrics = context.worker->TrainStep(slot, batch);
     if (!step_metrics.ok()) {
       return Annotate(step_metrics.status(),

@@ -59,6 +59,9 @@ struct PolicyLossConfig {
   KlEstimator kl_estimator = KlEstimator::kK3;
   LossAggregation aggregation = LossAggregation::kTokenMean;
   double temperature = 1.0;  // the policy trained is softmax(logits / temperature), > 0
+  // The constant kSeqMeanTokenSumNorm divides each response's token sum by (Dr.GRPO: the
+  // stage's max_new_tokens); 0: the padded response length of the global batch. >= 0.
+  double token_sum_norm = 0.0;
 };
 
 // The Worker protocol's names of the loss settings (PolicyLossConfig in worker.proto), which

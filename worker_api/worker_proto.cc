@@ -1,6 +1,8 @@
 // Worker message conversions (see worker_proto.h).
 #include "worker_api/worker_proto.h"
 
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 
@@ -176,6 +178,7 @@ void ToProto(const std::string& slot, const TrainBatch& b, v1::TrainStepRequest*
   loss->set_kl_estimator(std::string(KlEstimatorName(b.policy_loss.kl_estimator)));
   loss->set_aggregation(std::string(LossAggregationName(b.policy_loss.aggregation)));
   loss->set_temperature(b.policy_loss.temperature);
+  loss->set_token_sum_norm(b.policy_loss.token_sum_norm);
 }
 
 absl::Status FromProto(const v1::TrainStepRequest& r, TrainBatch* b) {
@@ -207,6 +210,12 @@ absl::Status FromProto(const v1::TrainStepRequest& r, TrainBatch* b) {
   // 0 (unset, an older client) means the model's own distribution.
   b->policy_loss.temperature =
       r.policy_loss().temperature() == 0.0 ? 1.0 : r.policy_loss().temperature();
+  const double norm = r.policy_loss().token_sum_norm();
+  if (!(norm >= 0.0 && std::isfinite(norm))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("TrainStep: policy_loss.token_sum_norm must be finite and >= 0, got ", norm));
+  }
+  b->policy_loss.token_sum_norm = norm;
   return absl::OkStatus();
 }
 

@@ -397,8 +397,11 @@ absl::Status PolicyGradientBackward(const ShardStep& c, StepMetrics& metrics) {
   loss_options.kl_coef = c.batch->policy_loss.kl_coef;
   loss_options.kl_estimator = c.batch->policy_loss.kl_estimator;
   loss_options.aggregation = c.batch->policy_loss.aggregation;
-  // Dr.GRPO's constant defaults to the padded response length of the GLOBAL batch.
-  loss_options.token_sum_norm = c.global.max_response;
+  // Dr.GRPO's constant: the configured one (max_new_tokens), else the padded response length of
+  // the GLOBAL batch.
+  loss_options.token_sum_norm = c.batch->policy_loss.token_sum_norm > 0.0
+                                    ? c.batch->policy_loss.token_sum_norm
+                                    : c.global.max_response;
   R1_ASSIGN_OR_RETURN(
       ResponseForward fwd,
       ForwardResponses(*c.slot->model, c.batch->prompts, c.batch->responses,
