@@ -94,6 +94,16 @@ ModelDtype ModelComputeDtype(const BaseModelConfig& model) {
   return model.dtype == ModelDtype::kBFloat16 ? ModelDtype::kBFloat16 : ModelDtype::kFloat32;
 }
 
+std::string StageTemplate(const PipelineConfig& config, const StageConfig& stage) {
+  if (!stage.prompt_template.empty()) return stage.prompt_template;
+  for (const DatasetRef& ref : stage.inputs.datasets) {
+    if (ref.kind != DatasetRef::Kind::kDataset) continue;
+    const DatasetConfig* d = config.FindDataset(ref.value);
+    if (d != nullptr && !d->prompt_template.empty()) return d->prompt_template;
+  }
+  return "plain";
+}
+
 std::string ResolvedRunDir(const PipelineConfig& config) {
   if (!config.run.run_dir.empty()) return config.run.run_dir;
   return JoinPath("runs", config.run.name);
@@ -506,6 +516,7 @@ void ParseDataset(MapReader r, const ConfigParseOptions& options, DatasetConfig*
   if (r.Get("path", &d->path)) d->path = ResolvePath(d->path, options);
   r.Get("format", &d->format);
   r.Get("limit", &d->limit);
+  r.Get("template", &d->prompt_template);
   YAML::Node syn = r.Take("synthetic");
   if (Present(syn)) {
     SyntheticSpec s;
@@ -557,6 +568,7 @@ void ParseStage(MapReader r, const ConfigParseOptions& options, StageConfig* s) 
   }
   if (type) s->type = *type;
   r.Get("depends_on", &s->depends_on);
+  r.Get("template", &s->prompt_template);
   YAML::Node inputs = r.Take("inputs");
   if (Present(inputs))
     ParseInputs(MapReader(inputs, r.KeyPath("inputs"), r.errors()), options, &s->inputs);
@@ -739,6 +751,7 @@ void EmitStage(YAML::Emitter& out, const StageConfig& s) {
   out << YAML::Key << "datasets" << YAML::Value << YAML::Flow << YAML::BeginSeq;
   for (const auto& d : s.inputs.datasets) out << YAML::DoubleQuoted << d.ToString();
   out << YAML::EndSeq << YAML::EndMap;
+  if (!s.prompt_template.empty()) Kv(out, "template", s.prompt_template);
   FieldEmitter fields(out);
   const std::string params_key(StageTypeName(s.type));
   switch (s.type) {
@@ -796,6 +809,7 @@ std::string ConfigToYaml(const PipelineConfig& c) {
       out << YAML::EndMap;
     }
     Kv(out, "limit", d.limit);
+    if (!d.prompt_template.empty()) Kv(out, "template", d.prompt_template);
     out << YAML::EndMap;
   }
   out << YAML::EndMap;

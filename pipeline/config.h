@@ -121,6 +121,10 @@ struct DatasetConfig {
   std::string format;
   std::optional<SyntheticSpec> synthetic;  // exclusive with `path`
   int64_t limit = 0;                       // use only the first `limit` records; 0: all
+  // YAML `template`: the prompt template of the stages reading this dataset, unless the stage
+  // sets its own (see StageTemplate): plain | r1_zero | chatml | raw, or a custom text with one
+  // "{prompt}". Empty: not set.
+  std::string prompt_template;
 };
 
 // ---- stages ---------------------------------------------------------------------------------
@@ -201,8 +205,12 @@ struct GrpoParams {
   // online rejection-sampling fine-tuning), which sharpens pass@1 at the cost of diversity.
   double negative_advantage_scale = 1.0;
   bool dynamic_sampling = false;  // drop groups whose rewards are all equal and refill
-  int64_t ppo_epochs = 1;         // optimizer passes over each rollout batch
-  int64_t mini_batch_size = 0;    // responses per optimizer step; 0: the whole batch
+  // DAPO's overlong filtering: truncated rollouts (max_new_tokens reached) are left out of the
+  // loss; they still count in their group's advantages. A step whose rollouts are all truncated
+  // makes no update.
+  bool overlong_filter = false;
+  int64_t ppo_epochs = 1;       // optimizer passes over each rollout batch
+  int64_t mini_batch_size = 0;  // responses per optimizer step; 0: the whole batch
   std::vector<RewardConfig> rewards = {{"accuracy", 1.0}, {"format", 0.5}};  // summed, weighted
   int64_t reference_refresh_every = 0;  // steps between reference := policy; 0: never
   int64_t checkpoint_every = 50;        // steps between checkpoints; 0: only at the end
@@ -242,6 +250,9 @@ struct StageConfig {
   StageType type = StageType::kSft;
   std::vector<std::string> depends_on;  // stages that must succeed first
   StageInputs inputs;
+  // YAML `template`: the prompt template the stage renders every prompt with (as
+  // DatasetConfig::prompt_template); overrides its input datasets'. Empty: not set.
+  std::string prompt_template;
   // Parameters, under a YAML key named after the type; only the one for `type` is meaningful.
   TrainParams train;                           // pretrain | sft | reward_model
   GrpoParams grpo;                             // grpo
@@ -299,6 +310,11 @@ absl::StatusOr<PipelineConfig> ParseConfig(absl::string_view yaml_text,
 absl::StatusOr<PipelineConfig> LoadConfig(const std::string& path);
 // As LoadConfig, but config errors come back as a list; a Status only when the file can't be read.
 absl::StatusOr<ConfigParseResult> LoadConfigCollect(const std::string& path);
+
+// The prompt template `stage` renders prompts with: its own `template`, else the one its named
+// input datasets set (validation requires those that set one to agree), else "plain". Datasets
+// produced by stages carry no template.
+std::string StageTemplate(const PipelineConfig& config, const StageConfig& stage);
 
 // The resolved config as YAML (every field, defaults filled in): what RUN_DIR/run.yaml holds.
 // ParseConfig(ConfigToYaml(c)) gives back `c`.

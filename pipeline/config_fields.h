@@ -147,6 +147,7 @@ void ConfigFields(FieldsOf<V, GrpoParams> g, V& v) {
   v.Field("advantage", g.advantage, NoCheck());
   v.Field("negative_advantage_scale", g.negative_advantage_scale, InRange(0, 1, false, false));
   v.Field("dynamic_sampling", g.dynamic_sampling, NoCheck());
+  v.Field("overlong_filter", g.overlong_filter, NoCheck());
   v.Field("ppo_epochs", g.ppo_epochs, AtLeast(1));
   v.Field("mini_batch_size", g.mini_batch_size, AtLeast(0));
   v.List("rewards", g.rewards);

@@ -18,6 +18,7 @@
 #include "pipeline/config.h"
 #include "pipeline/config_fields.h"
 #include "pipeline/dag.h"
+#include "pipeline/templates.h"
 
 namespace r1 {
 namespace {
@@ -246,6 +247,34 @@ const std::vector<std::string> kFormats = {"gsm8k", "prompt_answer", "chat", "pr
 const std::vector<std::string> kSyntheticKinds = {"arithmetic", "countdown", "non_reasoning",
                                                   "preference"};
 
+// `template` under `c`: unset, a template name, or a custom text with one {prompt}.
+void CheckTemplate(const std::string& spec, const Checker& c) {
+  if (spec.empty()) return;
+  absl::Status status = PromptTemplate::FromSpec(spec).status();
+  if (!status.ok()) c.Error("template", std::string(status.message()));
+}
+
+// A stage's template: its own, checked; else its named input datasets that set one must agree,
+// so that StageTemplate has one answer.
+void CheckStageTemplate(const PipelineConfig& config, const StageConfig& s, const Checker& c) {
+  if (!s.prompt_template.empty()) return CheckTemplate(s.prompt_template, c);
+  const DatasetConfig* first = nullptr;
+  for (const DatasetRef& ref : s.inputs.datasets) {
+    if (ref.kind != DatasetRef::Kind::kDataset) continue;
+    const DatasetConfig* d = config.FindDataset(ref.value);
+    if (d == nullptr || d->prompt_template.empty()) continue;
+    if (first == nullptr) {
+      first = d;
+    } else if (d->prompt_template != first->prompt_template) {
+      c.Error("template",
+              absl::StrCat("input datasets ", Quoted(first->name), " and ", Quoted(d->name),
+                           " set different templates (", Quoted(first->prompt_template), ", ",
+                           Quoted(d->prompt_template), "); set the stage's template"));
+      return;
+    }
+  }
+}
+
 void CheckDataset(const DatasetConfig& d, Errors* errors) {
   std::string prefix = absl::StrCat("datasets.", d.name);
   Checker c(errors, prefix);
@@ -259,6 +288,7 @@ void CheckDataset(const DatasetConfig& d, Errors* errors) {
                        "exactly one"});
   }
   c.AtLeast("limit", d.limit, int64_t{0});
+  CheckTemplate(d.prompt_template, c);
   if (d.synthetic) {
     Checker s(errors, absl::StrCat(prefix, ".synthetic"));
     s.OneOf("kind", d.synthetic->kind, kSyntheticKinds);
@@ -575,6 +605,7 @@ void ValidateConfig(const PipelineConfig& config, std::vector<ConfigError>* erro
         break;
     }
     CheckInputs(config, i, by_name, graph, errors);
+    CheckStageTemplate(config, s, Checker(errors, prefix));
   }
 }
 
