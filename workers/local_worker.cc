@@ -26,6 +26,7 @@
 #include "workers/lr_schedule.h"
 #include "workers/policy_loss.h"
 #include "workers/reward_model_loss.h"
+#include "workers/torch_save.h"
 
 namespace r1 {
 
@@ -834,9 +835,11 @@ absl::Status LocalWorker::Save(const std::string& slot_name, const std::string& 
     R1_RETURN_IF_ERROR(SaveHfModelDir(staging, config, tensors, slot->tokenizer.get()));
     if (!weights_only) {
       if (slot->optimizer != nullptr) {
-        torch::save(*slot->optimizer, JoinPath(staging, kOptimizerFile));
+        R1_RETURN_IF_ERROR(SaveOptimizerFile(*slot->optimizer, JoinPath(staging, kOptimizerFile)));
       }
-      if (!slot->master.empty()) torch::save(slot->master, JoinPath(staging, kMasterWeightsFile));
+      if (!slot->master.empty()) {
+        R1_RETURN_IF_ERROR(SaveTensorsFile(slot->master, JoinPath(staging, kMasterWeightsFile)));
+      }
       R1_RETURN_IF_ERROR(WriteFileAtomic(JoinPath(staging, kTrainerStateFile), trainer_state_json));
     }
     return absl::OkStatus();
