@@ -107,8 +107,8 @@ class WorkerClient {
   virtual ~WorkerClient() = default;
 
   // Loads the Hugging Face directory `model_dir` into `slot` ("policy", "reference", "reward").
-  // With `optimizer`, the slot is trainable; `checkpoint_dir` (may be empty) restores weights,
-  // optimizer and RNG state written by SaveCheckpoint.
+  // With `optimizer`, the slot is trainable; `checkpoint_dir` (may be empty) restores weights and
+  // optimizer state written by Save. There is no RNG state: see Save.
   virtual absl::Status LoadModel(const std::string& slot, const std::string& model_dir,
                                  const OptimizerOptions* optimizer,
                                  const std::string& checkpoint_dir) = 0;
@@ -146,7 +146,10 @@ class WorkerClient {
                                                    const std::vector<TokenSeq>& responses) = 0;
 
   // Writes `slot` to `dir` atomically: weights in Hugging Face layout plus, unless `weights_only`,
-  // the optimizer and RNG state and `trainer_state_json` (the stage's own cursor).
+  // the optimizer state and `trainer_state_json` (the stage's own cursor). No RNG state is saved,
+  // and none is needed for an exact resume: every sampled token is a pure function of its
+  // request's seed (RequestSeed of stage seed, step, index) and decode position, data order of
+  // the stage seed and step, initial weights of the run seed; the models have no dropout.
   virtual absl::Status Save(const std::string& slot, const std::string& dir,
                             const std::string& trainer_state_json, bool weights_only) = 0;
 
