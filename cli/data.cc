@@ -15,6 +15,7 @@
 #include "pipeline/datasets.h"
 #include "pipeline/jsonl.h"
 #include "pipeline/synthetic.h"
+#include "pipeline/synthetic_code.h"
 #include "pipeline/synthetic_countdown.h"
 
 namespace r1::cli {
@@ -27,7 +28,7 @@ Writes a deterministic synthetic dataset as JSON lines (the same seed gives the 
 Examples are {"id","task","prompt","answer","solution"} (read back with format prompt_answer);
 preference pairs are {"id","prompt","chosen","rejected"} (format preference).
 
-  --task TASK        arithmetic | countdown | simple | preference
+  --task TASK        arithmetic | countdown | simple | preference | code
   --count N          number of records (default 1000)
   --seed S           random seed, a non-negative integer (default 0)
   --out FILE         written atomically; default: standard output
@@ -52,6 +53,10 @@ simple (and the simple half of preference):
   --assistant-name NAME                used by the identity task (default "r1")
 preference:
   --arithmetic-percent P               share of pairs from arithmetic (default 50)
+code (Python programs over stdin; "answer" holds the tests, for the code reward):
+  --tasks A,B,...                      arith,linear,reverse,upper,reduce,repeat
+  --max-value N                        test integers in 0..N (default 20)
+  --min-tests N --max-tests N          tests per example (default 2..4)
 
 Exit status: 0 written; 1 bad option value or write error (stderr says which); 2 usage.)";
 
@@ -139,13 +144,21 @@ absl::StatusOr<std::vector<nlohmann::json>> Synthesize(const ParsedArgs& args) {
     CountdownOptions o;
     R1_RETURN_IF_ERROR(CountdownFromArgs(args, &o));
     R1_ASSIGN_OR_RETURN(examples, GenerateCountdown(o, useed, count));
+  } else if (*task == "code") {
+    CodeTaskOptions o;
+    if (auto tasks = args.Get("tasks")) o.tasks = absl::StrSplit(*tasks, ',', absl::SkipEmpty());
+    R1_RETURN_IF_ERROR(IntOption(args, "max-value", &o.max_value));
+    R1_RETURN_IF_ERROR(IntOption(args, "min-tests", &o.min_tests));
+    R1_RETURN_IF_ERROR(IntOption(args, "max-tests", &o.max_tests));
+    R1_ASSIGN_OR_RETURN(examples, GenerateCodeTasks(o, useed, count));
   } else if (*task == "simple") {
     SimpleTaskOptions o;
     SimpleFromArgs(args, &o);
     R1_ASSIGN_OR_RETURN(examples, GenerateSimpleTasks(o, useed, count));
   } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--task: unknown task \"", *task, "\" (known: arithmetic, countdown, simple, preference)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--task: unknown task \"", *task,
+                     "\" (known: arithmetic, countdown, simple, preference, code)"));
   }
   for (const Example& ex : examples) out.push_back(ExampleToJson(ex));
   return out;
@@ -173,7 +186,10 @@ int RunSynth(const std::vector<std::string>& argv) {
                         "tasks",
                         "assistant-name",
                         "arithmetic-percent",
-                        "terse-percent"};
+                        "terse-percent",
+                        "max-value",
+                        "min-tests",
+                        "max-tests"};
   spec.flag_options = {"non-negative", "use-all-numbers"};
   absl::StatusOr<ParsedArgs> args = ParseArgs(argv, spec);
   if (!args.ok()) {

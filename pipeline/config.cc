@@ -71,6 +71,7 @@ absl::string_view SyntheticFormat(absl::string_view kind) {
   if (kind == "arithmetic" || kind == "countdown") return "prompt_answer";
   if (kind == "non_reasoning") return "chat";
   if (kind == "preference") return "preference";
+  if (kind == "code") return "code";
   return "";
 }
 

@@ -103,21 +103,22 @@ struct ClusterConfig {
 
 // A generated dataset (pipeline/synthetic): deterministic for a given seed.
 struct SyntheticSpec {
-  std::string kind;      // arithmetic | countdown | non_reasoning | preference
+  std::string kind;      // arithmetic | countdown | non_reasoning | preference | code
   int64_t count = 1000;  // examples to generate
   uint64_t seed = 0;     // generator seed
   nlohmann::json options = nlohmann::json::object();  // generator-specific knobs, passed through
 };
 
 // The record format a synthetic generator of `kind` writes ("prompt_answer", "chat",
-// "preference"); "" for an unknown kind.
+// "preference", "code"); "" for an unknown kind.
 absl::string_view SyntheticFormat(absl::string_view kind);
 
 struct DatasetConfig {
   std::string name;  // key in the `datasets` map; what stage inputs refer to
   std::string path;  // a JSONL file (relative paths are relative to the config file)
-  // Record format: gsm8k | prompt_answer | chat | preference. For synthetic data it follows from
-  // the kind (arithmetic/countdown: prompt_answer, non_reasoning: chat, preference: preference).
+  // Record format: gsm8k | prompt_answer | chat | preference | code (prompts with tests for the
+  // code reward). For synthetic data it follows from the kind (arithmetic/countdown:
+  // prompt_answer, non_reasoning: chat, preference: preference, code: code).
   std::string format;
   std::optional<SyntheticSpec> synthetic;  // exclusive with `path`
   int64_t limit = 0;                       // use only the first `limit` records; 0: all
@@ -237,6 +238,9 @@ struct EvalParams {
   int64_t samples_per_prompt = 4;  // k: pass@1 is mean correctness over k samples, plus maj@k
   SamplingConfig sampling{0.6, 0.95, 256};  // YAML: temperature, top_p, max_new_tokens
   int64_t max_examples = 0;                 // evaluate the first N prompts of each dataset; 0: all
+  // Params of the code reward (stages/rewards/code.h) that grades code examples (task "code"): a
+  // sample is correct when every test passes. YAML `code`; written only when not empty.
+  nlohmann::json code = nlohmann::json::object();
 };
 
 struct StageInputs {

@@ -178,6 +178,7 @@ void ConfigFields(FieldsOf<V, EvalParams> e, V& v) {
   v.Field("samples_per_prompt", e.samples_per_prompt, AtLeast(1));
   SamplingFields(e.sampling, v, /*greedy_ok=*/true);
   v.Field("max_examples", e.max_examples, AtLeast(0));
+  v.Field("code", e.code, NoCheck());  // code reward params: checked when the stage starts
 }
 
 }  // namespace r1

@@ -245,7 +245,7 @@ void CheckCluster(const ClusterConfig& k, Errors* errors) {
 
 const std::vector<std::string> kFormats = {"gsm8k", "prompt_answer", "chat", "preference", "code"};
 const std::vector<std::string> kSyntheticKinds = {"arithmetic", "countdown", "non_reasoning",
-                                                  "preference"};
+                                                  "preference", "code"};
 
 // `template` under `c`: unset, a template name, or a custom text with one {prompt}.
 void CheckTemplate(const std::string& spec, const Checker& c) {
@@ -352,14 +352,14 @@ void CheckEval(const EvalParams& e, const Checker& c) { CheckFields(e, c); }
 std::vector<std::string> AcceptedFormats(StageType type) {
   switch (type) {
     case StageType::kPretrain:
-    case StageType::kSft:
-      return {"gsm8k", "prompt_answer", "chat"};
+    case StageType::kSft:  // code: its solutions (the synthetic code tasks have them)
+      return {"gsm8k", "prompt_answer", "chat", "code"};
     case StageType::kGrpo:  // code: tests for the code reward
       return {"gsm8k", "prompt_answer", "chat", "code"};
     case StageType::kRejectionSampling:
       return {"gsm8k", "prompt_answer", "chat"};
-    case StageType::kEval:  // chat: the non-reasoning tasks, graded by exact match
-      return {"gsm8k", "prompt_answer", "chat"};
+    case StageType::kEval:  // chat: graded by exact match; code: by the code reward
+      return {"gsm8k", "prompt_answer", "chat", "code"};
     case StageType::kRewardModel:
       return {"preference"};
   }

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "pipeline/synthetic.h"
+#include "pipeline/synthetic_code.h"
 #include "pipeline/synthetic_countdown.h"
 
 namespace r1 {
@@ -104,6 +105,14 @@ absl::StatusOr<LoadedDataset> Generate(const DatasetConfig& config) {
     ReadSimple(&reader, &o);
     R1_RETURN_IF_ERROR(reader.Finish());
     R1_ASSIGN_OR_RETURN(out.examples, GenerateSimpleTasks(o, spec.seed, spec.count));
+  } else if (spec.kind == "code") {
+    CodeTaskOptions o;
+    reader.Get("tasks", &o.tasks);
+    reader.Get("max_value", &o.max_value);
+    reader.Get("min_tests", &o.min_tests);
+    reader.Get("max_tests", &o.max_tests);
+    R1_RETURN_IF_ERROR(reader.Finish());
+    R1_ASSIGN_OR_RETURN(out.examples, GenerateCodeTasks(o, spec.seed, spec.count));
   } else if (spec.kind == "preference") {
     PreferenceOptions o;
     reader.Get("arithmetic_percent", &o.arithmetic_percent);

@@ -13,6 +13,7 @@
 #include "pipeline/metrics.h"
 #include "pipeline/synthetic.h"
 #include "stages/rewards/accuracy.h"
+#include "stages/rewards/code.h"
 #include "stages/rewards/format.h"
 #include "stages/rewards/language.h"
 #include "stages/rewards/math_answer.h"
@@ -164,6 +165,25 @@ void AddNonReasoning(const StageContext& context, const RejectionSamplingParams&
   }
 }
 
+bool IsCodeExample(const Example& example) { return example.task == "code"; }
+
+// A code example's sample: correct when its last code block passes every test (whatever the
+// reward's mode); maj@k votes on the code block.
+absl::StatusOr<EvalGrade> GradeCodeSample(const RuleReward& code, const Example& example,
+                                          absl::string_view response) {
+  RewardInput input;
+  input.prompt = example.prompt;
+  input.response = response;
+  input.reference = example.reference;
+  R1_ASSIGN_OR_RETURN(RewardValue value, code.Compute(input));
+  double passed = 0, tests = 0;
+  for (const auto& [key, count] : value.counts) {
+    if (key == "passed") passed = count;
+    if (key == "tests") tests = count;
+  }
+  return EvalGrade{tests > 0 && passed == tests, value.extracted};
+}
+
 }  // namespace
 
 EvalGrade GradeEvalSample(const Example& example, absl::string_view response) {
@@ -229,6 +249,14 @@ absl::StatusOr<StageResult> RunEvalStage(const StageContext& context) {
   const size_t n = p.max_examples > 0
                        ? std::min(context.examples.size(), static_cast<size_t>(p.max_examples))
                        : context.examples.size();
+  std::unique_ptr<RuleReward> code;  // made only when there are code examples
+  if (std::any_of(context.examples.begin(), context.examples.begin() + static_cast<long>(n),
+                  IsCodeExample)) {
+    auto made = MakeCodeReward(p.code);
+    if (!made.ok())
+      return Annotate(made.status(), absl::StrCat("stage ", stage.name, ": eval.code: "));
+    code = *std::move(made);
+  }
   R1_ASSIGN_OR_RETURN(const PromptTemplate tmpl, StagePromptTemplate(context));
   std::vector<std::string> prompts;
   for (size_t i = 0; i < n; ++i) prompts.push_back(tmpl.RenderPrompt(context.examples[i].prompt));
@@ -245,7 +273,12 @@ absl::StatusOr<StageResult> RunEvalStage(const StageContext& context) {
   for (size_t i = 0; i < n; ++i) {
     const Example& ex = context.examples[i];
     for (const Rollout& r : rollouts[i]) {
-      EvalGrade grade = GradeEvalSample(ex, r.text);
+      EvalGrade grade;
+      if (IsCodeExample(ex)) {
+        R1_ASSIGN_OR_RETURN(grade, GradeCodeSample(*code, ex, r.text));
+      } else {
+        grade = GradeEvalSample(ex, r.text);
+      }
       problems[i].correct.push_back(grade.correct);
       problems[i].answers.push_back(std::move(grade.answer));
       if (ex.reasoning) {  // general prompts are answered directly, without <think>

@@ -37,8 +37,10 @@ struct EvalGrade {
 };
 EvalGrade GradeEvalSample(const Example& example, absl::string_view response);
 
-// Runs an eval stage: writes RUN_DIR/STAGE/output/eval.json and returns its numbers as summary
-// ("pass@1", "maj@k", "format_rate", "response_length_mean", "problems", "k").
+// Runs an eval stage: examples of task "code" are graded by the code reward (params
+// `eval.code`; a sample is correct when it passes every test, maj@k votes on its code block),
+// every other example by GradeEvalSample. Writes RUN_DIR/STAGE/output/eval.json and returns its
+// numbers as summary ("pass@1", "maj@k", "format_rate", "response_length_mean", "problems", "k").
 absl::StatusOr<StageResult> RunEvalStage(const StageContext& context);
 
 // Runs a rejection_sampling stage: writes RUN_DIR/STAGE/output/data.jsonl (prompt_answer format,

@@ -48,7 +48,7 @@ TEST_F(DataCliTest, SynthArithmeticIsDeterministicAndChecksBack) {
 }
 
 TEST_F(DataCliTest, SynthToStdoutForEveryTask) {
-  for (const std::string task : {"countdown", "simple", "preference"}) {
+  for (const std::string task : {"countdown", "simple", "preference", "code"}) {
     RunResult r = Run("synth --task " + task + " --count 5 --seed 1");
     ASSERT_EQ(r.exit_code, 0) << task << ": " << r.err;
     std::vector<nlohmann::json> lines = testing_util::JsonLines(r.out);
@@ -58,6 +58,11 @@ TEST_F(DataCliTest, SynthToStdoutForEveryTask) {
       EXPECT_TRUE(lines[0].contains("rejected"));
     } else {
       EXPECT_TRUE(lines[0].contains("answer"));
+    }
+    if (task == "code") {  // the answer holds the tests the code reward reads
+      EXPECT_EQ(lines[0]["task"], "code");
+      nlohmann::json tests = nlohmann::json::parse(lines[0]["answer"].get<std::string>());
+      EXPECT_GE(tests["tests"].size(), 2u) << lines[0].dump();
     }
   }
 }
