@@ -276,7 +276,7 @@ TEST(ConfigTest, WrongInputKinds) {
       ElementsAre(
           "stages[2].inputs.datasets[0]: stage \"base_sft\" (sft) produces a model, not a dataset",
           "stages[2].inputs.datasets[1]: dataset \"prefs\" has format preference; an sft stage "
-          "reads gsm8k, prompt_answer or chat",
+          "reads gsm8k, prompt_answer, chat or code",
           "stages[3].inputs.model: stage \"rs\" (rejection_sampling) produces a dataset, not a "
           "model",
           "stages[4].inputs.datasets[0]: dataset \"chat\" has format chat; a reward_model stage "
@@ -423,7 +423,7 @@ stages: []
                   "datasets.neither: give either path (a JSONL file) or synthetic (a generator), "
                   "exactly one",
                   "datasets.syn.synthetic.kind: must be one of arithmetic, countdown, "
-                  "non_reasoning, preference; got \"sudoku\"",
+                  "non_reasoning, preference, code; got \"sudoku\"",
                   "datasets.syn.synthetic.count: must be >= 1, got 0",
                   "stages: at least one stage is required"));
 }
