@@ -52,6 +52,34 @@ std::vector<double> NiceTicks(double lo, double hi, int32_t target, bool integer
   return ticks;
 }
 
+std::vector<ChartPoint> ThinForPlot(const std::vector<ChartPoint>& points, double x_lo, double x_hi,
+                                    int32_t columns) {
+  if (columns < 1 || points.size() < 4 * static_cast<size_t>(columns) || !(x_hi > x_lo)) {
+    return points;
+  }
+  auto column = [&](double x) {
+    return static_cast<int64_t>(std::floor((x - x_lo) / (x_hi - x_lo) * columns));
+  };
+  std::vector<ChartPoint> thinned;
+  size_t begin = 0;
+  while (begin < points.size()) {
+    size_t end = begin + 1;
+    const int64_t c = column(points[begin].x);
+    while (end < points.size() && column(points[end].x) == c) ++end;
+    size_t lowest = begin, highest = begin;
+    for (size_t i = begin; i < end; ++i) {
+      if (points[i].y < points[lowest].y) lowest = i;
+      if (points[i].y > points[highest].y) highest = i;
+    }
+    std::vector<size_t> keep = {begin, lowest, highest, end - 1};
+    std::sort(keep.begin(), keep.end());
+    keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
+    for (size_t i : keep) thinned.push_back(points[i]);
+    begin = end;
+  }
+  return thinned;
+}
+
 std::string RenderLineChart(const std::vector<ChartPoint>& points,
                             const LineChartOptions& options) {
   const double width = options.width, height = options.height;
@@ -137,9 +165,11 @@ std::string RenderLineChart(const std::vector<ChartPoint>& points,
     absl::StrAppend(&svg, "<circle class=\"series\" cx=\"", Px(sx(finite[0].x)), "\" cy=\"",
                     Px(sy(finite[0].y)), "\" r=\"3\" fill=\"#0969da\"/>\n");
   } else {
+    const std::vector<ChartPoint> drawn =
+        ThinForPlot(finite, x_lo, x_hi, static_cast<int32_t>(std::ceil(plot_w)));
     absl::StrAppend(&svg, "<polyline class=\"series\" points=\"");
-    for (size_t i = 0; i < finite.size(); ++i) {
-      absl::StrAppend(&svg, i > 0 ? " " : "", Px(sx(finite[i].x)), ",", Px(sy(finite[i].y)));
+    for (size_t i = 0; i < drawn.size(); ++i) {
+      absl::StrAppend(&svg, i > 0 ? " " : "", Px(sx(drawn[i].x)), ",", Px(sy(drawn[i].y)));
     }
     absl::StrAppend(&svg, "\" fill=\"none\" stroke=\"#0969da\" stroke-width=\"1.5\"/>\n");
   }

@@ -28,8 +28,16 @@ struct LineChartOptions {
 // spacing is at least 1. Non-finite bounds give no ticks.
 std::vector<double> NiceTicks(double lo, double hi, int32_t target, bool integer_only = false);
 
+// The points of a series reduced for a plot `columns` pixels wide whose x axis spans [x_lo, x_hi]:
+// each run of consecutive points that fall in one pixel column keeps its first, lowest, highest
+// and last point, in their original order, so a drawn line looks the same (every spike and dip
+// stays) with at most 4 points a column. Fewer than 4 * columns points come back unchanged.
+std::vector<ChartPoint> ThinForPlot(const std::vector<ChartPoint>& points, double x_lo, double x_hi,
+                                    int32_t columns);
+
 // An <svg class="chart"> element. The finite points, in the given order, are one
-// <polyline class="series"> (two or more) or one <circle class="series"> (exactly one); with none,
+// <polyline class="series"> (two or more, thinned by ThinForPlot for the plot's width, so a run of
+// a million steps is still a small page) or one <circle class="series"> (exactly one); with none,
 // the plot area says so. A caption line counts the missing (non-finite) values when there are any.
 std::string RenderLineChart(const std::vector<ChartPoint>& points, const LineChartOptions& options);
 

@@ -1,5 +1,5 @@
 // Tests of the inline-SVG line chart: tick choice, one polyline point per finite value, a single
-// point, missing values, and escaping of the title.
+// point, missing values, escaping of the title, and the thinning of long series.
 #include "report/line_chart.h"
 
 #include <cmath>
@@ -102,4 +102,43 @@ TEST(LineChartTest, TitleIsEscaped) {
 }
 
 }  // namespace
+TEST(ThinForPlotTest, KeepsEveryColumnsExtremesInOrder) {
+  std::vector<ChartPoint> points;
+  for (int i = 0; i < 100000; ++i) points.push_back({static_cast<double>(i), double(i % 7)});
+  points[54321].y = 1000;   // a spike
+  points[77777].y = -1000;  // a dip
+  const std::vector<ChartPoint> thinned = ThinForPlot(points, 0, 99999, 300);
+  EXPECT_LE(thinned.size(), 4u * 301);
+  EXPECT_GE(thinned.size(), 300u);
+  EXPECT_EQ(thinned.front().x, 0);
+  EXPECT_EQ(thinned.back().x, 99999);
+  bool spike = false, dip = false;
+  for (size_t i = 0; i < thinned.size(); ++i) {
+    if (i > 0) EXPECT_GT(thinned[i].x, thinned[i - 1].x);
+    spike |= thinned[i].x == 54321 && thinned[i].y == 1000;
+    dip |= thinned[i].x == 77777 && thinned[i].y == -1000;
+  }
+  EXPECT_TRUE(spike);
+  EXPECT_TRUE(dip);
+}
+
+TEST(ThinForPlotTest, ShortSeriesComeBackUnchanged) {
+  const std::vector<ChartPoint> points = {{1, 3}, {2, 1}, {3, 2}};
+  const std::vector<ChartPoint> thinned = ThinForPlot(points, 1, 3, 300);
+  ASSERT_EQ(thinned.size(), 3u);
+  EXPECT_EQ(thinned[1].y, 1);
+}
+
+TEST(LineChartTest, AMillionStepsMakeASmallChart) {
+  std::vector<ChartPoint> points;
+  for (int i = 0; i < 1000000; ++i) points.push_back({static_cast<double>(i), std::sin(i * 1e-3)});
+  LineChartOptions options;
+  options.title = "reward";
+  const std::string svg = RenderLineChart(points, options);
+  const std::vector<std::string> pairs =
+      absl::StrSplit(Attribute(svg, "<polyline class=\"series\"", "points"), ' ');
+  EXPECT_LE(pairs.size(), 4u * options.width);
+  EXPECT_LT(svg.size(), 100000u);
+}
+
 }  // namespace r1
