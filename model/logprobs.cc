@@ -12,7 +12,7 @@ namespace r1 {
 
 absl::StatusOr<PackedSequences> PackSequences(const std::vector<std::vector<int32_t>>& prompts,
                                               const std::vector<std::vector<int32_t>>& responses,
-                                              int64_t vocab_size) {
+                                              int64_t vocab_size, int64_t context) {
   if (prompts.size() != responses.size()) {
     return absl::InvalidArgumentError(
         absl::StrCat(prompts.size(), " prompts but ", responses.size(), " responses"));
@@ -32,7 +32,14 @@ absl::StatusOr<PackedSequences> PackSequences(const std::vector<std::vector<int3
         }
       }
     }
-    t = std::max<int64_t>(t, prompts[i].size() + responses[i].size());
+    const int64_t length = static_cast<int64_t>(prompts[i].size() + responses[i].size());
+    if (length > context) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("sequence ", i, ": prompt + response = ", length,
+                       " tokens exceeds the model's context (max_position_embeddings=", context,
+                       ")"));
+    }
+    t = std::max<int64_t>(t, length);
     r = std::max<int64_t>(r, responses[i].size());
   }
   PackedSequences out;
@@ -115,7 +122,8 @@ absl::StatusOr<at::Tensor> ForwardRows(CausalLmImpl& model,
     p.push_back(prompts[i]);
     r.push_back(responses[i]);
   }
-  R1_ASSIGN_OR_RETURN(PackedSequences packed, PackSequences(p, r, model.config().vocab_size));
+  R1_ASSIGN_OR_RETURN(PackedSequences packed, PackSequences(p, r, model.config().vocab_size,
+                                                            model.config().max_position_embeddings));
   return ForwardPacked(model, packed, temperature);
 }
 
@@ -125,7 +133,8 @@ absl::StatusOr<ResponseLogProbs> Compute(CausalLmImpl& model,
                                          float temperature, int64_t chunk_tokens) {
   R1_RETURN_IF_ERROR(CheckLogprobTemperature(temperature));
   // The whole batch first: validates (errors name the caller's index) and gives the mask.
-  auto packed_cpu = PackSequences(prompts, responses, model.config().vocab_size);
+  auto packed_cpu = PackSequences(prompts, responses, model.config().vocab_size,
+                                  model.config().max_position_embeddings);
   if (!packed_cpu.ok()) return packed_cpu.status();
   std::vector<int64_t> lengths;
   for (size_t i = 0; i < prompts.size(); ++i) {

@@ -32,11 +32,12 @@ struct PackedSequences {
 };
 
 // Packs prompts[i] + responses[i]. InvalidArgument naming the sequence index when the sizes
-// differ, a prompt is empty (the first response token needs a context), the batch is empty, or an
-// id is outside [0, vocab_size).
+// differ, a prompt is empty (the first response token needs a context), the batch is empty, an
+// id is outside [0, vocab_size), or a prompt + response is longer than `context` tokens (the
+// model's max_position_embeddings: positions beyond it were never trained).
 absl::StatusOr<PackedSequences> PackSequences(const std::vector<std::vector<int32_t>>& prompts,
                                               const std::vector<std::vector<int32_t>>& responses,
-                                              int64_t vocab_size);
+                                              int64_t vocab_size, int64_t context);
 
 // Logits in the dtype log-softmax / logsumexp / entropy run in: at least f32 (bf16 and f16 are
 // upcast to f32, f32 and f64 are returned as they are). Differentiable.

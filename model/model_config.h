@@ -25,7 +25,7 @@ struct ModelConfig {
   int64_t head_dim = 0;                    // D: per-head width (HF default hidden_size / H)
   double rms_norm_eps = 1e-6;              // RMSNorm epsilon
   double rope_theta = 10000.0;             // rotary base
-  int64_t max_position_embeddings = 2048;  // informational; RoPE itself has no limit
+  int64_t max_position_embeddings = 2048;  // longest sequence generated, scored or trained on
   bool tie_word_embeddings = false;        // lm_head shares embed_tokens.weight
   bool qkv_bias = false;                   // q/k/v_proj have a bias (always for qwen2)
   bool o_bias = false;                     // o_proj has a bias (llama attention_bias only)

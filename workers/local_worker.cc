@@ -88,7 +88,7 @@ struct SequenceBatch {
 
 absl::StatusOr<SequenceBatch> BuildSequenceBatch(const std::vector<TokenSeq>& prompts,
                                                  const std::vector<TokenSeq>& responses,
-                                                 int64_t vocab_size) {
+                                                 int64_t vocab_size, int64_t context) {
   if (prompts.size() != responses.size()) {
     return absl::InvalidArgumentError(
         absl::StrCat(prompts.size(), " prompts but ", responses.size(), " responses"));
@@ -99,6 +99,11 @@ absl::StatusOr<SequenceBatch> BuildSequenceBatch(const std::vector<TokenSeq>& pr
   for (int64_t i = 0; i < batch; ++i) {
     int64_t n = static_cast<int64_t>(prompts[i].size() + responses[i].size());
     if (n == 0) return absl::InvalidArgumentError(absl::StrCat("sequence ", i, " is empty"));
+    if (n > context) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("sequence ", i, ": ", n, " tokens exceeds the model's context ",
+                       "(max_position_embeddings=", context, ")"));
+    }
     longest = std::max(longest, n);
   }
   SequenceBatch out;
@@ -308,7 +313,8 @@ absl::StatusOr<ResponseForward> ForwardResponses(CausalLmImpl& model,
                                                  const std::vector<TokenSeq>& responses,
                                                  float temperature, at::Device device) {
   R1_ASSIGN_OR_RETURN(PackedSequences host,
-                      PackSequences(prompts, responses, model.config().vocab_size));
+                      PackSequences(prompts, responses, model.config().vocab_size,
+                                    model.config().max_position_embeddings));
   const PackedSequences packed = host.To(device);
   at::Tensor hidden = model.Hidden(packed.input_ids, packed.attention_mask, packed.position_ids);
   // The LM head only at the R predicting positions: [B, R, C] -> [B, R, V], in float32 at least.
@@ -439,10 +445,11 @@ absl::Status PolicyGradientBackward(const ShardStep& c, StepMetrics& metrics) {
 absl::Status RewardModelBackward(const ShardStep& c, StepMetrics& metrics) {
   if (c.counts.pairs == 0) return absl::OkStatus();
   const int64_t vocab = c.slot->config.vocab_size;
+  const int64_t context = c.slot->config.max_position_embeddings;
   R1_ASSIGN_OR_RETURN(SequenceBatch chosen,
-                      BuildSequenceBatch(c.batch->prompts, c.batch->responses, vocab));
+                      BuildSequenceBatch(c.batch->prompts, c.batch->responses, vocab, context));
   R1_ASSIGN_OR_RETURN(SequenceBatch rejected,
-                      BuildSequenceBatch(c.batch->prompts, c.batch->rejected, vocab));
+                      BuildSequenceBatch(c.batch->prompts, c.batch->rejected, vocab, context));
   R1_ASSIGN_OR_RETURN(RewardModelLossResult result,
                       BradleyTerryLoss(ScoreSequences(*c.slot, chosen, c.device),
                                        ScoreSequences(*c.slot, rejected, c.device)));
@@ -799,7 +806,8 @@ absl::StatusOr<std::vector<float>> LocalWorker::Score(const std::string& slot_na
         absl::StrCat("slot \"", slot_name, "\" has no reward head"));
   }
   R1_ASSIGN_OR_RETURN(SequenceBatch batch,
-                      BuildSequenceBatch(prompts, responses, slot->config.vocab_size));
+                      BuildSequenceBatch(prompts, responses, slot->config.vocab_size,
+                                         slot->config.max_position_embeddings));
   return CatchExceptions("score", [&]() -> absl::StatusOr<std::vector<float>> {
     torch::NoGradGuard no_grad;
     at::Tensor scores = ScoreSequences(*slot, batch, device_).to(at::kCPU, at::kFloat).contiguous();

@@ -334,6 +334,21 @@ TEST(LogProbsTest, BadInputIsAnError) {
   EXPECT_FALSE(ComputeResponseLogProbsNoGrad(*m, {{1}}, {}).ok());
 }
 
+TEST(LogProbsTest, ASequenceLongerThanTheContextIsAnError) {
+  ModelConfig c = Tiny();
+  c.max_position_embeddings = 8;
+  CausalLm m = Model(c);
+  // 3 + 5 tokens fit exactly; one more does not, in either path.
+  EXPECT_TRUE(ComputeResponseLogProbsNoGrad(*m, {{1, 2, 3}}, {{4, 5, 6, 7, 8}}).ok());
+  auto no_grad = ComputeResponseLogProbsNoGrad(*m, {{1, 2}, {1, 2, 3}}, {{4}, {4, 5, 6, 7, 8, 9}});
+  EXPECT_EQ(no_grad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(no_grad.status().message(),
+              HasSubstr("sequence 1: prompt + response = 9 tokens exceeds the model's context "
+                        "(max_position_embeddings=8)"));
+  auto grad = ComputeResponseLogProbs(*m, {{1, 2, 3}}, {{4, 5, 6, 7, 8, 9}});
+  EXPECT_THAT(grad.status().message(), HasSubstr("max_position_embeddings=8"));
+}
+
 // ---- Init, state dicts, Hugging Face directories ----
 
 TEST(PretrainedTest, InitIsDeterministicInSeed) {

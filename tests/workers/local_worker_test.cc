@@ -158,6 +158,12 @@ TEST_F(LocalWorkerTest, PolicyGradientAndRewardModelSteps) {
   EXPECT_DOUBLE_EQ(accuracy, 1.0);
   auto scores = worker.Score("reward", pairs.prompts, pairs.responses);
   auto worse = worker.Score("reward", pairs.prompts, pairs.rejected);
+  // A sequence beyond the model's context (128 positions) is refused, not scored.
+  auto too_long = worker.Score("reward", {std::vector<int32_t>(100, 5)}, {std::vector<int32_t>(29, 6)});
+  EXPECT_EQ(too_long.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(too_long.status().message()),
+              ::testing::HasSubstr("sequence 0: 129 tokens exceeds the model's context "
+                        "(max_position_embeddings=128)"));
   ASSERT_TRUE(scores.ok() && worse.ok());
   EXPECT_GT((*scores)[0], (*worse)[0]);
   // Saved with its head, it loads back with the same scores.
