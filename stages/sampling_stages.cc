@@ -241,6 +241,24 @@ double MajorityAtK(const std::vector<ProblemSamples>& problems) {
   return static_cast<double>(right) / static_cast<double>(problems.size());
 }
 
+namespace {
+
+// The code reward that grades an eval's code examples (eval.code params), or null when none of
+// the first n examples is one.
+absl::StatusOr<std::unique_ptr<RuleReward>> EvalCodeReward(const StageContext& context, size_t n) {
+  if (!std::any_of(context.examples.begin(), context.examples.begin() + static_cast<long>(n),
+                   IsCodeExample)) {
+    return std::unique_ptr<RuleReward>();
+  }
+  auto made = MakeCodeReward(context.stage->eval.code);
+  if (!made.ok()) {
+    return Annotate(made.status(), absl::StrCat("stage ", context.stage->name, ": eval.code: "));
+  }
+  return *std::move(made);
+}
+
+}  // namespace
+
 absl::StatusOr<StageResult> RunEvalStage(const StageContext& context) {
   const StageConfig& stage = *context.stage;
   const EvalParams& p = stage.eval;
@@ -249,14 +267,7 @@ absl::StatusOr<StageResult> RunEvalStage(const StageContext& context) {
   const size_t n = p.max_examples > 0
                        ? std::min(context.examples.size(), static_cast<size_t>(p.max_examples))
                        : context.examples.size();
-  std::unique_ptr<RuleReward> code;  // made only when there are code examples
-  if (std::any_of(context.examples.begin(), context.examples.begin() + static_cast<long>(n),
-                  IsCodeExample)) {
-    auto made = MakeCodeReward(p.code);
-    if (!made.ok())
-      return Annotate(made.status(), absl::StrCat("stage ", stage.name, ": eval.code: "));
-    code = *std::move(made);
-  }
+  R1_ASSIGN_OR_RETURN(const std::unique_ptr<RuleReward> code, EvalCodeReward(context, n));
   R1_ASSIGN_OR_RETURN(const PromptTemplate tmpl, StagePromptTemplate(context));
   std::vector<std::string> prompts;
   for (size_t i = 0; i < n; ++i) prompts.push_back(tmpl.RenderPrompt(context.examples[i].prompt));
