@@ -7,12 +7,12 @@
 //   generate             r1::Generate of the 128 requests (what the stage's generate_seconds
 //                        measures);
 //   logprobs padded      ComputeResponseLogProbsNoGrad with chunk_tokens 0: one batch padded to
-//                        the longest prompt + response (the worker's path before issue 12);
+//                        the longest prompt + response (the worker's earlier path);
 //   logprobs             ComputeResponseLogProbsNoGrad as the worker calls it now: length-sorted
 //                        chunks of --chunk-tokens padded cells (default kLogprobChunkTokens).
 // The stage runs the reference model's log-probs every step and the policy's every 10th step
 // (the on-policy mismatch check), 1.1 calls per step; "stage ratio" is 1.1 x logprobs / generate,
-// the quantity issue 12 bounds (logprobs_seconds <= 0.3 x generate_seconds). "max |diff|" is the
+// an estimate of the stage's logprobs_seconds / generate_seconds. "max |diff|" is the
 // largest difference between the two log-prob paths over the real response tokens.
 //
 // Response lengths: a random model never emits a stop token, so each request's max_new_tokens is
