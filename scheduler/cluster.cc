@@ -47,29 +47,6 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> WorkerChannel(const std::string& 
 
 }  // namespace
 
-int32_t ExpectedWorkers(const ClusterConfig& cluster) {
-  return cluster.trainer_ranks +
-         (cluster.placement == Placement::kDisaggregated ? cluster.rollout_workers : 0);
-}
-
-absl::StatusOr<std::vector<std::string>> AssignWorkerRoles(const ClusterConfig& cluster,
-                                                           int32_t rank) {
-  const int32_t expected = ExpectedWorkers(cluster);
-  if (rank < 0 || rank >= expected) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("worker rank ", rank, " is beyond the ", expected,
-                     " workers the config asks for (cluster.trainer_ranks, "
-                     "cluster.rollout_workers)"));
-  }
-  const bool disaggregated = cluster.placement == Placement::kDisaggregated;
-  if (rank < cluster.trainer_ranks) {
-    if (!disaggregated) return std::vector<std::string>{"trainer", "rollout", "reward"};
-    if (rank == 0) return std::vector<std::string>{"trainer", "reward", "weight_sync"};
-    return std::vector<std::string>{"trainer", "reward"};
-  }
-  return std::vector<std::string>{"rollout", "weight_sync"};
-}
-
 Cluster::Cluster(const PipelineConfig& config, ClusterOptions options)
     : config_(config), options_(std::move(options)) {}
 
@@ -92,9 +69,7 @@ absl::Status Cluster::StartService() {
   // Ranks come from the launcher; a worker started without one takes the next free rank.
   registry_options.assign_roles =
       [this](const WorkerInfo& info) -> absl::StatusOr<std::vector<std::string>> {
-    int32_t rank = info.mpi_rank;
-    if (rank < 0) rank = static_cast<int32_t>(registry_->Snapshot().size());
-    return AssignWorkerRoles(config_.cluster, rank);
+    return AssignRolesByRank(config_.cluster, info, registry_->Snapshot().size());
   };
   registry_ = std::make_unique<WorkerRegistry>(std::move(registry_options));
 

@@ -20,6 +20,7 @@
 #include "pipeline/config.h"
 #include "scheduler/grpc_worker_client.h"
 #include "scheduler/metrics_endpoint.h"
+#include "scheduler/registration.h"
 #include "scheduler/scheduler_service.h"
 #include "scheduler/status_board.h"
 #include "scheduler/worker_group.h"
@@ -40,15 +41,6 @@ struct ClusterOptions {
   std::function<void(const std::string& line)> log;  // progress lines; may be empty
 };
 
-// The roles of a registering worker under `cluster`, by its MPI rank (registration order when it
-// has none): ranks below trainer_ranks are trainers (colocated: also rollout and reward; rank 0 of
-// a disaggregated group also "weight_sync"), the others rollout workers ("rollout",
-// "weight_sync"). InvalidArgument for a rank beyond the expected count.
-absl::StatusOr<std::vector<std::string>> AssignWorkerRoles(const ClusterConfig& cluster,
-                                                           int32_t rank);
-
-// Workers a run needs: trainer_ranks, plus rollout_workers when disaggregated.
-int32_t ExpectedWorkers(const ClusterConfig& cluster);
 
 // Thread-safety: Acquire/Finish from the executor's thread; the service's threads and Cancel()
 // may run concurrently.

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "scheduler/registration.h"
 #include "worker_api/worker_proto.h"
 
 namespace r1 {
@@ -42,16 +43,8 @@ grpc::Status SchedulerService::Register(grpc::ServerContext* context,
                                         const v1::RegisterRequest* request,
                                         v1::RegisterResponse* response) {
   R1_CHECK_TOKEN();
-  WorkerInfo info;
-  info.address = request->address();
-  info.host = request->host();
-  info.offered_roles.assign(request->roles().begin(), request->roles().end());
-  info.mpi_rank = request->mpi_rank();
-  info.mpi_world_size = request->mpi_world_size();
-  info.pid = request->pid();
-  info.gpus = request->resources().gpus();
-  info.unusable = request->unusable();
-  absl::StatusOr<WorkerInfo> registered = registry_->Register(std::move(info));
+  absl::StatusOr<WorkerInfo> registered =
+      registry_->Register(WorkerInfoFromRegisterRequest(*request));
   if (!registered.ok()) return ToGrpcStatus(registered.status());
   response->set_worker_id(registered->id);
   for (const std::string& role : registered->roles) response->add_roles(role);

@@ -31,6 +31,16 @@ absl::StatusOr<WorkerInfo> WorkerRegistry::Register(WorkerInfo info) {
         "worker at ", info.address, " has no roles (offered ", info.offered_roles.size(), ")"));
   }
   std::lock_guard<std::mutex> lock(mu_);
+  if (info.mpi_world_size > 0 && info.mpi_rank >= 0) {
+    for (const WorkerInfo& w : workers_) {
+      if (w.alive && w.mpi_world_size > 0 && w.mpi_rank == info.mpi_rank) {
+        return absl::UnavailableError(absl::StrCat(
+            "worker rank ", info.mpi_rank, " is held by live worker ", w.id, " at ", w.address,
+            " (host \"", w.host, "\"); a restarted worker registers once that one is declared "
+            "dead"));
+      }
+    }
+  }
   info.id = absl::StrCat("w", next_id_++);
   info.registered_at = info.last_heartbeat = Now();
   info.alive = true;

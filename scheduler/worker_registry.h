@@ -50,7 +50,9 @@ class WorkerRegistry {
   // Adds a worker: assigns the next id ("w0", "w1", ...), its roles (assign_roles, or the offered
   // ones), registered_at = last_heartbeat = now, alive. Returns the stored record.
   // InvalidArgument for an empty address or when it ends up with no roles; the assigner's error
-  // when it refuses the worker.
+  // when it refuses the worker; Unavailable (the worker retries) when a live worker already holds
+  // its MPI rank (both with mpi_world_size > 0), so that a duplicate rank never counts twice
+  // towards WaitForWorkers.
   absl::StatusOr<WorkerInfo> Register(WorkerInfo info);
 
   // Records a heartbeat. NotFound for an unknown id (the service maps it to PERMISSION_DENIED),

@@ -14,6 +14,7 @@
 #include "base/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "scheduler/registration.h"
 #include "scheduler/run_token.h"
 #include "scheduler/status_board.h"
 
@@ -125,6 +126,61 @@ TEST(WorkerRegistryTest, HeartbeatUnknownAndDead) {
   registry.MarkDead("w0");
   EXPECT_EQ(registry.Heartbeat("w0").code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_FALSE(registry.Snapshot()[0].alive);
+}
+
+TEST(WorkerRegistryTest, ALiveWorkersRankIsNotRegisteredTwice) {
+  WorkerRegistry registry({absl::Seconds(10), nullptr, nullptr});
+  WorkerInfo first = Offer("h:1", {"trainer"}, 1);
+  first.mpi_world_size = 2;
+  ASSERT_TRUE(registry.Register(first).ok());
+  WorkerInfo again = Offer("h:2", {"trainer"}, 1);
+  again.mpi_world_size = 2;
+  absl::StatusOr<WorkerInfo> refused = registry.Register(again);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);  // the worker retries
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("worker rank 1 is held by live worker w0 at h:1 (host \"node1\")"));
+  EXPECT_EQ(registry.WaitForWorkers(2, absl::ZeroDuration()).status().code(),
+            absl::StatusCode::kDeadlineExceeded);  // one rank 1 is not two workers
+  registry.MarkDead("w0");
+  absl::StatusOr<WorkerInfo> restarted = registry.Register(again);
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  EXPECT_EQ(restarted->id, "w1");
+}
+
+TEST(RegistrationTest, RolesByRankOrRegistrationOrder) {
+  ClusterConfig cluster;
+  cluster.trainer_ranks = 2;
+  cluster.placement = Placement::kDisaggregated;
+  cluster.rollout_workers = 1;
+  EXPECT_EQ(ExpectedWorkers(cluster), 3);
+  WorkerInfo ranked = Offer("h:1", {}, 2);
+  EXPECT_THAT(*AssignRolesByRank(cluster, ranked, 0), ElementsAre("rollout", "weight_sync"));
+  WorkerInfo rankless = Offer("h:1", {});
+  EXPECT_THAT(*AssignRolesByRank(cluster, rankless, 0),
+              ElementsAre("trainer", "reward", "weight_sync"));
+  EXPECT_THAT(*AssignRolesByRank(cluster, rankless, 1), ElementsAre("trainer", "reward"));
+  EXPECT_THAT(AssignRolesByRank(cluster, rankless, 3).status().message(),
+              HasSubstr("worker rank 3 is beyond the 3 workers"));
+  EXPECT_FALSE(AssignRolesByRank(cluster, Offer("h:1", {}, 7), 0).ok());
+
+  v1::RegisterRequest request;
+  request.set_address("10.0.0.1:5000");
+  request.set_host("node3");
+  request.add_roles("trainer");
+  request.set_mpi_rank(1);
+  request.set_mpi_world_size(3);
+  request.set_pid(77);
+  request.mutable_resources()->set_gpus(8);
+  request.set_unusable("no GPU");
+  WorkerInfo info = WorkerInfoFromRegisterRequest(request);
+  EXPECT_EQ(info.address, "10.0.0.1:5000");
+  EXPECT_EQ(info.host, "node3");
+  EXPECT_THAT(info.offered_roles, ElementsAre("trainer"));
+  EXPECT_EQ(info.mpi_rank, 1);
+  EXPECT_EQ(info.mpi_world_size, 3);
+  EXPECT_EQ(info.pid, 77);
+  EXPECT_EQ(info.gpus, 8);
+  EXPECT_EQ(info.unusable, "no GPU");
 }
 
 TEST(WorkerRegistryTest, SweepDeclaresSilentWorkersDeadOnce) {
