@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "base/file_util.h"
 #include "cli/args.h"
@@ -50,7 +51,8 @@ heartbeat, alive).
   --scheduler HOST:PORT  ask the scheduler's status RPC (the address is in RUN_DIR/scheduler.addr)
   --token-file FILE      the run's token (RUN_DIR/token); default: the environment variable R1_TOKEN
   --run-dir DIR          the run directory (RUN_DIR): asks its scheduler when RUN_DIR/scheduler.addr
-                         and RUN_DIR/token exist and it answers within 2 s, else reads the files
+                         and RUN_DIR/token exist and it answers within 2 s, else reads the files;
+                         a running run's Prometheus URL (RUN_DIR/metrics.addr) is shown too
   --json                 one JSON object per snapshot instead of a table
   --watch                print every change until the run finished (from the scheduler: streamed;
                          from the files: again every --interval seconds, default 5)
@@ -170,6 +172,9 @@ void PrintTable(const nlohmann::json& snap) {
               !snap["finished"].get<bool>()   ? ""
               : snap["succeeded"].get<bool>() ? " finished: succeeded"
                                               : " finished: failed");
+  if (snap.contains("metrics_url") && !snap["finished"].get<bool>()) {
+    std::printf("  metrics (Prometheus): %s\n", snap["metrics_url"].get<std::string>().c_str());
+  }
   std::printf("  %-24s %-18s %-10s %-12s %-4s %s\n", "stage", "type", "state", "step", "try",
               "latest");
   for (const auto& s : snap["stages"]) {
@@ -217,7 +222,17 @@ void PrintTable(const nlohmann::json& snap) {
   }
 }
 
-void Print(const nlohmann::json& snap, bool json) {
+// The run's Prometheus endpoint, "http://HOST:PORT/metrics" from RUN_DIR/metrics.addr, or "" when
+// the run serves none (cluster.metrics_address unset).
+std::string MetricsUrl(const std::string& dir) {
+  absl::StatusOr<std::string> addr = ReadFile(JoinPath(dir, "metrics.addr"));
+  if (!addr.ok()) return "";
+  const std::string host_port(absl::StripAsciiWhitespace(*addr));
+  return host_port.empty() ? "" : absl::StrCat("http://", host_port, "/metrics");
+}
+
+void Print(nlohmann::json snap, bool json, const std::string& metrics_url = "") {
+  if (!metrics_url.empty()) snap["metrics_url"] = metrics_url;
   if (json) {
     std::printf("%s\n", snap.dump().c_str());
   } else {
@@ -302,14 +317,16 @@ class SchedulerStatusClient {
 
 // Prints once, or every change until the run finished. Returns the exit code.
 int ShowFromScheduler(SchedulerStatusClient* client, const ParsedArgs& args,
-                      const nlohmann::json& first, int32_t min_interval_ms) {
+                      const nlohmann::json& first, int32_t min_interval_ms,
+                      const std::string& metrics_url = "") {
   const bool json = args.Flag("json");
   if (!args.Flag("watch") || first["finished"].get<bool>()) {
-    Print(first, json);
+    Print(first, json, metrics_url);
     return 0;
   }
-  absl::Status watched =
-      client->Watch(min_interval_ms, [json](const nlohmann::json& snap) { Print(snap, json); });
+  absl::Status watched = client->Watch(min_interval_ms, [&](const nlohmann::json& snap) {
+    Print(snap, json, metrics_url);
+  });
   if (!watched.ok()) {
     std::fprintf(stderr, "r1 status: %s\n", std::string(watched.message()).c_str());
     return 1;
@@ -318,14 +335,15 @@ int ShowFromScheduler(SchedulerStatusClient* client, const ParsedArgs& args,
 }
 
 // The file-based view of `dir`, once or every `interval_s` until the run finished.
-int ShowFromFiles(const std::string& dir, bool json, bool watch, double interval_s) {
+int ShowFromFiles(const std::string& dir, bool json, bool watch, double interval_s,
+                  const std::string& metrics_url) {
   while (true) {
     absl::StatusOr<nlohmann::json> snap = FileSnapshot(dir);
     if (!snap.ok()) {
       std::fprintf(stderr, "r1 status: %s\n", std::string(snap.status().message()).c_str());
       return 1;
     }
-    Print(*snap, json);
+    Print(*snap, json, metrics_url);
     if (!watch || (*snap)["finished"].get<bool>()) return 0;
     ::usleep(static_cast<useconds_t>(interval_s * 1e6));
   }
@@ -394,7 +412,8 @@ int RunStatus(const std::vector<std::string>& argv) {
       SchedulerStatusClient client(*addr, *token, *std::move(channel));
       absl::StatusOr<nlohmann::json> first = client.Get(kRunDirProbeTimeout);
       if (first.ok()) {
-        const int code = ShowFromScheduler(&client, *args, *first, min_interval_ms);
+        const int code =
+            ShowFromScheduler(&client, *args, *first, min_interval_ms, MetricsUrl(dir));
         // A watch whose scheduler went away (the run ended or crashed) goes on from the files.
         if (code == 0 || !args->Flag("watch")) return code;
       } else if (absl::IsUnauthenticated(first.status())) {
@@ -403,7 +422,7 @@ int RunStatus(const std::vector<std::string>& argv) {
       }
     }
   }
-  return ShowFromFiles(dir, args->Flag("json"), args->Flag("watch"), *interval);
+  return ShowFromFiles(dir, args->Flag("json"), args->Flag("watch"), *interval, MetricsUrl(dir));
 }
 
 R1_REGISTER_COMMAND(Command{"status", "show a run's stages, steps, metrics, ETA and workers",

@@ -215,6 +215,17 @@ TEST_F(MetricsEndpointTest, ScrapedOverLoopbackWhileTheRunIsInProgress) {
   ExpectPretrainRunning(response, run_dir);
   const std::string body = response.substr(response.find("\r\n\r\n") + 4);
   EXPECT_EQ(Sample(body, "r1_workers"), 1) << body;
+  // `r1 status --run-dir` shows where to scrape while the run goes.
+  const std::string status_log = JoinPath(dir_, "status.log");
+  SpawnOptions status_options;
+  status_options.log_file = status_log;
+  absl::StatusOr<Subprocess> status = Subprocess::Spawn(
+      {R1_BINARY_DIR "/cli/r1", "status", "--run-dir", run_dir}, status_options);
+  ASSERT_TRUE(status.ok()) << status.status();
+  absl::StatusOr<ExitInfo> status_exit = status->Wait(absl::Seconds(30));
+  ASSERT_TRUE(status_exit.ok() && status_exit->exit_code == 0) << ReadFile(status_log).value_or("");
+  EXPECT_THAT(ReadFile(status_log).value_or(""),
+              HasSubstr(absl::StrCat("metrics (Prometheus): http://", address, "/metrics")));
   // The one worker: rank 0, alive, heartbeating every 0.5 s.
   std::vector<std::string> up = Lines(body, "r1_worker_up{");
   ASSERT_EQ(up.size(), 1u) << body;
