@@ -1,12 +1,15 @@
-// Batched autoregressive generation with a KV cache: left-padded prefill, then one token per step
-// for every unfinished request; each request has its own sampling parameters, stop ids, length
-// limit and seed. Randomness of request i at step s is UniformForStep(seed_i, s) (sampler.h), so a
+// Batched autoregressive generation with a KV cache and continuous batching: up to max_batch
+// sequences decode together, one token per step each; when one finishes, its batch row is refilled
+// with the next waiting request (its prompt prefilled on the side and placed into the row of the
+// cache, which is allocated once and written in place). Each request has its own sampling
+// parameters, stop ids, length limit and seed. Randomness of request i at step s is UniformForStep(seed_i, s) (sampler.h), so a
 // request's tokens do not depend on which other requests share its batch (up to the float
 // rounding of padded matmuls; GenerateOptions::per_request removes even that).
 #ifndef R1_MODEL_GENERATE_H_
 #define R1_MODEL_GENERATE_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -43,6 +46,14 @@ struct GenerateOptions {
   // always used (only ids and log-probs reach the host); on the CPU the default host sampler
   // (SampleToken on each row in place) picks the same tokens, this flag exists to test that.
   bool device_sampler = false;
+  // Rows of the decode batch (continuous batching): at most this many requests decode together
+  // and a finished one's row is refilled from the requests still waiting, in request order.
+  // 0 = every request at once, the rows of finished sequences dropped (a copy of the cache) at
+  // each step where some finish.
+  int32_t max_batch = 0;
+  // Called once per request as soon as it finishes (in finishing order, on the calling thread,
+  // before Generate returns), e.g. to stream completions while the others still decode.
+  std::function<void(size_t index, const GenerationResult& result)> on_finished;
 };
 
 // Generates for every request (results in request order) on the model's device, in its dtype.

@@ -45,8 +45,21 @@ class KvCache {
   void EndStep();
 
   // Keeps only the batch rows in `rows` (i64 [B'] indices, any device), e.g. to drop finished
-  // sequences.
+  // sequences. Copies the whole cache: a rollout engine calls it rarely (generate.cc).
   void SelectRows(const at::Tensor& rows);
+
+  // Continuous batching (generate.cc): a row whose sequence finished is reused for another.
+  // Places row `src_row` of `src` (its positions [0, src.length())) into this cache's row `row`
+  // at positions [length() - src.length(), length()), masking every other position of the row.
+  // Requires no step in progress, the same layers, heads and head_dim, and src.length() <=
+  // length(). Keys and values are position-independent once stored (rotary positions are applied
+  // before Append), so a sequence may sit at any positions of the cache.
+  void PlaceRow(int64_t row, const KvCache& src, int64_t src_row);
+
+  // Moves every row's positions by `delta`: > 0 inserts `delta` masked positions at the front
+  // (length() + delta <= capacity()), < 0 drops the first -delta positions, which the caller
+  // guarantees are masked in every row it still needs. Copies the stored positions once.
+  void ShiftPositions(int64_t delta);
 
  private:
   int64_t batch_;

@@ -225,6 +225,70 @@ TEST(GenerateTest, StopTokensAndLengths) {
   EXPECT_STREQ(FinishReasonName(FinishReason::kStop), "stop");
 }
 
+// Continuous batching: with fewer batch rows than requests, each request still gets the tokens it
+// gets alone. The mix makes the engine move the cache both ways: prompts of 1 token start the run,
+// so the 9-token prompts waiting behind them do not fit before the current position (a shift
+// right), and with 2 rows the run takes far more steps than the cache's capacity of 2 x the
+// longest span (shifts left).
+TEST(GenerateTest, ContinuousBatchingGivesEachRequestItsOwnTokens) {
+  CausalLm m = TinyModel();
+  std::vector<GenerationRequest> requests = {Request({1}, 1, 1.0f, 3), Request({2}, 2, 1.0f, 2)};
+  for (int i = 0; i < 14; ++i) {
+    std::vector<int32_t> prompt(static_cast<size_t>(i % 3 == 0 ? 9 : 1 + i % 4),
+                                static_cast<int32_t>(3 + i));
+    requests.push_back(Request(prompt, 100 + i, i % 2 == 0 ? 1.0f : 0.0f, 4 + (i * 5) % 9));
+  }
+  requests[5].stop_token_ids = {7, 8, 9};  // may end early
+  std::vector<std::vector<int32_t>> alone;
+  for (const auto& r : requests) {
+    auto one = Generate(*m, {r});
+    ASSERT_TRUE(one.ok()) << one.status();
+    alone.push_back((*one)[0].token_ids);
+  }
+  for (int32_t rows : {1, 2, 3, 0}) {
+    GenerateOptions options;
+    options.max_batch = rows;
+    auto out = Generate(*m, requests, options);
+    ASSERT_TRUE(out.ok()) << out.status();
+    for (size_t i = 0; i < requests.size(); ++i) {
+      EXPECT_EQ((*out)[i].token_ids, alone[i]) << "max_batch " << rows << " request " << i;
+      EXPECT_EQ((*out)[i].logprobs.size(), alone[i].size());
+    }
+  }
+  // The tensor sampler picks the same tokens in the continuous engine.
+  GenerateOptions device;
+  device.max_batch = 2;
+  device.device_sampler = true;
+  auto out = Generate(*m, requests, device);
+  ASSERT_TRUE(out.ok()) << out.status();
+  for (size_t i = 0; i < requests.size(); ++i) EXPECT_EQ((*out)[i].token_ids, alone[i]) << i;
+}
+
+// Completions are handed out as they finish, each once, complete: with 2 rows, request 1 (2
+// tokens) finishes first, request 2 takes its row and finishes at step 4, request 0 last; a
+// request with max_new_tokens 0 is finished before anything decodes.
+TEST(GenerateTest, FinishedRequestsAreStreamedInFinishingOrder) {
+  CausalLm m = TinyModel();
+  const std::vector<GenerationRequest> requests = {
+      Request({1, 2}, 1, 1.0f, 10), Request({3}, 2, 1.0f, 2), Request({4, 5, 6}, 3, 1.0f, 2),
+      Request({7}, 4, 1.0f, 0)};
+  std::vector<size_t> order;
+  std::vector<std::vector<int32_t>> streamed(requests.size());
+  GenerateOptions options;
+  options.max_batch = 2;
+  options.on_finished = [&](size_t i, const GenerationResult& r) {
+    order.push_back(i);
+    streamed[i] = r.token_ids;
+  };
+  auto out = Generate(*m, requests, options);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(order, (std::vector<size_t>{3, 1, 2, 0}));
+  for (size_t i = 0; i < requests.size(); ++i) EXPECT_EQ(streamed[i], (*out)[i].token_ids);
+  EXPECT_EQ((*out)[0].token_ids.size(), 10u);
+  options.max_batch = -1;
+  EXPECT_THAT(Generate(*m, requests, options).status().message(), HasSubstr("max_batch -1 < 0"));
+}
+
 TEST(GenerateTest, BadRequestsNameTheRequest) {
   CausalLm m = TinyModel();
   auto empty = Generate(*m, {Request({1}, 0), Request({}, 0)});
