@@ -87,6 +87,18 @@ absl::StatusOr<int32_t> GrpcWorkerClient::EosId() {
 
 absl::StatusOr<std::vector<Rollout>> GrpcWorkerClient::Generate(
     const std::string& slot, const std::vector<RolloutRequest>& requests) {
+  std::vector<Rollout> out(requests.size());
+  absl::Status s = GenerateStreaming(slot, requests, [&](size_t i, Rollout r) {
+    out[i] = std::move(r);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::Status GrpcWorkerClient::GenerateStreaming(const std::string& slot,
+                                                 const std::vector<RolloutRequest>& requests,
+                                                 const RolloutSink& sink) {
   v1::GenerateRequest request;
   request.set_slot(slot);
   for (size_t i = 0; i < requests.size(); ++i) {
@@ -97,29 +109,35 @@ absl::StatusOr<std::vector<Rollout>> GrpcWorkerClient::Generate(
   }
   auto context = NewContext();
   auto reader = stub_->Generate(context.get(), request);
-  std::vector<Rollout> out(requests.size());
+  // Ends the call early: the stream is cancelled and drained before returning `error`.
+  auto abandon = [&](absl::Status error) {
+    context->TryCancel();
+    reader->Finish().ok();
+    return error;
+  };
   std::vector<bool> seen(requests.size(), false);
   v1::Completion c;
   while (reader->Read(&c)) {
     size_t i = 0;
-    if (!absl::SimpleAtoi(c.request_id(), &i) || i >= out.size() || seen[i]) {
-      context->TryCancel();
-      reader->Finish().ok();
-      return absl::DataLossError(
-          absl::StrCat("Generate: unexpected completion id \"", c.request_id(), "\""));
+    if (!absl::SimpleAtoi(c.request_id(), &i) || i >= seen.size() || seen[i]) {
+      return abandon(absl::DataLossError(
+          absl::StrCat("Generate: unexpected completion id \"", c.request_id(), "\"")));
     }
     seen[i] = true;
-    out[i].response.assign(c.response().ids().begin(), c.response().ids().end());
-    out[i].logprobs.assign(c.logprobs().begin(), c.logprobs().end());
-    out[i].truncated = c.finish_reason() == "length";
-    out[i].text = c.text();
+    Rollout r;
+    r.response.assign(c.response().ids().begin(), c.response().ids().end());
+    r.logprobs.assign(c.logprobs().begin(), c.logprobs().end());
+    r.truncated = c.finish_reason() == "length";
+    r.text = c.text();
+    absl::Status s = sink(i, std::move(r));
+    if (!s.ok()) return abandon(s);
   }
   absl::Status s = Finish(reader->Finish());
   if (!s.ok()) return s;
   for (size_t i = 0; i < seen.size(); ++i) {
     if (!seen[i]) return absl::DataLossError(absl::StrCat("Generate: no completion for ", i));
   }
-  return out;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<std::vector<float>>> GrpcWorkerClient::Logprobs(

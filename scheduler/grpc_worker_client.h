@@ -37,6 +37,10 @@ class GrpcWorkerClient : public WorkerClient {
   absl::StatusOr<int32_t> EosId() override;
   absl::StatusOr<std::vector<Rollout>> Generate(
       const std::string& slot, const std::vector<RolloutRequest>& requests) override;
+  // Hands each completion to `sink` as it arrives: the worker streams them as sequences finish.
+  absl::Status GenerateStreaming(const std::string& slot,
+                                 const std::vector<RolloutRequest>& requests,
+                                 const RolloutSink& sink) override;
   absl::StatusOr<std::vector<std::vector<float>>> Logprobs(const std::string& slot,
                                                            const std::vector<TokenSeq>& prompts,
                                                            const std::vector<TokenSeq>& responses,

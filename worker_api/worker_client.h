@@ -6,6 +6,7 @@
 #define R1_WORKER_API_WORKER_CLIENT_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -129,6 +130,26 @@ class WorkerClient {
   // One Rollout per request, in order.
   virtual absl::StatusOr<std::vector<Rollout>> Generate(
       const std::string& slot, const std::vector<RolloutRequest>& requests) = 0;
+
+  // Receives the Rollout of request `index`; an error ends the Generate call that feeds it.
+  using RolloutSink = std::function<absl::Status(size_t index, Rollout rollout)>;
+
+  // Generate, handing each Rollout to `sink` as soon as it is complete (in the order the
+  // requests finish, on the calling thread), so that a caller can score or forward it while the
+  // others still decode. Each index is handed over exactly once when the call succeeds. This
+  // default waits for Generate and hands them over in request order; workers that decode with
+  // continuous batching stream them.
+  virtual absl::Status GenerateStreaming(const std::string& slot,
+                                         const std::vector<RolloutRequest>& requests,
+                                         const RolloutSink& sink) {
+    absl::StatusOr<std::vector<Rollout>> rollouts = Generate(slot, requests);
+    if (!rollouts.ok()) return rollouts.status();
+    for (size_t i = 0; i < rollouts->size(); ++i) {
+      absl::Status s = sink(i, std::move((*rollouts)[i]));
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
 
   // log p(responses[i][t] | prompts[i], responses[i][:t]) under softmax(logits / temperature) of
   // `slot`, one row per pair. RL passes its rollout temperature (> 0).

@@ -664,6 +664,17 @@ absl::StatusOr<int32_t> LocalWorker::EosId() {
 
 absl::StatusOr<std::vector<Rollout>> LocalWorker::Generate(
     const std::string& slot_name, const std::vector<RolloutRequest>& requests) {
+  std::vector<Rollout> out(requests.size());
+  R1_RETURN_IF_ERROR(GenerateStreaming(slot_name, requests, [&](size_t i, Rollout r) {
+    out[i] = std::move(r);
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::Status LocalWorker::GenerateStreaming(const std::string& slot_name,
+                                            const std::vector<RolloutRequest>& requests,
+                                            const RolloutSink& sink) {
   R1_ASSIGN_OR_RETURN(Slot * slot, FindSlot(slot_name));
   const int32_t eos = slot->tokenizer->eos_id();
   std::vector<GenerationRequest> model_requests;
@@ -681,19 +692,28 @@ absl::StatusOr<std::vector<Rollout>> LocalWorker::Generate(
   }
   GenerateOptions options;
   options.per_request = options_.per_request_generation;
-  R1_ASSIGN_OR_RETURN(std::vector<GenerationResult> results,
-                      r1::Generate(*slot->model, model_requests, options));
-  std::vector<Rollout> out(results.size());
-  for (size_t i = 0; i < results.size(); ++i) {
-    out[i].response = results[i].token_ids;
-    out[i].logprobs = results[i].logprobs;
-    out[i].truncated = results[i].finish_reason == FinishReason::kLength;
-    TokenSeq visible = results[i].token_ids;
-    if (!visible.empty() && visible.back() == eos && !out[i].truncated) visible.pop_back();
-    R1_ASSIGN_OR_RETURN(std::string text, slot->tokenizer->Decode(visible));
-    out[i].text = ToValidUtf8(text);
-  }
-  return out;
+  options.max_batch = options_.generation_batch;
+  // The first failure (decoding or the sink) is kept; later sequences still finish but are not
+  // handed over (generation has no cancellation point).
+  absl::Status failed;
+  options.on_finished = [&](size_t i, const GenerationResult& result) {
+    if (!failed.ok()) return;
+    Rollout out;
+    out.response = result.token_ids;
+    out.logprobs = result.logprobs;
+    out.truncated = result.finish_reason == FinishReason::kLength;
+    TokenSeq visible = result.token_ids;
+    if (!visible.empty() && visible.back() == eos && !out.truncated) visible.pop_back();
+    absl::StatusOr<std::string> text = slot->tokenizer->Decode(visible);
+    if (!text.ok()) {
+      failed = text.status();
+      return;
+    }
+    out.text = ToValidUtf8(*text);
+    failed = sink(i, std::move(out));
+  };
+  R1_RETURN_IF_ERROR(r1::Generate(*slot->model, model_requests, options).status());
+  return failed;
 }
 
 absl::StatusOr<std::vector<std::vector<float>>> LocalWorker::Logprobs(

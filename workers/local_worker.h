@@ -26,6 +26,9 @@ struct LocalWorkerOptions {
   // its own seed, so tokens agree across batch compositions up to float rounding of padded
   // matmuls; a resumed stage replays the same batches, so resume stays exact either way.
   bool per_request_generation = false;
+  // Rows of the decode batch (GenerateOptions::max_batch): at most this many sequences decode
+  // together, a finished one's row going to the next waiting request. 0 = all requests at once.
+  int32_t generation_batch = 0;
   // Sequences per forward/backward inside one TrainStep (gradients accumulate); 0 = all at once.
   int64_t micro_batch_size = 0;
   // Where every tensor of every slot lives: "cpu" or "cuda:N" (a concrete ordinal; `r1 worker`
@@ -66,6 +69,10 @@ class LocalWorker : public WorkerClient {
   absl::StatusOr<int32_t> EosId() override;
   absl::StatusOr<std::vector<Rollout>> Generate(
       const std::string& slot, const std::vector<RolloutRequest>& requests) override;
+  // Streams each rollout as its sequence finishes (continuous batching, model/generate.h).
+  absl::Status GenerateStreaming(const std::string& slot,
+                                 const std::vector<RolloutRequest>& requests,
+                                 const RolloutSink& sink) override;
   absl::StatusOr<std::vector<std::vector<float>>> Logprobs(const std::string& slot,
                                                            const std::vector<TokenSeq>& prompts,
                                                            const std::vector<TokenSeq>& responses,

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <future>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -176,6 +177,55 @@ TEST(GrpcWorkerTest, HostileRequestsAreRefusedBeforeTheBackend) {
               HasSubstr("70000 sequences exceed the limit of 65536 per request"));
   EXPECT_EQ(backend.generated, 0);
   EXPECT_TRUE(backend.logprob_temperatures.empty());
+}
+
+// A backend whose request 1 finishes first and whose request 0 finishes only once the client
+// has received request 1's completion (or after 20 s): it finishes in time only if the service
+// writes each completion as its sequence finishes.
+class OutOfOrderWorker : public FakeWorker {
+ public:
+  std::promise<void> client_saw_first;
+  bool released_by_client = false;
+
+  absl::Status GenerateStreaming(const std::string& slot,
+                                 const std::vector<RolloutRequest>& requests,
+                                 const RolloutSink& sink) override {
+    auto rollouts = Generate(slot, requests);
+    if (!rollouts.ok()) return rollouts.status();
+    if (absl::Status s = sink(1, (*rollouts)[1]); !s.ok()) return s;
+    released_by_client = client_saw_first.get_future().wait_for(std::chrono::seconds(20)) ==
+                         std::future_status::ready;
+    return sink(0, (*rollouts)[0]);
+  }
+};
+
+TEST(GrpcWorkerTest, CompletionsStreamAsTheyFinish) {
+  OutOfOrderWorker backend;
+  backend.respond = [](const std::string& prompt, uint64_t) { return "re:" + prompt; };
+  LoopbackWorker server(&backend);
+  auto client = server.Client(kToken);
+  RolloutRequest a, b;
+  a.prompt = {'a'};
+  b.prompt = {'b'};
+  std::vector<size_t> order;
+  std::vector<std::string> texts(2);
+  absl::Status s = client->GenerateStreaming("policy", {a, b}, [&](size_t i, Rollout r) {
+    if (order.empty()) backend.client_saw_first.set_value();
+    order.push_back(i);
+    texts[i] = r.text;
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(order, (std::vector<size_t>{1, 0}));
+  EXPECT_EQ(texts, (std::vector<std::string>{"re:a", "re:b"}));
+  EXPECT_TRUE(backend.released_by_client);
+  // A sink error ends the call with that error.
+  OutOfOrderWorker again;
+  LoopbackWorker server2(&again);
+  again.client_saw_first.set_value();
+  auto refused = server2.Client(kToken)->GenerateStreaming(
+      "policy", {a, b}, [](size_t, Rollout) { return absl::AbortedError("enough"); });
+  EXPECT_EQ(refused.code(), absl::StatusCode::kAborted);
 }
 
 TEST(GrpcWorkerTest, ErrorsKeepTheirCodeAndAGoneWorkerIsUnavailable) {

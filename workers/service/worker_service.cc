@@ -71,22 +71,21 @@ grpc::Status WorkerService::Generate(grpc::ServerContext* context,
     requests[i].sampling = FromProto(request->params(i));
   }
   std::lock_guard<std::mutex> lock(mu_);
-  auto rollouts = backend()->Generate(request->slot(), requests);
-  if (!rollouts.ok()) return ToGrpcStatus(rollouts.status());
-  for (size_t i = 0; i < rollouts->size(); ++i) {
-    const Rollout& r = (*rollouts)[i];
-    v1::Completion c;
-    if (static_cast<int>(i) < request->request_ids_size()) {
-      c.set_request_id(request->request_ids(static_cast<int>(i)));
-    }
-    c.mutable_response()->mutable_ids()->Assign(r.response.begin(), r.response.end());
-    c.mutable_logprobs()->Assign(r.logprobs.begin(), r.logprobs.end());
-    c.set_finish_reason(r.truncated ? "length" : "stop");
-    c.set_text(r.text);
-    if (!writer->Write(c)) {
-      return grpc::Status(grpc::StatusCode::CANCELLED, "Generate: the client went away");
-    }
-  }
+  // Each completion is written as soon as its sequence finishes.
+  absl::Status s = backend()->GenerateStreaming(
+      request->slot(), requests, [&](size_t i, Rollout r) -> absl::Status {
+        v1::Completion c;
+        if (static_cast<int>(i) < request->request_ids_size()) {
+          c.set_request_id(request->request_ids(static_cast<int>(i)));
+        }
+        c.mutable_response()->mutable_ids()->Assign(r.response.begin(), r.response.end());
+        c.mutable_logprobs()->Assign(r.logprobs.begin(), r.logprobs.end());
+        c.set_finish_reason(r.truncated ? "length" : "stop");
+        c.set_text(std::move(r.text));
+        if (!writer->Write(c)) return absl::CancelledError("Generate: the client went away");
+        return absl::OkStatus();
+      });
+  if (!s.ok()) return ToGrpcStatus(s);
   return grpc::Status::OK;
 }
 
