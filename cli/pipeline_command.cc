@@ -85,6 +85,7 @@ int ExecutePipeline(const PipelineConfig& config, const PipelineCommandOptions& 
     LocalWorkerOptions worker_options;
     worker_options.device = *device;
     worker_options.dtype = std::string(ToString(ModelComputeDtype(config.model)));
+    worker_options.generation_batch = config.cluster.rollout_max_batch;
     local = std::make_unique<LocalWorker>(worker_options);
     placement = absl::StrCat("an in-process worker, ", threads, " threads");
     if (*device != "cpu" || worker_options.dtype != "float32") {

@@ -246,6 +246,7 @@ int RunWorker(const std::vector<std::string>& argv) {
   LocalWorkerOptions worker_options;
   worker_options.device = *resolved;
   worker_options.dtype = dtype;
+  worker_options.generation_batch = registered.rollout_max_batch();
   worker_options.trainer_comm = comms->trainer.get();
   worker_options.weight_sync_comm = comms->weight_sync.get();
   LocalWorker worker(worker_options);

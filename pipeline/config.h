@@ -96,6 +96,10 @@ struct ClusterConfig {
   double heartbeat_interval_s = 2.0;     // worker -> scheduler heartbeat period, seconds
   double worker_timeout_s = 30.0;        // a worker silent this long is dead, seconds
   int32_t max_stage_attempts = 3;        // a failing stage is retried until this many attempts
+  // Rows of each worker's decode batch (continuous batching, model/generate.h): at most this many
+  // sequences decode together and a finished one's row goes to the next waiting request. 0 = every
+  // request of a call at once.
+  int32_t rollout_max_batch = 0;
   TlsConfig tls;                         // TLS between nodes; off when empty
 };
 

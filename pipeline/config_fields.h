@@ -77,6 +77,7 @@ void ConfigFields(FieldsOf<V, ClusterConfig> c, V& v) {
   v.Field("heartbeat_interval_s", c.heartbeat_interval_s, Positive());
   v.Field("worker_timeout_s", c.worker_timeout_s, NoCheck());  // > heartbeat_interval_s
   v.Field("max_stage_attempts", c.max_stage_attempts, AtLeast(1));
+  v.Field("rollout_max_batch", c.rollout_max_batch, AtLeast(0));
   v.Section("tls", c.tls);
 }
 

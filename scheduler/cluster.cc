@@ -79,6 +79,7 @@ absl::Status Cluster::StartService() {
       registry_.get(), board_.get(), token_, [this](const std::string& reason) { Cancel(reason); });
   service_->set_heartbeat_interval(absl::Seconds(c.heartbeat_interval_s));
   service_->set_dtype(std::string(ToString(ModelComputeDtype(config_.model))));
+  service_->set_rollout_max_batch(config_.cluster.rollout_max_batch);
   const std::string listen = options_.listen.empty() ? c.scheduler_address : options_.listen;
   // cluster.tls: every file is read here, so a bad path fails the run before anything starts.
   R1_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,

@@ -50,6 +50,7 @@ grpc::Status SchedulerService::Register(grpc::ServerContext* context,
   for (const std::string& role : registered->roles) response->add_roles(role);
   response->set_heartbeat_interval_ms(static_cast<int32_t>(heartbeat_interval_ms_.load()));
   response->set_dtype(dtype_);
+  response->set_rollout_max_batch(rollout_max_batch_);
   return grpc::Status::OK;
 }
 

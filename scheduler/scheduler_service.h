@@ -59,6 +59,8 @@ class SchedulerService final : public v1::Scheduler::Service {
   // The compute dtype told to registering workers (RegisterResponse.dtype; default empty). Call
   // before the service is served.
   void set_dtype(std::string dtype) { dtype_ = std::move(dtype); }
+  // RegisterResponse.rollout_max_batch (default 0). Call before serving, like set_dtype.
+  void set_rollout_max_batch(int32_t rows) { rollout_max_batch_ = rows; }
   // Wakes and ends every WatchStatus stream, now and later (until a SchedulerServer starts
   // serving this service again).
   void Shutdown();
@@ -72,6 +74,7 @@ class SchedulerService final : public v1::Scheduler::Service {
   const std::function<void(const std::string&)> on_cancel_;
   std::atomic<int64_t> heartbeat_interval_ms_{1000};
   std::string dtype_;
+  int32_t rollout_max_batch_ = 0;
   std::atomic<bool> shutdown_{false};
 };
 

@@ -58,6 +58,7 @@ stages:
   EXPECT_EQ(c.cluster.placement, Placement::kColocated);
   EXPECT_EQ(c.cluster.backend, CollectiveBackend::kAuto);
   EXPECT_EQ(c.cluster.max_stage_attempts, 3);
+  EXPECT_EQ(c.cluster.rollout_max_batch, 0);
   ASSERT_EQ(c.datasets.size(), 3u);
   EXPECT_EQ(c.datasets[0].name, "chat");  // sorted by name
   ASSERT_EQ(c.stages.size(), 1u);
@@ -399,7 +400,7 @@ TEST(ConfigTest, ClusterModelAndDatasetChecks) {
       Errors(R"(
 model: {path: /m, architecture: {num_heads: 3}}
 cluster: {scheduler_address: "localhost", backend: nccl, worker_timeout_s: 1,
-          placement: disaggregated, rollout_workers: 0}
+          placement: disaggregated, rollout_workers: 0, rollout_max_batch: -1}
 datasets:
   both: {path: /x, synthetic: {kind: arithmetic}}
   neither: {format: chat}
@@ -411,6 +412,7 @@ stages: []
                   "trained from scratch), not both",
                   "model.architecture.num_heads: must divide hidden_size (64), got 3",
                   "model.architecture.num_kv_heads: must divide num_heads (3), got 2",
+                  "cluster.rollout_max_batch: must be >= 0, got -1",
                   "cluster.scheduler_address: must be HOST:PORT with PORT in [0, 65535], got "
                   "\"localhost\"",
                   "cluster.rollout_workers: must be >= 1, got 0",
