@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "base/random.h"
@@ -10,8 +11,61 @@
 namespace r1 {
 namespace {
 
-bool MoreLikely(const TokenProb& a, const TokenProb& b) {
-  return a.p > b.p || (a.p == b.p && a.id < b.id);
+// Descending p, ties by ascending id. A function object, so that sorts inline it.
+struct MoreLikely {
+  bool operator()(const TokenProb& a, const TokenProb& b) const {
+    return a.p > b.p || (a.p == b.p && a.id < b.id);
+  }
+};
+
+// Sorts `keys` ascending: least-significant-digit radix sort, 8-bit digits, skipping the digits
+// every key shares (the high bits of probabilities and ids mostly are).
+void RadixSort(std::vector<uint64_t>& keys) {
+  if (keys.size() < 64) {
+    std::sort(keys.begin(), keys.end());
+    return;
+  }
+  std::vector<uint32_t> count(8 * 256, 0);
+  for (uint64_t k : keys) {
+    for (int d = 0; d < 8; ++d) ++count[d * 256 + ((k >> (8 * d)) & 0xff)];
+  }
+  std::vector<uint64_t> buffer(keys.size());
+  for (int d = 0; d < 8; ++d) {
+    uint32_t* c = &count[d * 256];
+    if (c[(keys[0] >> (8 * d)) & 0xff] == keys.size()) continue;  // one value: already in order
+    uint32_t offset = 0;
+    for (int b = 0; b < 256; ++b) {
+      const uint32_t n = c[b];
+      c[b] = offset;
+      offset += n;
+    }
+    for (uint64_t k : keys) buffer[c[(k >> (8 * d)) & 0xff]++] = k;
+    keys.swap(buffer);
+  }
+}
+
+// Sorts `candidates` by MoreLikely (a total order, so the result is unique). Sampling sorts the
+// whole vocabulary for every row at every step: instead of comparing pairs, it sorts one 64-bit
+// key per candidate whose unsigned order is MoreLikely's: the bits of p (>= 0, so their unsigned
+// order is p's order), inverted for descending, above the id.
+void SortMoreLikelyFirst(std::vector<TokenProb>& candidates) {
+  std::vector<uint64_t> keys(candidates.size());
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    uint32_t bits = 0;
+    std::memcpy(&bits, &candidates[i].p, sizeof(bits));
+    // Anything but a non-negative probability with a valid id (NaN, -0, < 0): compare pairs.
+    if (!(candidates[i].p >= 0.0f) || std::signbit(candidates[i].p) || candidates[i].id < 0) {
+      std::sort(candidates.begin(), candidates.end(), MoreLikely());
+      return;
+    }
+    keys[i] = (static_cast<uint64_t>(~bits) << 32) | static_cast<uint32_t>(candidates[i].id);
+  }
+  RadixSort(keys);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const uint32_t bits = ~static_cast<uint32_t>(keys[i] >> 32);
+    candidates[i].id = static_cast<int32_t>(keys[i] & 0xffffffffu);
+    std::memcpy(&candidates[i].p, &bits, sizeof(bits));
+  }
 }
 
 }  // namespace
@@ -34,15 +88,15 @@ std::vector<TokenProb> SoftmaxCandidates(absl::Span<const float> logits, float t
 
 void TopKFilter(std::vector<TokenProb>& candidates, int32_t k) {
   if (k > 0 && static_cast<size_t>(k) < candidates.size()) {
-    std::partial_sort(candidates.begin(), candidates.begin() + k, candidates.end(), MoreLikely);
+    std::partial_sort(candidates.begin(), candidates.begin() + k, candidates.end(), MoreLikely());
     candidates.resize(k);
   } else {
-    std::sort(candidates.begin(), candidates.end(), MoreLikely);
+    SortMoreLikelyFirst(candidates);
   }
 }
 
 void TopPFilter(std::vector<TokenProb>& candidates, float p) {
-  std::sort(candidates.begin(), candidates.end(), MoreLikely);
+  SortMoreLikelyFirst(candidates);
   if (p >= 1.0f || candidates.empty()) return;
   double total = 0;
   for (const auto& c : candidates) total += c.p;

@@ -61,6 +61,31 @@ TEST(SamplerTest, TopK) {
   ExpectProbs(c, {1, 0}, {0.2f, 0.1f});
 }
 
+// The filters' order is (p descending, id ascending) exactly, also with ties, zeros and a
+// candidate that is not a probability (which makes the sort compare pairs instead of keys).
+TEST(SamplerTest, FilterOrderIsProbabilityThenId) {
+  std::vector<TokenProb> c;
+  for (int32_t i = 0; i < 3000; ++i) {
+    c.push_back({(i * 7919) % 3000, i % 5 == 0 ? 0.0f : static_cast<float>((i * 31) % 97) / 97});
+  }
+  auto reference = c;
+  std::sort(reference.begin(), reference.end(), [](const TokenProb& a, const TokenProb& b) {
+    return a.p > b.p || (a.p == b.p && a.id < b.id);
+  });
+  auto sorted = c;
+  TopKFilter(sorted, 0);
+  ASSERT_EQ(sorted.size(), reference.size());
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    ASSERT_EQ(sorted[i].id, reference[i].id) << i;
+    ASSERT_EQ(sorted[i].p, reference[i].p) << i;
+  }
+  c[17].p = -0.0f;  // compared pairwise now; -0 == 0, so id decides among the zeros
+  TopKFilter(c, 0);
+  EXPECT_EQ(c.front().id, reference.front().id);
+  EXPECT_EQ(c.back().p, 0.0f);
+  EXPECT_EQ(c.back().id, reference.back().id);
+}
+
 TEST(SamplerTest, SoftmaxWithTemperature) {
   // logits {0, ln 3}: T = 1 -> {0.25, 0.75}; T = 2 -> weights {1, sqrt 3} -> {0.366025, 0.633975}.
   const std::vector<float> logits = {0.0f, std::log(3.0f)};
