@@ -111,8 +111,10 @@ void SampleWithTensors(const at::Tensor& logits, const SamplingTensors& sampling
 //
 // The cache holds capacity positions; when the next step would not fit, every row is shifted left
 // by the first position any live row still needs. A live row spans at most its prompt + its
-// max_new_tokens - 1 positions (M - 1 at most), so a capacity of 2 M leaves room for M steps after
-// each shift.
+// max_new_tokens - 1 positions (M - 1 at most), so a capacity of M + M/4 (at least M + 16) leaves
+// room for M/4 steps after each shift. Attention reads every position up to the newest, so the
+// capacity is kept close to M: a shift copies the cache once per M/4 steps, a wider cache would
+// cost attention work at every step.
 class Engine {
  public:
   Engine(CausalLmImpl& model, const std::vector<GenerationRequest>& requests,
@@ -134,9 +136,12 @@ class Engine {
     for (size_t i : first) {
       prompts = std::max<int64_t>(prompts, requests_[i].prompt_ids.size());
       news = std::max<int64_t>(news, requests_[i].max_new_tokens);
+      longest = std::max(longest, Span(i));
     }
     for (size_t i : queue_) longest = std::max(longest, Span(i));
-    const int64_t capacity = queue_.empty() ? prompts + news : std::max(prompts + news, 2 * longest);
+    const int64_t capacity = queue_.empty()
+                                 ? prompts + news
+                                 : std::max(prompts + news, longest + std::max<int64_t>(16, longest / 4));
     cache_.emplace(model_.NewCache(slots_, capacity));
     at::Tensor logits = Prefill(first, *cache_);  // [slots, V]
     slot_request_.assign(first.begin(), first.end());
