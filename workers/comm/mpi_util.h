@@ -38,7 +38,8 @@ absl::StatusOr<MPI_Comm> SplitWorld(int color);
 absl::Status PollRequests(std::vector<MPI_Request>& requests, absl::Time deadline,
                           absl::string_view what);
 
-// Sleeps for the i-th poll of a wait loop: a few yields first, then up to 1 ms.
+// Waits before the i-th poll of a wait loop: yields for the first 10^4 polls (MPI progresses a
+// non-blocking collective only while it is tested), then sleeps of up to 1 ms.
 void PollBackoff(int iteration);
 
 }  // namespace r1::comm_internal
