@@ -3,8 +3,8 @@
 // then generation tokens/s at batch 1, 16 and 64. Not a test: prints a table, then one summary
 // line. --device cuda[:N] runs it on a GPU (scripts/gpu-check.sh runs cpu and cuda side by side).
 //
-// usage: model_bench [--config CONFIG.json] [--threads N] [--seq T] [--batch B] [--new-tokens N]
-//                    [--device cpu|cuda[:N]] [--dtype float32|bfloat16]
+// usage: model_bench [--config CONFIG.json | --hidden H] [--threads N] [--seq T] [--batch B]
+//                    [--new-tokens N] [--device cpu|cuda[:N]] [--dtype float32|bfloat16]
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/sized_model.h"
 #include "model/generate.h"
 #include "model/model_config.h"
 #include "model/pretrained.h"
@@ -63,6 +64,7 @@ ModelConfig DefaultConfig() {
 
 int Main(int argc, char** argv) {
   std::string config_path;
+  int64_t hidden = 0;  // > 0: a bench/sized_model.h model of this hidden size
   int32_t threads = 0;
   int64_t seq = 128, batch = 8, new_tokens = 32;
   std::string device_name = "cpu", dtype_name = "float32";
@@ -70,6 +72,8 @@ int Main(int argc, char** argv) {
     const std::string key = argv[i], value = argv[i + 1];
     if (key == "--config")
       config_path = value;
+    else if (key == "--hidden")
+      hidden = std::atoll(value.c_str());
     else if (key == "--threads")
       threads = std::atoi(value.c_str());
     else if (key == "--seq")
@@ -88,7 +92,7 @@ int Main(int argc, char** argv) {
     }
   }
   const int32_t n_threads = ConfigureThreads(threads);
-  ModelConfig config = DefaultConfig();
+  ModelConfig config = hidden > 0 ? SizedQwen2Config(hidden) : DefaultConfig();
   if (!config_path.empty()) {
     auto loaded = LoadModelConfigFile(config_path);
     if (!loaded.ok()) {

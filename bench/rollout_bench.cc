@@ -25,6 +25,7 @@
 #include "absl/strings/str_split.h"
 #include "base/file_util.h"
 #include "base/subprocess.h"
+#include "bench/sized_model.h"
 #include "model/generate.h"
 #include "model/model_config.h"
 #include "model/pretrained.h"
@@ -48,22 +49,6 @@ struct Args {
 
 double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
-}
-
-ModelConfig SizedConfig(int64_t hidden) {
-  ModelConfig c;
-  c.model_type = "qwen2";
-  c.vocab_size = 4096;
-  c.hidden_size = hidden;
-  c.head_dim = 32;
-  c.num_attention_heads = std::max<int64_t>(2, hidden / 32);
-  c.num_key_value_heads = c.num_attention_heads / 2;
-  c.intermediate_size = (hidden * 11 / 4 + 31) / 32 * 32;
-  c.num_hidden_layers = 4;
-  c.qkv_bias = true;
-  c.tie_word_embeddings = true;
-  c.max_position_embeddings = 1024;
-  return c;
 }
 
 std::vector<GenerationRequest> Requests(int64_t batch, int32_t prompt_tokens,
@@ -182,7 +167,7 @@ int Main(int argc, char** argv) {
       return 1;
     }
     const std::string dir = JoinPath(scratch, "model");
-    const ModelConfig config = SizedConfig(hidden);
+    const ModelConfig config = SizedQwen2Config(hidden);
     auto made = NewCausalLm(config, 1);
     if (!made.ok() || !SaveCausalLm(dir, **made, nullptr).ok()) {
       std::fprintf(stderr, "rollout_bench: cannot write %s\n", dir.c_str());
