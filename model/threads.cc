@@ -4,6 +4,7 @@
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <thread>
 
@@ -33,14 +34,23 @@ int32_t ChooseBlasThreads() {
   return n > 0 ? n : 1;
 }
 
+ThreadPlan PlanThreads(int32_t requested, int32_t cores) {
+  cores = std::max(1, cores);
+  ThreadPlan plan;
+  plan.blas = std::min(ChooseBlasThreads(), cores);
+  plan.torch = plan.blas > 1 ? 1 : std::min(ChooseNumThreads(requested), cores);
+  return plan;
+}
+
 int32_t ConfigureThreads(int32_t requested) {
-  const int32_t n = ChooseNumThreads(requested);
-  at::set_num_threads(n);
+  const ThreadPlan plan =
+      PlanThreads(requested, static_cast<int32_t>(std::thread::hardware_concurrency()));
+  at::set_num_threads(plan.torch);
   using SetThreadsFn = void (*)(int);
   if (auto fn = reinterpret_cast<SetThreadsFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
-    fn(ChooseBlasThreads());
+    fn(plan.blas);
   }
-  return n;
+  return plan.torch;
 }
 
 }  // namespace r1

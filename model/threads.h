@@ -24,8 +24,19 @@ int32_t ChooseNumThreads(int32_t requested);
 // OpenBLAS's pool size: OPENBLAS_NUM_THREADS if set to a positive integer, else 1.
 int32_t ChooseBlasThreads();
 
-// Applies ChooseNumThreads(requested) to at::set_num_threads and ChooseBlasThreads() to OpenBLAS;
-// returns the LibTorch count. Call once at start-up, before heavy tensor work, from the main
+// The two pools' sizes, so that no setting is slower than one thread. Each is at most `cores`.
+// When OpenBLAS gets more than one thread, LibTorch gets one: the two pools side by side
+// oversubscribe the cores (model_bench on 2 cores: LibTorch 2 + OpenBLAS 2 trained at 0.51x and
+// generated at 0.56x the speed of 1 + 1, while LibTorch 1 + OpenBLAS 2 was the fastest of the
+// four, 1.13x and 1.14x), and a model's heavy work is the BLAS matrix multiplies.
+struct ThreadPlan {
+  int32_t torch = 1;  // LibTorch intra-op threads
+  int32_t blas = 1;   // OpenBLAS threads
+};
+ThreadPlan PlanThreads(int32_t requested, int32_t cores);
+
+// Applies PlanThreads(requested, hardware cores) to at::set_num_threads and to OpenBLAS; returns
+// the LibTorch count. Call once at start-up, before heavy tensor work, from the main
 // thread.
 int32_t ConfigureThreads(int32_t requested = 0);
 

@@ -62,8 +62,10 @@ TEST(ThreadsTest, OpenBlasGetsOneThreadUnlessOpenblasNumThreadsSaysOtherwise) {
     EXPECT_EQ(ChooseBlasThreads(), 1) << bad;
   }
   ScopedEnv env("OPENBLAS_NUM_THREADS", nullptr);
-  EXPECT_EQ(ConfigureThreads(2), 2);
-  EXPECT_EQ(at::get_num_threads(), 2);
+  const int32_t cores = std::max(1, static_cast<int32_t>(std::thread::hardware_concurrency()));
+  const int32_t capped = std::min(2, cores);
+  EXPECT_EQ(ConfigureThreads(2), capped);
+  EXPECT_EQ(at::get_num_threads(), capped);
   // The loaded OpenBLAS (when LibTorch uses it) really has one thread.
   using GetThreadsFn = int (*)();
   if (auto get = reinterpret_cast<GetThreadsFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"))) {
@@ -71,9 +73,33 @@ TEST(ThreadsTest, OpenBlasGetsOneThreadUnlessOpenblasNumThreadsSaysOtherwise) {
     ScopedEnv two("OPENBLAS_NUM_THREADS", "2");
     EXPECT_EQ(ChooseBlasThreads(), 2);
     ConfigureThreads(1);
-    EXPECT_EQ(get(), 2);
+    EXPECT_EQ(get(), capped);  // at most the cores
   }
   ConfigureThreads(1);
+}
+
+// No setting may be slower than one thread: both pools are capped at the cores, and OpenBLAS with
+// more than one thread leaves LibTorch one (the two side by side oversubscribe).
+TEST(ThreadsTest, PlanNeverRunsBothPoolsWideOrBeyondTheCores) {
+  {
+    ScopedEnv blas("OPENBLAS_NUM_THREADS", nullptr);
+    ThreadPlan p = PlanThreads(2, 2);
+    EXPECT_EQ(p.torch, 2);
+    EXPECT_EQ(p.blas, 1);
+    p = PlanThreads(8, 2);  // more than the cores
+    EXPECT_EQ(p.torch, 2);
+  }
+  ScopedEnv blas("OPENBLAS_NUM_THREADS", "2");
+  ThreadPlan p = PlanThreads(2, 2);
+  EXPECT_EQ(p.torch, 1);
+  EXPECT_EQ(p.blas, 2);
+  ScopedEnv many("OPENBLAS_NUM_THREADS", "64");
+  p = PlanThreads(0, 4);
+  EXPECT_EQ(p.torch, 1);
+  EXPECT_EQ(p.blas, 4);
+  p = PlanThreads(3, 1);  // one core: one thread each
+  EXPECT_EQ(p.torch, 1);
+  EXPECT_EQ(p.blas, 1);
 }
 
 }  // namespace
