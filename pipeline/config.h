@@ -216,6 +216,13 @@ struct GrpoParams {
   bool overlong_filter = false;
   int64_t ppo_epochs = 1;       // optimizer passes over each rollout batch
   int64_t mini_batch_size = 0;  // responses per optimizer step; 0: the whole batch
+  // Asynchronous (off-policy) RL under disaggregated placement: 0 is the on-policy loop (sample,
+  // then train); K >= 1 lets the rollout workers sample step n+1 with the weights of step n while
+  // the trainers train step n, so a step trains on rollouts at most one update old (the engine
+  // keeps one batch in flight; larger K changes nothing today). The loss then weights each token
+  // by min(π_old / π_behaviour, importance_cap) (truncated importance sampling).
+  int64_t max_staleness = 0;
+  double importance_cap = 2.0;  // C of the truncated importance weights; >= 1
   std::vector<RewardConfig> rewards = {{"accuracy", 1.0}, {"format", 0.5}};  // summed, weighted
   int64_t reference_refresh_every = 0;  // steps between reference := policy; 0: never
   int64_t checkpoint_every = 50;        // steps between checkpoints; 0: only at the end

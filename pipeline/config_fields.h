@@ -151,6 +151,8 @@ void ConfigFields(FieldsOf<V, GrpoParams> g, V& v) {
   v.Field("overlong_filter", g.overlong_filter, NoCheck());
   v.Field("ppo_epochs", g.ppo_epochs, AtLeast(1));
   v.Field("mini_batch_size", g.mini_batch_size, AtLeast(0));
+  v.Field("max_staleness", g.max_staleness, AtLeast(0));
+  v.Field("importance_cap", g.importance_cap, AtLeast(1));
   v.List("rewards", g.rewards);
   v.Field("reference_refresh_every", g.reference_refresh_every, AtLeast(0));
   v.Field("checkpoint_every", g.checkpoint_every, AtLeast(0));

@@ -318,8 +318,19 @@ void CheckTrain(const TrainParams& t, const Checker& c) {
 const std::vector<std::string> kRewards = {"accuracy", "code",     "format",
                                            "language", "overlong", "reward_model"};
 
-void CheckGrpo(const GrpoParams& g, const Checker& c) {
+void CheckGrpo(const GrpoParams& g, const ClusterConfig& cluster, const Checker& c) {
   CheckFields(g, c);
+  if (g.max_staleness > 0 && cluster.placement != Placement::kDisaggregated) {
+    c.Error("max_staleness",
+            absl::StrCat("asynchronous RL needs cluster.placement \"disaggregated\" (rollout "
+                         "workers sample the next step while the trainers train), got ",
+                         g.max_staleness, " with placement \"colocated\""));
+  }
+  if (g.max_staleness > 0 && g.dynamic_sampling) {
+    c.Error("max_staleness",
+            "asynchronous RL does not refill groups: set dynamic_sampling false or "
+            "max_staleness 0");
+  }
   int64_t batch = g.prompts_per_step * g.group_size;
   if (g.mini_batch_size >= 1 && batch >= 1 && batch % g.mini_batch_size != 0) {
     c.Error("mini_batch_size", absl::StrCat("must divide prompts_per_step * group_size (", batch,
@@ -595,7 +606,7 @@ void ValidateConfig(const PipelineConfig& config, std::vector<ConfigError>* erro
         CheckTrain(s.train, c);
         break;
       case StageType::kGrpo:
-        CheckGrpo(s.grpo, c);
+        CheckGrpo(s.grpo, config.cluster, c);
         break;
       case StageType::kRejectionSampling:
         CheckRejectionSampling(s.rejection_sampling, c);

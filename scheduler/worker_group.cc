@@ -49,10 +49,13 @@ std::vector<T> Slice(const std::vector<T>& v, std::pair<size_t, size_t> range) {
 }  // namespace
 
 WorkerGroup::WorkerGroup(std::vector<GroupMember> members) : members_(std::move(members)) {
+  bool shared = false;  // some member both trains and generates
   for (const GroupMember& m : members_) {
     if (m.trainer) trainers_.push_back(&m);
     if (m.rollout && !m.trainer) disaggregated_ = true;
+    if (m.rollout && m.trainer) shared = true;
   }
+  generates_apart_ = disaggregated_ && !shared;
 }
 
 absl::Status WorkerGroup::Validate() const {
@@ -233,6 +236,7 @@ absl::StatusOr<StepMetrics> WorkerGroup::TrainStep(const std::string& slot,
                     shard.advantages = Slice(batch.advantages, range);
                     shard.old_logprobs = Slice(batch.old_logprobs, range);
                     shard.ref_logprobs = Slice(batch.ref_logprobs, range);
+                    shard.behaviour_logprobs = Slice(batch.behaviour_logprobs, range);
                     shard.rejected = Slice(batch.rejected, range);
                     R1_ASSIGN_OR_RETURN(metrics[i], trainers_[i]->client->TrainStep(slot, shard));
                     return absl::OkStatus();

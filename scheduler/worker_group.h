@@ -62,6 +62,9 @@ class WorkerGroup : public WorkerClient {
                     const std::string& trainer_state_json, bool weights_only) override;
   // bytes_moved: what the root sent (payload once per receiver); seconds: the slowest member.
   absl::StatusOr<SyncStats> SyncWeights() override;
+  // True when the rollout members and the trainers are disjoint: Generate then reaches only
+  // rollout members, and every trainer call only trainers.
+  bool CanGenerateWhileTraining() const override { return generates_apart_; }
 
   // [begin, end) of share `index` out of `count` contiguous shares of `n` items: the first
   // n % count shares get one more item.
@@ -81,7 +84,8 @@ class WorkerGroup : public WorkerClient {
 
   std::vector<GroupMember> members_;
   std::vector<const GroupMember*> trainers_;
-  bool disaggregated_ = false;  // some member is rollout-only
+  bool disaggregated_ = false;    // some member is rollout-only
+  bool generates_apart_ = false;  // no member both trains and generates
   std::atomic<bool> cancelled_{false};
 };
 

@@ -3,13 +3,17 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <future>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/file_util.h"
 #include "base/status_macros.h"
+#include "nlohmann/json.hpp"
 #include "pipeline/metrics.h"
 #include "stages/advantages.h"
 #include "stages/rewards/reward.h"
@@ -228,6 +232,9 @@ struct GrpoRun {
   SamplesWriter samples;
   bool refresh = false;       // the KL reference is refreshed every reference_refresh_every
   std::string refreshed_dir;  // STAGE/reference
+  // Files a checkpoint holds beside the weights (asynchronous RL: the rollouts sampled ahead);
+  // may be empty.
+  std::function<absl::StatusOr<std::map<std::string, std::string>>()> checkpoint_extras;
 
   // The reference refreshed at `step` (STAGE/reference/step-NNNNNN), kept until a checkpoint
   // past the next refresh makes it unreachable by a resume.
@@ -274,25 +281,29 @@ absl::Status LoadPolicyAndReference(const GrpoRun& run, const std::optional<Resu
   return run.worker->LoadModel("reference", ref_dir, nullptr, "");
 }
 
-// Step 1: `want` prompts of sampling round `round` and G rollouts of each. Adds the rollout
-// tokens and the generation time to the counters.
-absl::StatusOr<std::vector<Group>> SampleGroups(GrpoRun& run, int64_t step, int round, int64_t want,
-                                                int64_t* rollout_tokens, double* generate_s) {
+// Step 1 of one sampling round: `want` prompts of round `round` of `step`, tokenized, and G
+// rollout requests for each (seeds from the stage seed, step, round and index).
+struct RoundRequests {
+  std::vector<Group> groups;  // example and prompt set; no rollouts yet
+  std::vector<RolloutRequest> requests;
+};
+
+absl::StatusOr<RoundRequests> PrepareRound(GrpoRun& run, int64_t step, int round, int64_t want) {
   const GrpoParams& p = run.p;
   const std::vector<Example>& examples = run.context.examples;
-  std::vector<Group> fresh(static_cast<size_t>(want));
+  RoundRequests out;
+  out.groups.resize(static_cast<size_t>(want));
   std::vector<std::string> texts;
   for (int64_t i = 0; i < want; ++i) {
     const int64_t index = round == 0
                               ? run.cursor.At(step * p.prompts_per_step + i)
                               : run.refill_cursor.At((step * 3 + round) * p.prompts_per_step + i);
-    fresh[static_cast<size_t>(i)].example = &examples[static_cast<size_t>(index)];
+    out.groups[static_cast<size_t>(i)].example = &examples[static_cast<size_t>(index)];
     texts.push_back(run.tmpl.RenderPrompt(examples[static_cast<size_t>(index)].prompt));
   }
   R1_ASSIGN_OR_RETURN(std::vector<TokenSeq> prompt_ids, run.worker->Tokenize(texts));
-  std::vector<RolloutRequest> requests;
   for (int64_t i = 0; i < want; ++i) {
-    fresh[static_cast<size_t>(i)].prompt = prompt_ids[static_cast<size_t>(i)];
+    out.groups[static_cast<size_t>(i)].prompt = prompt_ids[static_cast<size_t>(i)];
     for (int64_t g = 0; g < p.group_size; ++g) {
       RolloutRequest r;
       r.prompt = prompt_ids[static_cast<size_t>(i)];
@@ -300,26 +311,48 @@ absl::StatusOr<std::vector<Group>> SampleGroups(GrpoRun& run, int64_t step, int 
       r.sampling.top_p = static_cast<float>(p.sampling.top_p);
       r.sampling.max_new_tokens = static_cast<int32_t>(p.sampling.max_new_tokens);
       r.sampling.seed = RequestSeed(run.context.seed, step * 3 + round, i * p.group_size + g);
-      requests.push_back(std::move(r));
+      out.requests.push_back(std::move(r));
     }
   }
+  return out;
+}
+
+// A sampled round: its groups with rollouts (not scored), what sampling them cost, and the
+// step whose starting weights sampled them (the current step unless sampled ahead).
+struct SampledRound {
+  std::vector<Group> groups;
+  int64_t rollout_tokens = 0;
+  double generate_seconds = 0.0;
+  int64_t policy_step = 0;
+};
+
+// The rest of step 1: the rollouts of `prepared` from the rollout engine's current weights, G
+// per group. Calls only worker->Generate (asynchronous RL runs it on a second thread).
+absl::StatusOr<SampledRound> GenerateRound(WorkerClient* worker, int64_t group_size,
+                                           RoundRequests prepared, int64_t policy_step) {
+  SampledRound out;
+  out.policy_step = policy_step;
   const double t = NowSeconds();
-  R1_ASSIGN_OR_RETURN(std::vector<Rollout> rollouts, run.worker->Generate("policy", requests));
-  *generate_s += NowSeconds() - t;
-  for (int64_t i = 0; i < want; ++i) {
-    auto begin = rollouts.begin() + i * p.group_size;
-    fresh[static_cast<size_t>(i)].rollouts.assign(begin, begin + p.group_size);
-    for (auto it = begin; it != begin + p.group_size; ++it) {
-      *rollout_tokens += static_cast<int64_t>(it->response.size());
+  R1_ASSIGN_OR_RETURN(std::vector<Rollout> rollouts, worker->Generate("policy", prepared.requests));
+  out.generate_seconds = NowSeconds() - t;
+  out.groups = std::move(prepared.groups);
+  for (size_t i = 0; i < out.groups.size(); ++i) {
+    auto begin = rollouts.begin() + static_cast<int64_t>(i) * group_size;
+    out.groups[i].rollouts.assign(std::make_move_iterator(begin),
+                                  std::make_move_iterator(begin + group_size));
+    for (const Rollout& r : out.groups[i].rollouts) {
+      out.rollout_tokens += static_cast<int64_t>(r.response.size());
     }
   }
-  return fresh;
+  return out;
 }
 
 // Steps 1-2: prompts and rollouts, rewards and group advantages. Dynamic sampling drops groups
 // whose rewards are all equal and refills them, at most twice. Logs the reward metrics of the
 // policy's fresh samples (the first round) and the sampling counters into `m`.
-absl::StatusOr<SampledGroups> SampleAndScore(GrpoRun& run, int64_t step, StepMetrics& m) {
+// With `ahead`, the first round is those rollouts (sampled ahead by asynchronous RL).
+absl::StatusOr<SampledGroups> SampleAndScore(GrpoRun& run, int64_t step, StepMetrics& m,
+                                             std::optional<SampledRound> ahead) {
   const GrpoParams& p = run.p;
   SampledGroups out;
   std::vector<Group> first_round_copy;  // dynamic sampling: round 0 before the drop
@@ -332,9 +365,17 @@ absl::StatusOr<SampledGroups> SampleAndScore(GrpoRun& run, int64_t step, StepMet
   for (int round = 0; round < 3; ++round) {
     const int64_t want = p.prompts_per_step - static_cast<int64_t>(out.groups.size());
     if (want <= 0) break;
-    R1_ASSIGN_OR_RETURN(std::vector<Group> fresh,
-                        SampleGroups(run, step, round, want, &rollout_tokens, &generate_s));
-    for (auto& g : fresh) out.groups.push_back(std::move(g));
+    SampledRound fresh;
+    if (round == 0 && ahead.has_value()) {
+      fresh = *std::move(ahead);
+    } else {
+      R1_ASSIGN_OR_RETURN(RoundRequests prepared, PrepareRound(run, step, round, want));
+      R1_ASSIGN_OR_RETURN(fresh,
+                          GenerateRound(run.worker, p.group_size, std::move(prepared), step));
+    }
+    rollout_tokens += fresh.rollout_tokens;
+    generate_s += fresh.generate_seconds;
+    for (auto& g : fresh.groups) out.groups.push_back(std::move(g));
     // Rewards and group advantages over everything sampled so far.
     const double t = NowSeconds();
     R1_RETURN_IF_ERROR(run.rewards->Score(run.worker, &out.groups));
@@ -466,6 +507,12 @@ absl::Status UpdatePolicy(GrpoRun& run, int64_t step, const StepSequences& seqs,
       if (!lp.ref_lp.empty()) {
         batch.ref_logprobs.assign(lp.ref_lp.begin() + begin, lp.ref_lp.begin() + end);
       }
+      if (p.max_staleness > 0) {  // the sampler may be older than π_old: weight by π_old / it
+        for (size_t i = begin; i < end; ++i) {
+          batch.behaviour_logprobs.push_back(*seqs.sampled_logprobs[i]);
+        }
+        batch.policy_loss.importance_cap = p.importance_cap;
+      }
       batch.policy_loss.clip_low = p.clip_low;
       batch.policy_loss.clip_high = p.clip_high;
       batch.policy_loss.kl_coef = p.kl_coef;
@@ -523,7 +570,11 @@ absl::Status LogAndCheckpoint(GrpoRun& run, int64_t step, const SampledGroups& s
     R1_RETURN_IF_ERROR(run.worker->LoadModel("reference", ref_dir, nullptr, ""));
   }
   if (p.checkpoint_every > 0 && (step + 1) % p.checkpoint_every == 0 && step + 1 < p.steps) {
-    R1_RETURN_IF_ERROR(SaveCheckpoint(run.context, "policy", step + 1));
+    std::map<std::string, std::string> extras;
+    if (run.checkpoint_extras) {
+      R1_ASSIGN_OR_RETURN(extras, run.checkpoint_extras());
+    }
+    R1_RETURN_IF_ERROR(SaveCheckpoint(run.context, "policy", step + 1, extras));
     if (run.refresh) {
       // A resume now starts at step + 1 or later: older references are not needed.
       const int64_t keep = (step + 1) / p.reference_refresh_every * p.reference_refresh_every;
@@ -535,12 +586,15 @@ absl::Status LogAndCheckpoint(GrpoRun& run, int64_t step, const SampledGroups& s
   return absl::OkStatus();
 }
 
-// One GRPO step; errors are annotated with the stage and step by the caller.
-absl::StatusOr<StepMetrics> RunGrpoStep(GrpoRun& run, int64_t step) {
+// One GRPO step; errors are annotated with the stage and step by the caller. With `ahead` (the
+// step's rollouts, sampled during the previous step by asynchronous RL) the weights are not
+// synced here: the asynchronous loop syncs them when the rollout engine is idle. `m` may hold
+// metrics already (the loop's own); `t0` is when the step began.
+absl::StatusOr<StepMetrics> RunGrpoStep(GrpoRun& run, int64_t step, double t0, StepMetrics m,
+                                        std::optional<SampledRound> ahead) {
   const GrpoParams& p = run.p;
-  StepMetrics m;
-  const double t0 = NowSeconds();
-  R1_ASSIGN_OR_RETURN(SampledGroups sampled, SampleAndScore(run, step, m));
+  const bool synchronous = !ahead.has_value();
+  R1_ASSIGN_OR_RETURN(SampledGroups sampled, SampleAndScore(run, step, m, std::move(ahead)));
   const StepSequences seqs = TrainingSequences(run, sampled, m);
   if (!seqs.prompts.empty()) {
     const size_t total = seqs.prompts.size();
@@ -548,11 +602,195 @@ absl::StatusOr<StepMetrics> RunGrpoStep(GrpoRun& run, int64_t step) {
     const bool on_policy = p.ppo_epochs == 1 && mini >= total;
     R1_ASSIGN_OR_RETURN(StepLogprobs lp, ComputeStepLogprobs(run, step, seqs, on_policy, m));
     R1_RETURN_IF_ERROR(UpdatePolicy(run, step, seqs, lp, mini, on_policy, m));
-    R1_RETURN_IF_ERROR(SyncRolloutWeights(run, m));
+    if (synchronous) R1_RETURN_IF_ERROR(SyncRolloutWeights(run, m));
   }
   m["step_seconds"] = NowSeconds() - t0;
   R1_RETURN_IF_ERROR(LogAndCheckpoint(run, step, sampled, m));
   return m;
+}
+
+// Asynchronous RL's checkpoint file: the rollouts sampled ahead for the checkpoint's step.
+constexpr char kPendingRolloutsFile[] = "pending_rollouts.json";
+
+// `round` (the rollouts of `step`) as JSON. Floats go through double, which nlohmann prints
+// exactly, so they read back to the same bits.
+std::string RoundToJson(const SampledRound& round, int64_t step) {
+  nlohmann::json groups = nlohmann::json::array();
+  for (const Group& g : round.groups) {
+    nlohmann::json rollouts = nlohmann::json::array();
+    for (const Rollout& r : g.rollouts) {
+      std::vector<double> logprobs(r.logprobs.begin(), r.logprobs.end());
+      rollouts.push_back({{"response", r.response},
+                          {"text", r.text},
+                          {"logprobs", logprobs},
+                          {"truncated", r.truncated}});
+    }
+    groups.push_back(std::move(rollouts));
+  }
+  nlohmann::json j = {{"step", step},
+                      {"policy_step", round.policy_step},
+                      {"rollout_tokens", round.rollout_tokens},
+                      {"generate_seconds", round.generate_seconds},
+                      {"groups", std::move(groups)}};
+  return j.dump() + "\n";
+}
+
+// The rollouts of `step` saved by RoundToJson at `path`, on the groups PrepareRound makes again
+// (the prompts are a pure function of the step). DataLoss naming the file when it is missing,
+// malformed, or does not fit the step.
+absl::StatusOr<SampledRound> RoundFromJson(GrpoRun& run, const std::string& path, int64_t step) {
+  R1_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  auto bad = [&](const std::string& why) {
+    return absl::DataLossError(absl::StrCat(path, ": ", why));
+  };
+  if (j.is_discarded() || !j.is_object()) return bad("not a JSON object");
+  if (!j.contains("step") || !j["step"].is_number_integer() || j["step"].get<int64_t>() != step) {
+    return bad(absl::StrCat("does not hold the rollouts of step ", step));
+  }
+  R1_ASSIGN_OR_RETURN(RoundRequests prepared, PrepareRound(run, step, 0, run.p.prompts_per_step));
+  const nlohmann::json& groups = j.contains("groups") ? j["groups"] : nlohmann::json();
+  if (!groups.is_array() || groups.size() != prepared.groups.size()) {
+    return bad(absl::StrCat("expected ", prepared.groups.size(), " groups of rollouts"));
+  }
+  SampledRound out;
+  try {
+    out.policy_step = j.at("policy_step").get<int64_t>();
+    out.rollout_tokens = j.at("rollout_tokens").get<int64_t>();
+    out.generate_seconds = j.at("generate_seconds").get<double>();
+    for (size_t g = 0; g < groups.size(); ++g) {
+      if (!groups[g].is_array() || groups[g].size() != static_cast<size_t>(run.p.group_size)) {
+        return bad(absl::StrCat("group ", g, " does not hold ", run.p.group_size, " rollouts"));
+      }
+      for (const nlohmann::json& r : groups[g]) {
+        Rollout rollout;
+        rollout.response = r.at("response").get<TokenSeq>();
+        rollout.text = r.at("text").get<std::string>();
+        for (double v : r.at("logprobs").get<std::vector<double>>()) {
+          rollout.logprobs.push_back(static_cast<float>(v));
+        }
+        rollout.truncated = r.at("truncated").get<bool>();
+        if (rollout.logprobs.size() != rollout.response.size()) {
+          return bad(absl::StrCat("group ", g, ": a rollout's logprobs and tokens differ in count"));
+        }
+        prepared.groups[g].rollouts.push_back(std::move(rollout));
+      }
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return bad(e.what());
+  }
+  out.groups = std::move(prepared.groups);
+  return out;
+}
+
+// Asynchronous RL's rollout side: samples one step's first round on a second thread while the
+// caller trains. At most one round is in flight; the destructor waits for it.
+class RoundPrefetcher {
+ public:
+  RoundPrefetcher(WorkerClient* worker, int64_t group_size)
+      : worker_(worker), group_size_(group_size) {}
+  ~RoundPrefetcher() {
+    if (pending_.valid()) pending_.wait();
+  }
+  RoundPrefetcher(const RoundPrefetcher&) = delete;
+  RoundPrefetcher& operator=(const RoundPrefetcher&) = delete;
+
+  // Starts sampling `prepared` with the rollout engine's current weights, those `policy_step`
+  // started with. Nothing may be in flight.
+  void Start(RoundRequests prepared, int64_t policy_step) {
+    pending_ = std::async(std::launch::async,
+                          [this, policy_step, prepared = std::move(prepared)]() mutable {
+                            return GenerateRound(worker_, group_size_, std::move(prepared),
+                                                 policy_step);
+                          });
+  }
+  bool pending() const { return pending_.valid(); }
+  // The round started last (pending() must be true).
+  absl::StatusOr<SampledRound> Wait() { return pending_.get(); }
+
+ private:
+  WorkerClient* worker_;
+  int64_t group_size_;
+  std::future<absl::StatusOr<SampledRound>> pending_;
+};
+
+// Asynchronous RL (max_staleness > 0): each step first brings the idle rollout engine to the
+// step's weights and starts it sampling the next step on a second thread, then trains on its own
+// rollouts, which were sampled during the previous step with weights one update older (the first
+// step's are sampled now). Metrics add staleness (updates between the sampling weights and the
+// trained ones) and rollout_wait_seconds (time the trainers waited for the rollouts). A
+// checkpoint stores the next step's rollouts beside the weights, so that a resumed stage trains
+// on exactly what an uninterrupted one would. `on_step` receives each step's metrics.
+absl::Status RunAsyncSteps(GrpoRun& run, int64_t start, const std::optional<ResumePoint>& resume,
+                           const std::function<void(StepMetrics)>& on_step) {
+  const GrpoParams& p = run.p;
+  const std::string& name = run.context.stage->name;
+  if (!run.worker->CanGenerateWhileTraining()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "stage ", name,
+        ": grpo.max_staleness > 0 needs rollout workers apart from the trainers "
+        "(cluster.placement: disaggregated)"));
+  }
+  if (p.dynamic_sampling) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "stage ", name, ": grpo.max_staleness > 0 does not support dynamic_sampling"));
+  }
+  int64_t step = start;
+  auto at_step = [&](const absl::Status& s) {
+    return Annotate(s, absl::StrCat("stage ", name, " step ", step, ": "));
+  };
+  RoundPrefetcher ahead(run.worker, p.group_size);
+  std::optional<SampledRound> ready;  // the next step's rollouts, once awaited
+  if (resume.has_value() && start > 0) {
+    absl::StatusOr<SampledRound> saved =
+        RoundFromJson(run, JoinPath(resume->dir, kPendingRolloutsFile), start);
+    if (!saved.ok()) return at_step(saved.status());
+    ready = *std::move(saved);
+  }
+  // A checkpoint after `step` holds the rollouts of step + 1, so it waits for them.
+  run.checkpoint_extras = [&]() -> absl::StatusOr<std::map<std::string, std::string>> {
+    if (!ready.has_value()) {
+      if (!ahead.pending()) return absl::InternalError("no rollouts sampled ahead to checkpoint");
+      R1_ASSIGN_OR_RETURN(ready, ahead.Wait());
+    }
+    return std::map<std::string, std::string>{{kPendingRolloutsFile, RoundToJson(*ready, step + 1)}};
+  };
+  struct Reset {
+    GrpoRun& run;
+    ~Reset() { run.checkpoint_extras = nullptr; }
+  } reset{run};
+  for (; step < p.steps; ++step) {
+    const double t0 = NowSeconds();
+    StepMetrics m;
+    absl::StatusOr<SampledRound> round = absl::UnknownError("not sampled");
+    if (ready.has_value()) {
+      round = *std::move(ready);
+      ready.reset();
+    } else if (ahead.pending()) {
+      round = ahead.Wait();
+    } else {
+      absl::StatusOr<RoundRequests> now = PrepareRound(run, step, 0, p.prompts_per_step);
+      round = now.ok() ? GenerateRound(run.worker, p.group_size, *std::move(now), step)
+                       : absl::StatusOr<SampledRound>(now.status());
+    }
+    if (!round.ok()) return at_step(round.status());
+    m["rollout_wait_seconds"] = NowSeconds() - t0;
+    // The rollout engine is idle: the step's weights (it loaded them itself at the start), then
+    // the next step's sampling with them.
+    if (step > start) {
+      if (absl::Status s = SyncRolloutWeights(run, m); !s.ok()) return at_step(s);
+    }
+    if (step + 1 < p.steps) {
+      absl::StatusOr<RoundRequests> next = PrepareRound(run, step + 1, 0, p.prompts_per_step);
+      if (!next.ok()) return at_step(next.status());
+      ahead.Start(*std::move(next), step);
+    }
+    m["staleness"] = static_cast<double>(step - round->policy_step);
+    absl::StatusOr<StepMetrics> done = RunGrpoStep(run, step, t0, std::move(m), *std::move(round));
+    if (!done.ok()) return at_step(done.status());
+    on_step(*std::move(done));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -583,8 +821,16 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
 
   std::vector<double> step_rewards;  // reward_mean of each step this run made
   StepMetrics last;
-  for (int64_t step = resume ? resume->step : 0; step < p.steps; ++step) {
-    absl::StatusOr<StepMetrics> m = RunGrpoStep(run, step);
+  const int64_t start = resume ? resume->step : 0;
+  if (p.max_staleness > 0) {
+    absl::Status done = RunAsyncSteps(run, start, resume, [&](StepMetrics m) {
+      step_rewards.push_back(m["reward_mean"]);
+      last = std::move(m);
+    });
+    R1_RETURN_IF_ERROR(done);
+  }
+  for (int64_t step = start; p.max_staleness == 0 && step < p.steps; ++step) {
+    absl::StatusOr<StepMetrics> m = RunGrpoStep(run, step, NowSeconds(), {}, std::nullopt);
     if (!m.ok())
       return Annotate(m.status(), absl::StrCat("stage ", stage.name, " step ", step, ": "));
     step_rewards.push_back((*m)["reward_mean"]);

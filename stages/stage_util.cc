@@ -113,7 +113,12 @@ absl::StatusOr<std::optional<ResumePoint>> FindResumePoint(const StageContext& c
   for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
     const std::string dir = context.run_dir->CheckpointDir(stage, *it);
     absl::StatusOr<ResumePoint> point = ReadResumePoint(dir);
-    if (point.ok()) return std::optional<ResumePoint>(*point);
+    if (point.ok()) {
+      if (context.log) {
+        context.log(absl::StrCat("resuming after step ", point->step, " from ", dir));
+      }
+      return std::optional<ResumePoint>(*point);
+    }
     if (point.status().code() != absl::StatusCode::kDataLoss) return point.status();
     R1_ASSIGN_OR_RETURN(std::string aside, SetCheckpointAside(dir));
     if (context.log) {
@@ -136,12 +141,16 @@ absl::Status DropLogsAfter(const StageContext& context, int64_t steps_done) {
 }
 
 absl::Status SaveCheckpoint(const StageContext& context, const std::string& slot,
-                            int64_t steps_done) {
+                            int64_t steps_done,
+                            const std::map<std::string, std::string>& extra_files) {
   const std::string& stage = context.stage->name;
   R1_RETURN_IF_ERROR(MakeDirs(context.run_dir->CheckpointsDir(stage)));
   nlohmann::json state = {{"stage", stage}, {"step", steps_done}, {"seed", context.seed}};
   const std::string dir = context.run_dir->CheckpointDir(stage, steps_done);
   R1_RETURN_IF_ERROR(context.worker->Save(slot, dir, state.dump(), /*weights_only=*/false));
+  for (const auto& [name, contents] : extra_files) {
+    R1_RETURN_IF_ERROR(WriteFileAtomic(JoinPath(dir, name), contents));
+  }
   // Written last: a checkpoint without it (a crash in between) is not trusted on resume.
   return WriteCheckpointManifest(dir);
 }

@@ -4,6 +4,7 @@
 #define R1_STAGES_STAGE_UTIL_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,9 +53,11 @@ absl::StatusOr<std::optional<ResumePoint>> FindResumePoint(const StageContext& c
 // steps run again.
 absl::Status DropLogsAfter(const StageContext& context, int64_t steps_done);
 
-// Writes the stage's checkpoint for `steps_done` completed steps, its manifest last.
+// Writes the stage's checkpoint for `steps_done` completed steps: the worker's files, then
+// `extra_files` (name -> contents, the stage's own state beside the weights), the manifest last.
 absl::Status SaveCheckpoint(const StageContext& context, const std::string& slot,
-                            int64_t steps_done);
+                            int64_t steps_done,
+                            const std::map<std::string, std::string>& extra_files = {});
 
 // Loads the stage's trainable model into `slot`: from `resume` when set, else from
 // context.model_dir, else (pretrain from an inline architecture) a fresh random model.

@@ -63,6 +63,9 @@ struct PolicyLossConfig {
   // The constant kSeqMeanTokenSumNorm divides each response's token sum by (Dr.GRPO: the
   // stage's max_new_tokens); 0: the padded response length of the global batch. >= 0.
   double token_sum_norm = 0.0;
+  // C of truncated importance sampling, used with TrainBatch::behaviour_logprobs: each token's
+  // policy-gradient term is weighted by min(π_old / π_behaviour, C). > 0.
+  double importance_cap = 2.0;
 };
 
 // The Worker protocol's names of the loss settings (PolicyLossConfig in worker.proto), which
@@ -88,6 +91,10 @@ struct TrainBatch {
   // this step's own log-probs, detached: it is 1 and the gradient is the plain policy gradient.
   std::vector<std::vector<float>> old_logprobs;
   std::vector<std::vector<float>> ref_logprobs;  // policy gradient with kl_coef > 0
+  // Policy gradient, off-policy (asynchronous RL): log π_behaviour of each response token, as the
+  // rollout engine returned them (Rollout::logprobs) when it sampled with weights older than
+  // π_old; one row per sequence, as long as its response. Empty = the sampler was π_old.
+  std::vector<std::vector<float>> behaviour_logprobs;
   std::vector<TokenSeq> rejected;                // reward model: rejected responses
   PolicyLossConfig policy_loss;
 };
@@ -176,6 +183,12 @@ class WorkerClient {
 
   // Makes the rollout copy of the policy equal to the trained one. Colocated: nothing moves.
   virtual absl::StatusOr<SyncStats> SyncWeights() = 0;
+
+  // Whether Generate may run on a second thread while the first calls Tokenize, EosId, Logprobs,
+  // Score, TrainStep, Save, or LoadModel of a slot other than "policy" (separate rollout workers:
+  // asynchronous RL). The exception to "one call at a time"; SyncWeights and the "policy" slot's
+  // LoadModel still wait for Generate to return.
+  virtual bool CanGenerateWhileTraining() const { return false; }
 };
 
 }  // namespace r1

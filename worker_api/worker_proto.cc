@@ -170,6 +170,7 @@ void ToProto(const std::string& slot, const TrainBatch& b, v1::TrainStepRequest*
   out->mutable_advantages()->Assign(b.advantages.begin(), b.advantages.end());
   ToProto(b.old_logprobs, out->mutable_old_logprobs());
   ToProto(b.ref_logprobs, out->mutable_ref_logprobs());
+  ToProto(b.behaviour_logprobs, out->mutable_behaviour_logprobs());
   ToProto(b.rejected, out->mutable_rejected());
   v1::PolicyLossConfig* loss = out->mutable_policy_loss();
   loss->set_clip_low(b.policy_loss.clip_low);
@@ -179,6 +180,7 @@ void ToProto(const std::string& slot, const TrainBatch& b, v1::TrainStepRequest*
   loss->set_aggregation(std::string(LossAggregationName(b.policy_loss.aggregation)));
   loss->set_temperature(b.policy_loss.temperature);
   loss->set_token_sum_norm(b.policy_loss.token_sum_norm);
+  loss->set_importance_cap(b.policy_loss.importance_cap);
 }
 
 absl::Status FromProto(const v1::TrainStepRequest& r, TrainBatch* b) {
@@ -198,6 +200,7 @@ absl::Status FromProto(const v1::TrainStepRequest& r, TrainBatch* b) {
   b->advantages.assign(r.advantages().begin(), r.advantages().end());
   b->old_logprobs = FromProto(r.old_logprobs());
   b->ref_logprobs = FromProto(r.ref_logprobs());
+  b->behaviour_logprobs = FromProto(r.behaviour_logprobs());
   b->rejected = FromProto(r.rejected());
   b->policy_loss.clip_low = r.policy_loss().clip_low();
   b->policy_loss.clip_high = r.policy_loss().clip_high();
@@ -216,6 +219,13 @@ absl::Status FromProto(const v1::TrainStepRequest& r, TrainBatch* b) {
         absl::StrCat("TrainStep: policy_loss.token_sum_norm must be finite and >= 0, got ", norm));
   }
   b->policy_loss.token_sum_norm = norm;
+  // 0 (unset, an older client) means verl's default cap.
+  const double cap = r.policy_loss().importance_cap();
+  if (!(cap >= 0.0 && std::isfinite(cap))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("TrainStep: policy_loss.importance_cap must be finite and > 0, got ", cap));
+  }
+  b->policy_loss.importance_cap = cap == 0.0 ? 2.0 : cap;
   return absl::OkStatus();
 }
 

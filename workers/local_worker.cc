@@ -226,6 +226,21 @@ absl::StatusOr<ShardCounts> CountShard(const TrainBatch& batch, bool allow_empty
       if (batch.policy_loss.kl_coef > 0.0 && batch.ref_logprobs.size() != n) {
         return absl::InvalidArgumentError("TrainStep: kl_coef > 0 needs ref_logprobs");
       }
+      if (!batch.behaviour_logprobs.empty()) {
+        if (batch.behaviour_logprobs.size() != n) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("TrainStep: ", batch.behaviour_logprobs.size(),
+                           " behaviour_logprobs rows for ", n, " sequences"));
+        }
+        for (size_t i = 0; i < n; ++i) {
+          if (batch.behaviour_logprobs[i].size() != batch.responses[i].size()) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "TrainStep: behaviour_logprobs row ", i, " has ",
+                batch.behaviour_logprobs[i].size(), " values for a response of ",
+                batch.responses[i].size(), " tokens"));
+          }
+        }
+      }
       R1_RETURN_IF_ERROR(
           CheckLogprobTemperature(static_cast<float>(batch.policy_loss.temperature)));
       for (size_t i = 0; i < n; ++i) {
@@ -409,6 +424,7 @@ absl::Status PolicyGradientBackward(const ShardStep& c, StepMetrics& metrics) {
   loss_options.token_sum_norm = c.batch->policy_loss.token_sum_norm > 0.0
                                     ? c.batch->policy_loss.token_sum_norm
                                     : c.global.max_response;
+  loss_options.importance_cap = c.batch->policy_loss.importance_cap;
   R1_ASSIGN_OR_RETURN(
       ResponseForward fwd,
       ForwardResponses(*c.slot->model, c.batch->prompts, c.batch->responses,
@@ -424,6 +440,8 @@ absl::Status PolicyGradientBackward(const ShardStep& c, StepMetrics& metrics) {
   if (loss_options.kl_coef > 0.0) {
     inputs.ref_logprobs = PadRows(c.batch->ref_logprobs, width, c.device);
   }
+  const bool off_policy = !c.batch->behaviour_logprobs.empty();
+  if (off_policy) inputs.behaviour_logprobs = PadRows(c.batch->behaviour_logprobs, width, c.device);
   R1_ASSIGN_OR_RETURN(PolicyLossResult result, ComputePolicyLoss(inputs, loss_options));
   // This shard's share of the count the aggregation divides by, and of the tokens.
   const double share = loss_options.aggregation == LossAggregation::kTokenMean
@@ -437,6 +455,10 @@ absl::Status PolicyGradientBackward(const ShardStep& c, StepMetrics& metrics) {
   metrics["kl"] = result.kl * token_share;
   metrics["clip_fraction"] = result.clip_fraction * token_share;
   metrics["approx_kl"] = result.approx_kl * token_share;
+  if (off_policy) {
+    metrics["importance_weight_mean"] = result.importance_weight_mean * token_share;
+    metrics["importance_truncated_fraction"] = result.importance_truncated_fraction * token_share;
+  }
   metrics["entropy"] = entropy_sum / c.global.tokens;
   metrics["tokens"] = c.counts.tokens;
   return absl::OkStatus();

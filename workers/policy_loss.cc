@@ -39,6 +39,10 @@ absl::Status ValidateOptions(const PolicyLossOptions& options) {
   }
   R1_RETURN_IF_ERROR(CheckRange(options.kl_coef, "kl_coef", 0.0, kInf));
   R1_RETURN_IF_ERROR(CheckRange(options.token_sum_norm, "token_sum_norm", 0.0, kInf));
+  if (!(options.importance_cap > 0.0 && options.importance_cap < kInf)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("importance_cap must be a finite value > 0, got ", options.importance_cap));
+  }
   return absl::OkStatus();
 }
 
@@ -82,6 +86,9 @@ absl::Status ValidateInputs(const PolicyLossInputs& in, const PolicyLossOptions&
   } else if (options.kl_coef > 0.0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "ref_logprobs is required when kl_coef > 0 (kl_coef = ", options.kl_coef, ")"));
+  }
+  if (in.behaviour_logprobs.defined()) {
+    R1_RETURN_IF_ERROR(CheckLogProbLike(in.behaviour_logprobs, "behaviour_logprobs", bt, device));
   }
   if (in.logits.defined()) {
     if (in.logits.dim() != 3 || in.logits.size(0) != bt[0] || in.logits.size(1) != bt[1] ||
@@ -225,6 +232,15 @@ absl::StatusOr<PolicyLossResult> ComputePolicyLoss(const PolicyLossInputs& in,
       dual_clipped = negative.logical_and(pg_ppo.gt(cap));
       pg = torch::where(negative, torch::min(pg_ppo, cap), pg_ppo);
     }
+    at::Tensor importance;  // [B, T] untruncated π_old / π_behaviour, 1 at padding
+    if (in.behaviour_logprobs.defined()) {
+      const at::Tensor behaviour = in.behaviour_logprobs.detach().to(dtype);
+      importance = (old_logprobs - behaviour)
+                       .masked_fill(pad, 0)
+                       .clamp(-kLogRatioBound, kLogRatioBound)
+                       .exp();
+      pg = pg * importance.clamp_max(options.importance_cap);
+    }
 
     at::Tensor kl_tokens;  // [B, T], defined when ref_logprobs is given
     if (in.ref_logprobs.defined()) {
@@ -247,6 +263,12 @@ absl::StatusOr<PolicyLossResult> ComputePolicyLoss(const PolicyLossInputs& in,
     if (dual_clipped.defined()) {
       result.dual_clip_fraction =
           dual_clipped.logical_and(keep).sum().item<double>() / result.num_tokens;
+    }
+    if (importance.defined()) {
+      result.importance_weight_mean = MaskedMean(importance, keep).item<double>();
+      result.importance_truncated_fraction =
+          importance.gt(options.importance_cap).logical_and(keep).sum().item<double>() /
+          result.num_tokens;
     }
     const at::Tensor lr = log_ratio.detach();
     result.approx_kl = MaskedMean(lr.exp() - 1 - lr, keep).item<double>();

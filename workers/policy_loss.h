@@ -38,6 +38,9 @@ struct PolicyLossOptions {
   // The constant of kSeqMeanTokenSumNorm (e.g. the maximum response length of the run). 0 means T,
   // the padded response length of the batch. ≥ 0; ignored by the other modes.
   double token_sum_norm = 0.0;
+  // C of truncated importance sampling (TIS), used when behaviour_logprobs are given: each token's
+  // policy-gradient term is weighted by min(π_old / π_behaviour, C). > 0.
+  double importance_cap = 2.0;
 };
 
 struct PolicyLossInputs {
@@ -46,6 +49,9 @@ struct PolicyLossInputs {
   at::Tensor advantages;     // [B] (one per sequence, as in GRPO) or [B, T] (per token)
   at::Tensor response_mask;  // [B, T] bool or 0/1: 1 = response token that counts
   at::Tensor ref_logprobs;   // [B, T] log π_ref, or undefined (allowed only when kl_coef == 0)
+  // [B, T] log π_behaviour, the policy that actually sampled when it is older than π_old
+  // (asynchronous RL: the rollout engine ran weights a step behind), or undefined (on-policy).
+  at::Tensor behaviour_logprobs;
   at::Tensor logits;         // [B, T, V] or undefined: when given, the entropy diagnostic is set
 };
 
@@ -62,6 +68,10 @@ struct PolicyLossResult {
   double dual_clip_fraction = 0.0;  // share of response tokens capped by the dual clip (A < 0)
   double approx_kl = 0.0;  // KL(π_old || π_θ) by k3 over response tokens: mean(ρ - 1 - log ρ)
   std::optional<double> entropy;  // mean token entropy over response tokens, when logits given
+  // With behaviour_logprobs: the mean of the untruncated weights π_old / π_behaviour over response
+  // tokens, and the share of response tokens whose weight the cap truncated.
+  double importance_weight_mean = 0.0;
+  double importance_truncated_fraction = 0.0;
   int64_t num_tokens = 0;         // response tokens in the batch
 };
 
@@ -69,6 +79,9 @@ struct PolicyLossResult {
 // [-20, 20] before exp, as verl does, so a stale batch cannot overflow):
 //   pg  = max(-A·ρ, -A·clip(ρ, 1 - clip_low, 1 + clip_high))
 //   pg  = min(pg, -A·c)                      when dual_clip c is set and A < 0
+//   pg  = pg · min(exp(old_logp - behaviour_logp), C)   with behaviour_logprobs (truncated
+//                                            importance sampling, verl's TIS; no gradient
+//                                            flows through the weight, the KL term is unweighted)
 //   kl  = estimator(logp - ref_logp)         (k3: argument clamped to [-20, 20], result to
 //                                             [-10, 10], as verl's low_var_kl)
 //   loss token = pg + β·kl, then aggregated by options.aggregation.

@@ -118,6 +118,7 @@ stages:
       dynamic_sampling: true
       ppo_epochs: 2
       mini_batch_size: 16
+      importance_cap: 3
       reference_refresh_every: 10
       rewards:
         - {name: accuracy, weight: 2}
@@ -143,6 +144,8 @@ stages:
   EXPECT_DOUBLE_EQ(g.negative_advantage_scale, 0.25);
   EXPECT_TRUE(g.dynamic_sampling);
   EXPECT_EQ(g.ppo_epochs, 2);
+  EXPECT_EQ(g.max_staleness, 0);  // on-policy unless asked
+  EXPECT_DOUBLE_EQ(g.importance_cap, 3.0);
   EXPECT_EQ(g.reference_refresh_every, 10);
   ASSERT_EQ(g.rewards.size(), 2u);
   EXPECT_DOUBLE_EQ(g.rewards[0].weight, 2.0);
@@ -355,6 +358,34 @@ TEST(ConfigTest, NumericRanges) {
                           "stages[0].rejection_sampling.non_reasoning_ratio: is 0.2 but no input "
                           "dataset is non-reasoning (format chat)",
                           "stages[1].sft.micro_batch_size: must divide batch_size (8), got 3"));
+}
+
+// Asynchronous RL needs rollout workers of its own and cannot refill groups.
+TEST(ConfigTest, MaxStalenessNeedsDisaggregatedPlacementAndNoDynamicSampling) {
+  EXPECT_THAT(StageErrors(R"(
+  - name: rl
+    type: grpo
+    inputs: {datasets: [gsm]}
+    grpo: {max_staleness: 1, dynamic_sampling: true, importance_cap: 0.5}
+)"),
+              ElementsAre("stages[0].grpo.importance_cap: must be >= 1, got 0.5",
+                          "stages[0].grpo.max_staleness: asynchronous RL needs cluster.placement "
+                          "\"disaggregated\" (rollout workers sample the next step while the "
+                          "trainers train), got 1 with placement \"colocated\"",
+                          "stages[0].grpo.max_staleness: asynchronous RL does not refill groups: "
+                          "set dynamic_sampling false or max_staleness 0"));
+  EXPECT_THAT(Errors(absl::StrCat(kHeader, R"(cluster: {placement: disaggregated, rollout_workers: 1}
+stages:
+  - name: rl
+    type: grpo
+    inputs: {datasets: [gsm]}
+    grpo: {max_staleness: 1}
+)")),
+              IsEmpty());
+  EXPECT_THAT(StageErrors(R"(
+  - {name: rl, type: grpo, inputs: {datasets: [gsm]}, grpo: {max_staleness: -1}}
+)"),
+              ElementsAre("stages[0].grpo.max_staleness: must be >= 0, got -1"));
 }
 
 // Names of a closed set are checked while parsing: the error names the key path, the value and

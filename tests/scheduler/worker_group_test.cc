@@ -52,6 +52,12 @@ TEST(WorkerGroupTest, DisaggregatedGenerationGoesToRolloutWorkersInOrder) {
                      {"w2", &r0, false, true},
                      {"w3", &r1w, false, true}});
   ASSERT_TRUE(group.Validate().ok());
+  // Rollout workers apart from the trainers may sample while the trainers train (async RL).
+  EXPECT_TRUE(group.CanGenerateWhileTraining());
+  CountingWorker both;
+  EXPECT_FALSE(WorkerGroup({{"w0", &both, true, true}, {"w1", &r0, false, true}})
+                   .CanGenerateWhileTraining());
+  EXPECT_FALSE(WorkerGroup({{"w0", &both, true, true}}).CanGenerateWhileTraining());
   t0.respond = r0.respond =
       r1w.respond = [](const std::string& p, uint64_t seed) { return p + std::to_string(seed); };
   absl::StatusOr<std::vector<Rollout>> out = group.Generate("policy", Requests(5));
@@ -79,6 +85,7 @@ TEST(WorkerGroupTest, TrainStepShardsEveryPerSequenceFieldAndAnEmptyShardStillRu
     batch.responses.push_back({i, i});
     batch.advantages.push_back(static_cast<float>(i));
     batch.old_logprobs.push_back({-1.0f * i, -2.0f});
+    batch.behaviour_logprobs.push_back({-3.0f * i, -4.0f});
   }
   absl::StatusOr<StepMetrics> m = group.TrainStep("policy", batch);
   ASSERT_TRUE(m.ok()) << m.status();
@@ -89,6 +96,9 @@ TEST(WorkerGroupTest, TrainStepShardsEveryPerSequenceFieldAndAnEmptyShardStillRu
   EXPECT_THAT(t1.batches[0].advantages, ElementsAre(2.0f));
   EXPECT_EQ(t1.batches[0].prompts, std::vector<TokenSeq>{{2}});
   EXPECT_EQ(t1.batches[0].old_logprobs[0][0], -2.0f);
+  const std::vector<std::vector<float>> last_row = {{-6.0f, -4.0f}};
+  EXPECT_EQ(t1.batches[0].behaviour_logprobs, last_row);
+  EXPECT_EQ(t0.batches[0].behaviour_logprobs.size(), 2u);
   EXPECT_EQ(t1.batches[0].step, 7);
   EXPECT_TRUE(t1.batches[0].ref_logprobs.empty());
 
@@ -96,6 +106,7 @@ TEST(WorkerGroupTest, TrainStepShardsEveryPerSequenceFieldAndAnEmptyShardStillRu
   batch.responses.resize(1);
   batch.advantages.resize(1);
   batch.old_logprobs.resize(1);
+  batch.behaviour_logprobs.resize(1);
   ASSERT_TRUE(group.TrainStep("policy", batch).ok());
   ASSERT_EQ(t1.batches.size(), 2u);
   EXPECT_TRUE(t1.batches[1].prompts.empty());  // joined the step with nothing to train on

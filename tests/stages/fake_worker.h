@@ -1,10 +1,17 @@
 // An in-process fake of the worker group for stage-loop tests: byte tokenizer, scripted
 // generations, recorded training batches, and checkpoints as small files. No model, no LibTorch.
+// With generate_apart it also plays separate rollout workers (asynchronous RL): Generate may then
+// run on a second thread, and the rollout copy of the policy has a version (syncs so far) that
+// the sampled log-probs reveal.
 #ifndef R1_TESTS_STAGES_FAKE_WORKER_H_
 #define R1_TESTS_STAGES_FAKE_WORKER_H_
 
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -32,9 +39,26 @@ class FakeWorker : public WorkerClient {
   int64_t generated = 0;                    // rollouts produced
   std::vector<float> logprob_temperatures;  // the temperature of every Logprobs call, in order
 
+  // Separate rollout workers: CanGenerateWhileTraining() answers this.
+  bool generate_apart = false;
+  // The rollout copy's weights: 0 at the stage's input model, N after a checkpoint of step N is
+  // loaded, +1 per SyncWeights. Every sampled token's log-prob is -1 - 0.01 * version.
+  int64_t rollout_version = 0;
+  // When set, Generate call k >= 2 waits (at most 10 s) until TrainStep has been called k - 1
+  // times, which only an asynchronous loop does (it trains step k - 2 while sampling step k - 1);
+  // a wait that times out counts in overlap_timeouts.
+  bool require_overlap = false;
+  int64_t overlap_timeouts = 0;
+  int64_t syncs_during_generate = 0;  // SyncWeights calls while a Generate ran (must stay 0)
+
   absl::Status LoadModel(const std::string& slot, const std::string& model_dir,
                          const OptimizerOptions*, const std::string& checkpoint_dir) override {
+    std::lock_guard<std::mutex> lock(mu_);
     loads.push_back(absl::StrCat(slot, "<-", checkpoint_dir.empty() ? model_dir : checkpoint_dir));
+    if (slot == "policy") {
+      const size_t at = checkpoint_dir.rfind("step-");
+      rollout_version = at == std::string::npos ? 0 : std::atoll(checkpoint_dir.c_str() + at + 5);
+    }
     return absl::OkStatus();
   }
   absl::Status InitModel(const std::string& slot, const std::string&, const std::string&, uint64_t,
@@ -50,16 +74,26 @@ class FakeWorker : public WorkerClient {
   absl::StatusOr<int32_t> EosId() override { return kEos; }
   absl::StatusOr<std::vector<Rollout>> Generate(
       const std::string&, const std::vector<RolloutRequest>& requests) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    ++generate_calls_;
+    in_generate_ = true;
+    if (require_overlap && generate_calls_ >= 2) {
+      const size_t want = static_cast<size_t>(generate_calls_ - 1);
+      if (!cv_.wait_for(lock, std::chrono::seconds(10), [&] { return batches.size() >= want; })) {
+        ++overlap_timeouts;
+      }
+    }
     std::vector<Rollout> out;
     for (const auto& r : requests) {
       Rollout g;
       g.text = respond(std::string(r.prompt.begin(), r.prompt.end()), r.sampling.seed);
       g.response.assign(g.text.begin(), g.text.end());
       g.response.push_back(kEos);
-      g.logprobs.assign(g.response.size(), -1.0f);
+      g.logprobs.assign(g.response.size(), -1.0f - 0.01f * static_cast<float>(rollout_version));
       out.push_back(std::move(g));
       ++generated;
     }
+    in_generate_ = false;
     return out;
   }
   absl::StatusOr<std::vector<std::vector<float>>> Logprobs(const std::string&,
@@ -76,7 +110,11 @@ class FakeWorker : public WorkerClient {
       fail_at_step = -1;
       return absl::UnavailableError("worker died");
     }
-    batches.push_back(batch);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      batches.push_back(batch);
+    }
+    cv_.notify_all();
     return StepMetrics{{"loss", 1.0 / static_cast<double>(batch.step + 1)}, {"tokens", 10.0}};
   }
   absl::StatusOr<std::vector<float>> Score(const std::string&, const std::vector<TokenSeq>& prompts,
@@ -91,7 +129,19 @@ class FakeWorker : public WorkerClient {
     if (s.ok() && !weights_only) s = WriteFileAtomic(JoinPath(dir, "trainer_state.json"), state);
     return s;
   }
-  absl::StatusOr<SyncStats> SyncWeights() override { return SyncStats{}; }
+  absl::StatusOr<SyncStats> SyncWeights() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (in_generate_) ++syncs_during_generate;
+    ++rollout_version;
+    return SyncStats{};
+  }
+  bool CanGenerateWhileTraining() const override { return generate_apart; }
+
+ private:
+  std::mutex mu_;  // Generate may run beside the other calls (generate_apart)
+  std::condition_variable cv_;
+  int64_t generate_calls_ = 0;
+  bool in_generate_ = false;
 };
 
 }  // namespace r1

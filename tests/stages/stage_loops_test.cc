@@ -53,11 +53,13 @@ struct Fixture {
 };
 
 // Parses `stage_yaml` (one stage named "s") around a dataset at `data` and prepares a context.
+// `cluster_yaml`, when given, is the config's cluster section ("cluster: {...}\n").
 std::unique_ptr<Fixture> Make(const std::string& dir, const std::string& data,
-                              const std::string& stage_yaml, FakeWorker* worker) {
+                              const std::string& stage_yaml, FakeWorker* worker,
+                              const std::string& cluster_yaml = "") {
   auto f = std::make_unique<Fixture>();
   std::string yaml = absl::StrCat("run: {name: t, seed: 7}\nmodel: {path: /models/base}\n",
-                                  "datasets:\n  d: {path: ", data, ", format: prompt_answer}\n",
+                                  cluster_yaml, "datasets:\n  d: {path: ", data, ", format: prompt_answer}\n",
                                   "stages:\n", stage_yaml);
   auto config = ParseConfig(yaml);
   EXPECT_TRUE(config.ok()) << config.status();
@@ -422,6 +424,124 @@ TEST(GrpoStageTest, ResumeReloadsTheReferenceRefreshedBeforeTheCheckpoint) {
   // Resumed at step 3: the reference is the policy refreshed at step 2, not the base model.
   EXPECT_EQ(worker.loads[1], "reference<-" + JoinPath(refs, "step-000002"));
   EXPECT_EQ(worker.loads.back(), "reference<-" + JoinPath(refs, "step-000006"));
+}
+
+constexpr char kAsyncStage[] = R"(  - name: s
+    type: grpo
+    inputs: {model: base, datasets: [d]}
+    grpo:
+      steps: 5
+      prompts_per_step: 2
+      group_size: 2
+      kl_coef: 0
+      max_staleness: 1
+      importance_cap: 3
+      checkpoint_every: 2
+      rewards: [{name: accuracy, weight: 1.0}]
+)";
+constexpr char kDisaggregated[] = "cluster: {placement: disaggregated, rollout_workers: 1}\n";
+
+// The metric `key` of every line of the stage's metrics.jsonl, in order.
+std::vector<double> MetricColumn(const RunDir& run_dir, const std::string& stage,
+                                 const std::string& key) {
+  std::vector<double> out;
+  std::ifstream in(JoinPath(run_dir.StageDir(stage), "metrics.jsonl"));
+  for (std::string line; std::getline(in, line);) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    out.push_back(j.contains(key) ? j[key].get<double>() : -1.0);
+  }
+  return out;
+}
+
+// Asynchronous RL: the rollouts of step n+1 are sampled while step n trains (the fake's second
+// Generate blocks until the first TrainStep, which a sequential loop would never reach), with the
+// weights step n started from; every update gets those rollouts' log-probs as the behaviour
+// policy and the importance cap; weights are synced only while no Generate runs.
+TEST(GrpoStageTest, AsyncRlSamplesTheNextStepWhileThisOneTrains) {
+  std::string dir = TempDir("grpo_async");
+  std::string data = WriteData(dir, {"a", "b", "c"});
+  FakeWorker worker;
+  worker.generate_apart = true;
+  worker.require_overlap = true;
+  worker.respond = RightWhen([](uint64_t seed) { return seed % 2 == 0; });
+  auto f = Make(dir, data, kAsyncStage, &worker, kDisaggregated);
+  auto result = RunStage(f->context);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(worker.overlap_timeouts, 0) << "a step's sampling did not overlap the previous update";
+  EXPECT_EQ(worker.syncs_during_generate, 0);
+  ASSERT_EQ(worker.batches.size(), 5u);
+  for (int64_t step = 0; step < 5; ++step) {
+    const TrainBatch& batch = worker.batches[static_cast<size_t>(step)];
+    EXPECT_EQ(batch.step, step);
+    EXPECT_DOUBLE_EQ(batch.policy_loss.importance_cap, 3.0);
+    ASSERT_EQ(batch.behaviour_logprobs.size(), batch.responses.size());
+    // Step 0 samples with the input model (version 0); step n >= 1 with the weights after n - 1
+    // updates.
+    const float version = static_cast<float>(std::max<int64_t>(step - 1, 0));
+    for (size_t i = 0; i < batch.responses.size(); ++i) {
+      ASSERT_EQ(batch.behaviour_logprobs[i].size(), batch.responses[i].size());
+      EXPECT_FLOAT_EQ(batch.behaviour_logprobs[i][0], -1.0f - 0.01f * version) << "step " << step;
+    }
+  }
+  EXPECT_THAT(MetricColumn(*f->run_dir, "s", "staleness"), ::testing::ElementsAre(0, 1, 1, 1, 1));
+  for (double wait : MetricColumn(*f->run_dir, "s", "rollout_wait_seconds")) EXPECT_GE(wait, 0.0);
+}
+
+// A checkpoint of an asynchronous stage holds the rollouts already sampled for its step; a
+// resumed stage trains on them (it does not sample that step again) and then on the same
+// rollouts, from the same weights versions, as an uninterrupted stage.
+TEST(GrpoStageTest, AsyncRlResumesOnTheRolloutsItCheckpointed) {
+  std::string dir = TempDir("grpo_async_resume");
+  std::string data = WriteData(dir, {"a", "b", "c"});
+  auto respond = [](const std::string& prompt, uint64_t seed) {
+    return absl::StrCat("<think>", prompt, "</think><answer>", seed % 3 == 0 ? "0" : "1",
+                        "</answer>");
+  };
+  FakeWorker straight;
+  straight.generate_apart = true;
+  straight.respond = respond;
+  auto full = Make(JoinPath(dir, "full"), data, kAsyncStage, &straight, kDisaggregated);
+  ASSERT_TRUE(RunStage(full->context).ok());
+
+  FakeWorker crashing;
+  crashing.generate_apart = true;
+  crashing.respond = respond;
+  crashing.fail_at_step = 3;
+  auto broken = Make(JoinPath(dir, "broken"), data, kAsyncStage, &crashing, kDisaggregated);
+  ASSERT_FALSE(RunStage(broken->context).ok());
+  const std::string checkpoint = broken->run_dir->CheckpointDir("s", 2);
+  ASSERT_TRUE(PathExists(JoinPath(checkpoint, "pending_rollouts.json")));
+  const int64_t generated_before = crashing.generated;
+  const size_t trained_before = crashing.batches.size();
+  auto resumed = RunStage(broken->context);
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  // Steps 2, 3, 4 trained again; only steps 3 and 4 sampled (2 prompts x 2 each).
+  EXPECT_EQ(crashing.generated - generated_before, 8);
+  ASSERT_EQ(crashing.batches.size() - trained_before, 3u);
+  for (size_t k = 0; k < 3; ++k) {
+    const TrainBatch& want = straight.batches[2 + k];
+    const TrainBatch& got = crashing.batches[trained_before + k];
+    EXPECT_EQ(got.step, want.step);
+    EXPECT_EQ(got.prompts, want.prompts);
+    EXPECT_EQ(got.responses, want.responses);
+    EXPECT_EQ(got.advantages, want.advantages);
+    EXPECT_EQ(got.behaviour_logprobs, want.behaviour_logprobs) << "step " << want.step;
+  }
+}
+
+// A worker group whose rollout workers are also its trainers cannot sample while it trains.
+TEST(GrpoStageTest, AsyncRlNeedsRolloutWorkersApartFromTheTrainers) {
+  std::string dir = TempDir("grpo_async_colocated");
+  std::string data = WriteData(dir, {"a", "b"});
+  FakeWorker worker;  // generate_apart false
+  auto f = Make(dir, data, kAsyncStage, &worker, kDisaggregated);
+  auto result = RunStage(f->context);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(result.status().message(),
+              ::testing::HasSubstr("stage s: grpo.max_staleness > 0 needs rollout workers apart "
+                                   "from the trainers (cluster.placement: disaggregated)"));
+  EXPECT_TRUE(worker.batches.empty());
 }
 
 TEST(GrpoStageTest, RuleRewardsScoreReasoningPromptsAndRewardModelsGeneralOnes) {

@@ -428,6 +428,45 @@ TEST(PolicyLossTest, RatioOneGradientIsAdvantageWeightedLogLikelihood) {
   }
 }
 
+// Truncated importance sampling: with behaviour log-probs each token's policy-gradient term is
+// weighted by min(π_old / π_behaviour, C), the weight carries no gradient, and the KL term is not
+// weighted. Case 1 with behaviour = old - log w, w = [[1.5, 0.5, 4], [1, 2.5, pad]], C = 2:
+//   weights [[1.5, 0.5, 2 (truncated)], [1, 2 (truncated), pad]]
+//   pg      [[-1.8, -0.45, -2.0], [1.6, 4.4, pad]]   token mean 1.75 / 5
+TEST(PolicyLossTest, BehaviourLogprobsWeightTokensByTruncatedImportanceRatios) {
+  Case1 c;
+  PolicyLossInputs in = c.Inputs();
+  in.behaviour_logprobs = c.old_logprobs - Mat({{1.5, 0.5, 4.0}, {1.0, 2.5, 7.0}}).log();
+  PolicyLossOptions options;
+  options.aggregation = LossAggregation::kTokenMean;
+  options.importance_cap = 2.0;
+  auto result = ComputePolicyLoss(in, options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_NEAR(result->loss.item<double>(), 0.35, kTol);
+  EXPECT_NEAR(result->pg_loss, 0.35, kTol);
+  // Untruncated weights over the 5 response tokens: (1.5 + 0.5 + 4 + 1 + 2.5) / 5.
+  EXPECT_NEAR(result->importance_weight_mean, 1.9, kTol);
+  EXPECT_NEAR(result->importance_truncated_fraction, 2.0 / 5.0, kTol);
+  // The unclipped tokens' gradient -A·ρ / 5 is scaled by their weight.
+  result->loss.backward();
+  ExpectTensorNear(c.logprobs.grad(),
+                   Mat({{0.0, -0.9 * 0.5 / 5, -1.0 * 2.0 / 5}, {0.0, 2.2 * 2.0 / 5, 0.0}}), kTol);
+
+  // Without behaviour log-probs nothing is weighted; a cap that is not > 0 is refused.
+  auto plain = ComputePolicyLoss(c.Inputs(), options);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->importance_weight_mean, 0.0);
+  options.importance_cap = 0.0;
+  auto bad = ComputePolicyLoss(in, options);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("importance_cap must be a finite value > 0, got 0"));
+  options.importance_cap = 2.0;
+  in.behaviour_logprobs = Mat({{0.0, 0.0}, {0.0, 0.0}});
+  bad = ComputePolicyLoss(in, options);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("behaviour_logprobs"));
+}
+
 TEST(PolicyLossTest, ZeroKlCoefNeedsNoReference) {
   Case1 c;
   PolicyLossOptions options;
