@@ -144,6 +144,15 @@ class DistributedTest : public ::testing::Test {
     return pids;
   }
 
+  // Waits (at most `limit`) until no worker of the run in `run_dir` is left; whether none is.
+  static bool WorkersGone(const std::string& run_dir, absl::Duration limit) {
+    for (absl::Time end = absl::Now() + limit; absl::Now() < end;) {
+      if (WorkerPids(run_dir).empty()) return true;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return WorkerPids(run_dir).empty();
+  }
+
   std::string dir_;
   int runs_ = 0;
 };
@@ -248,12 +257,7 @@ TEST_F(DistributedTest, SigtermOfTheSchedulerTakesItsWorkersWithIt) {
   absl::StatusOr<ExitInfo> exit = run.Wait(absl::Seconds(30));
   ASSERT_TRUE(exit.ok());
   EXPECT_EQ(exit->signal, SIGTERM);
-  bool gone = false;
-  for (absl::Time end = absl::Now() + absl::Seconds(20); !gone && absl::Now() < end;) {
-    gone = WorkerPids(run_dir).empty();
-    if (!gone) absl::SleepFor(absl::Milliseconds(100));
-  }
-  EXPECT_TRUE(gone) << "workers outlived a terminated scheduler";
+  EXPECT_TRUE(WorkersGone(run_dir, absl::Seconds(20))) << "workers outlived a terminated scheduler";
 }
 
 TEST_F(DistributedTest, AfterTheSchedulerIsKilledResumeEndsWithBitIdenticalWeights) {
@@ -272,12 +276,8 @@ TEST_F(DistributedTest, AfterTheSchedulerIsKilledResumeEndsWithBitIdenticalWeigh
   ASSERT_LT(MetricLines(killed, "grpo"), 40) << "the stage ended before the kill";
 
   // Workers whose scheduler is gone exit by themselves (worker_timeout_s: 4).
-  bool gone = false;
-  for (absl::Time end = absl::Now() + absl::Seconds(60); !gone && absl::Now() < end;) {
-    gone = WorkerPids(killed).empty();
-    if (!gone) absl::SleepFor(absl::Milliseconds(200));
-  }
-  EXPECT_TRUE(gone) << "workers still running a minute after their scheduler died";
+  EXPECT_TRUE(WorkersGone(killed, absl::Seconds(60)))
+      << "workers still running a minute after their scheduler died";
 
   // The newest checkpoint is then damaged (a full disk, a bad copy): resume must not trust it,
   // must keep it, and must fall back to the one before without losing exactness.
@@ -341,12 +341,8 @@ TEST_F(DistributedTest, AsyncRlRunsOffPolicyAndResumesToBitIdenticalWeights) {
   run.Signal(SIGKILL);
   ASSERT_TRUE(run.Wait(absl::Seconds(20)).ok());
   ASSERT_LT(MetricLines(killed, "grpo"), 30) << "the stage ended before the kill";
-  bool gone = false;
-  for (absl::Time end = absl::Now() + absl::Seconds(60); !gone && absl::Now() < end;) {
-    gone = WorkerPids(killed).empty();
-    if (!gone) absl::SleepFor(absl::Milliseconds(200));
-  }
-  EXPECT_TRUE(gone) << "workers still running a minute after their scheduler died";
+  EXPECT_TRUE(WorkersGone(killed, absl::Seconds(60)))
+      << "workers still running a minute after their scheduler died";
   EXPECT_TRUE(PathExists(JoinPath(killed, "grpo/checkpoints/step-000006/pending_rollouts.json")));
 
   auto [resumed, resumed_output] = Run("run --resume " + killed);

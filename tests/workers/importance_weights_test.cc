@@ -6,15 +6,12 @@
 
 #include "gtest/gtest.h"
 #include "model/threads.h"
+#include "tests/workers/train_batches.h"
 #include "worker_api/worker_proto.h"
 #include "workers/local_worker.h"
 
 namespace r1 {
 namespace {
-
-const char kTinyConfig[] = R"({"model_type": "llama", "vocab_size": 0, "hidden_size": 32,
-  "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
-  "num_key_value_heads": 2, "max_position_embeddings": 128, "tie_word_embeddings": true})";
 
 class ImportanceWeightsTest : public ::testing::Test {
  protected:
@@ -23,7 +20,7 @@ class ImportanceWeightsTest : public ::testing::Test {
   void SetUp() override {
     OptimizerOptions adam;
     adam.lr = 1e-9;  // the loss is read before the step; keep the weights essentially still
-    ASSERT_TRUE(worker_.InitModel("policy", kTinyConfig, "byte", 5, &adam).ok());
+    ASSERT_TRUE(worker_.InitModel("policy", testing_batches::kTinyQwen, "byte", 5, &adam).ok());
     batch_.objective = TrainBatch::Objective::kPolicyGradient;
     batch_.prompts = *worker_.Tokenize({"User: 12+7\nAssistant: ", "User: 3*4\nAssistant: "});
     batch_.responses = *worker_.Tokenize({"<think>2+7=9</think><answer>19</answer>", "12"});
