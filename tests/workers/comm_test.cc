@@ -149,6 +149,7 @@ class FakeCommunicator : public Communicator {
                                   const BroadcastOptions& options) override {
     for (at::Tensor& t : tensors) {
       numels.push_back(t.numel());
+      buffers.push_back(t.data_ptr());
       t.copy_(torch::arange(t.numel(), t.options()).view(t.sizes()));
     }
     return CompletedWork(absl::OkStatus());
@@ -162,6 +163,7 @@ class FakeCommunicator : public Communicator {
   }
 
   std::vector<int64_t> numels;
+  std::vector<const void*> buffers;  // what each broadcast carried
   ReduceOp last_op = ReduceOp::kSum;
 
  private:
@@ -209,6 +211,26 @@ TEST(DataParallelTest, BroadcastParametersUnpacksBucketsIntoParameters) {
   bad.bucket_bytes = 0;
   EXPECT_EQ(BroadcastParameters({w}, comm, bad).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// A contiguous tensor of 1 MiB or more travels in place, as a bucket of its own: no copy into a
+// flat buffer and back. Smaller tensors on either side still share buckets.
+TEST(DataParallelTest, LargeTensorsAreBroadcastInPlace) {
+  at::Tensor small_a = torch::full({3}, 9.0f);
+  at::Tensor large = torch::full({512, 512}, 9.0f);  // 1 MiB
+  at::Tensor small_b = torch::full({2}, 9.0f);
+  at::Tensor small_c = torch::full({2}, 9.0f);
+  at::Tensor strided = torch::full({512, 1024}, 9.0f).t();  // 2 MiB, not contiguous: packed
+  FakeCommunicator comm;
+  absl::StatusOr<CommStats> stats =
+      BroadcastParameters({small_a, large, small_b, small_c, strided}, comm);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_THAT(comm.numels, ::testing::ElementsAre(3, 512 * 512, 4 + 512 * 1024));
+  EXPECT_EQ(comm.buffers[1], large.data_ptr());
+  EXPECT_NE(comm.buffers[2], strided.data_ptr());
+  EXPECT_TRUE(large.view({-1}).equal(torch::arange(512 * 512, torch::kFloat)));
+  EXPECT_TRUE(small_c.equal(torch::tensor({2.0f, 3.0f})));
+  EXPECT_EQ(stats->collectives, 3);
 }
 
 TEST(DataParallelTest, SingleRankLeavesGradientsUnchanged) {

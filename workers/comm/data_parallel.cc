@@ -1,6 +1,7 @@
 // Bucketed gradient averaging and parameter broadcast over a Communicator.
 #include "workers/comm/data_parallel.h"
 
+#include <algorithm>
 #include <memory>
 #include <utility>
 
@@ -10,12 +11,19 @@
 namespace r1 {
 namespace {
 
+// A contiguous tensor at least this large is a bucket of its own, carried in place: packing it
+// would copy it twice (in and out of the flat buffer) for a collective whose per-message cost is
+// already negligible at this size. Copies were most of the gap between r1's weight broadcast and
+// a raw MPI_Bcast of the same bytes (bench/weight_sync_bench).
+constexpr int64_t kInPlaceBytes = int64_t{1} << 20;
+
 // Consecutive tensors of one dtype and device sent as one flat buffer.
 struct Bucket {
   std::vector<at::Tensor> tensors;  // the destinations
   at::Tensor flat;                  // [sum of numels], or tensors[0] itself when it is alone
   at::Tensor wire;  // what the collective carries: `flat`, or its host copy (see Stage)
   int64_t bytes = 0;
+  bool in_place = false;  // one large contiguous tensor; nothing joins it
 };
 
 // A backend that carries host tensors ("mpi", "single") gets a host copy of a device bucket (and
@@ -32,11 +40,15 @@ std::vector<Bucket> MakeBuckets(const std::vector<at::Tensor>& tensors, int64_t 
   std::vector<Bucket> buckets;
   for (const at::Tensor& t : tensors) {
     const int64_t bytes = t.nbytes();
-    const bool fits = !buckets.empty() &&
+    const bool in_place = bytes >= std::min(kInPlaceBytes, bucket_bytes) && t.is_contiguous();
+    const bool fits = !in_place && !buckets.empty() && !buckets.back().in_place &&
                       buckets.back().tensors[0].scalar_type() == t.scalar_type() &&
                       buckets.back().tensors[0].device() == t.device() &&
                       buckets.back().bytes + bytes <= bucket_bytes;
-    if (!fits) buckets.emplace_back();
+    if (!fits) {
+      buckets.emplace_back();
+      buckets.back().in_place = in_place;
+    }
     buckets.back().tensors.push_back(t);
     buckets.back().bytes += bytes;
   }

@@ -18,7 +18,8 @@
 namespace r1 {
 
 struct GradSyncOptions {
-  // Upper bound on one bucket's payload; a larger tensor forms a bucket of its own. Must be > 0.
+  // Upper bound on one bucket's payload; a larger tensor forms a bucket of its own, and so does
+  // (carried in place, without a copy) every contiguous tensor of 1 MiB or more. Must be > 0.
   int64_t bucket_bytes = int64_t{25} << 20;
   absl::Duration timeout = kDefaultCollectiveTimeout;  // per collective
 };
