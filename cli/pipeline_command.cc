@@ -109,7 +109,9 @@ int ExecutePipeline(const PipelineConfig& config, const PipelineCommandOptions& 
     }
   } else {
     const int32_t workers = ExpectedWorkers(config.cluster);
-    placement = absl::StrCat(workers, " worker process", workers > 1 ? "es" : "", " (",
+    const int32_t groups = config.cluster.worker_groups;
+    placement = absl::StrCat(workers, " worker process", workers > 1 ? "es" : "",
+                             groups > 1 ? absl::StrCat(" in ", groups, " groups") : "", " (",
                              ToString(config.cluster.placement), ", ",
                              external ? "external" : ToString(config.cluster.launcher), ")");
     // The cluster starts once the run directory exists: its token and address files go there.
@@ -127,7 +129,7 @@ int ExecutePipeline(const PipelineConfig& config, const PipelineCommandOptions& 
       cluster = *std::move(started);
       return absl::OkStatus();
     };
-    run.acquire_worker = [&]() { return cluster->Acquire(); };
+    run.acquire_workers = [&]() { return cluster->Acquire(); };
   }
   run.on_stage_event = [&](const std::string& stage, StageEvent event, int32_t attempt,
                            const std::string& error, bool final) {

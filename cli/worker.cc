@@ -229,12 +229,15 @@ int RunWorker(const std::vector<std::string>& argv) {
     return 1;
   }
   Say(who, absl::StrCat("registered as ", registered.worker_id(), " [", absl::StrJoin(roles, ","),
-                        "], serving on ", address, " (", *resolved, ", ", dtype, ")"));
+                        "]", registered.group() > 0 ? absl::StrCat(" in group ", registered.group())
+                                                    : "",
+                        ", serving on ", address, " (", *resolved, ", ", dtype, ")"));
 
   // 3. The communicators of these roles, collectively with the other ranks of the job.
   WorkerCommsOptions comm_options;
   comm_options.is_trainer = has("trainer");
   comm_options.in_weight_sync = has("weight_sync");
+  comm_options.group = registered.group();
   comm_options.backend = *backend;
   comm_options.use_gpu = *resolved != "cpu";
   comm_options.cuda_device = CudaOrdinal(*resolved);

@@ -90,6 +90,10 @@ struct ClusterConfig {
   Placement placement = Placement::kColocated;  // colocated (hybrid) | disaggregated
   int32_t trainer_ranks = 1;                    // trainer processes (data-parallel ranks)
   int32_t rollout_workers = 1;                  // rollout processes (disaggregated placement only)
+  // Independent copies of that worker shape (trainer_ranks [+ rollout_workers] each, one launcher
+  // job of worker_groups times as many ranks): stages that do not depend on each other run at the
+  // same time, each on a group of its own.
+  int32_t worker_groups = 1;
   // Collectives: mpi | nccl | auto (nccl when on GPUs).
   CollectiveBackend backend = CollectiveBackend::kAuto;
   DeviceKind device = DeviceKind::kCpu;  // cpu | cuda

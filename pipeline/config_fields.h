@@ -72,6 +72,7 @@ void ConfigFields(FieldsOf<V, ClusterConfig> c, V& v) {
   v.Field("placement", c.placement, NoCheck());
   v.Field("trainer_ranks", c.trainer_ranks, AtLeast(1));
   v.Field("rollout_workers", c.rollout_workers, NoCheck());  // minimum depends on placement
+  v.Field("worker_groups", c.worker_groups, AtLeast(1));
   v.Field("backend", c.backend, NoCheck());
   v.Field("device", c.device, NoCheck());
   v.Field("heartbeat_interval_s", c.heartbeat_interval_s, Positive());

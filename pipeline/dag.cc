@@ -240,8 +240,9 @@ std::string DescribePipeline(const PipelineConfig& config, const StageDag& dag) 
   const ClusterConfig& k = config.cluster;
   absl::StrAppend(&out, "cluster: ", ToString(k.mode), " via ", ToString(k.launcher), ", ",
                   ToString(k.placement), ", ", k.trainer_ranks, " trainer rank(s), ",
-                  k.rollout_workers, " rollout worker(s), ", ToString(k.device), "/",
-                  ToString(k.backend), "\n");
+                  k.rollout_workers, " rollout worker(s), ",
+                  k.worker_groups > 1 ? absl::StrCat(k.worker_groups, " worker groups, ") : "",
+                  ToString(k.device), "/", ToString(k.backend), "\n");
   absl::StrAppend(&out, "datasets:\n");
   for (const auto& d : config.datasets) {
     if (d.synthetic) {

@@ -68,7 +68,7 @@ absl::Status Cluster::StartService() {
   registry_options.dead_timeout = absl::Seconds(c.worker_timeout_s);
   // Ranks come from the launcher; a worker started without one takes the next free rank.
   registry_options.assign_roles =
-      [this](const WorkerInfo& info) -> absl::StatusOr<std::vector<std::string>> {
+      [this](const WorkerInfo& info) -> absl::StatusOr<RoleAssignment> {
     return AssignRolesByRank(config_.cluster, info, registry_->Snapshot().size());
   };
   registry_ = std::make_unique<WorkerRegistry>(std::move(registry_options));
@@ -131,7 +131,7 @@ void Cluster::Cancel(const std::string& reason) {
   std::lock_guard<std::mutex> lock(mu_);
   Log(absl::StrCat("run cancelled", reason.empty() ? "" : ": " + reason));
   cancelled_ = true;
-  if (group_ != nullptr) group_->Cancel();
+  for (auto& group : groups_) group->Cancel();
 }
 
 void Cluster::TearDown(const std::string& why) {
@@ -139,7 +139,7 @@ void Cluster::TearDown(const std::string& why) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& client : clients_) client->CancelAll();
-    group_.reset();
+    groups_.clear();
     clients_.clear();
     launcher.swap(launcher_);
     broken_ = false;
@@ -157,33 +157,48 @@ absl::Status Cluster::LaunchAndWait() {
   R1_RETURN_IF_ERROR(StartWorkers(expected));
   const absl::Time deadline = absl::Now() + options_.register_timeout;
   R1_ASSIGN_OR_RETURN(std::vector<WorkerInfo> workers, AwaitRegistrations(expected, deadline));
-  // Members in rank order: trainers first (ranks 0..trainer_ranks-1), as the group expects.
+  // Members in rank order (trainers first within each group, as a group expects), split by group.
   std::stable_sort(workers.begin(), workers.end(), [](const WorkerInfo& a, const WorkerInfo& b) {
     return a.mpi_rank < b.mpi_rank;
   });
   std::vector<std::unique_ptr<GrpcWorkerClient>> clients;
-  std::vector<GroupMember> members;
+  const int32_t group_count = std::max(1, config_.cluster.worker_groups);
+  std::vector<std::vector<GroupMember>> members(static_cast<size_t>(group_count));
   for (const WorkerInfo& w : workers) {
+    if (w.group < 0 || w.group >= group_count) {
+      return absl::InternalError(absl::StrCat("worker ", w.id, " registered in group ", w.group,
+                                              " of ", group_count));
+    }
     GrpcWorkerClientOptions client_options;
     client_options.token = token_;
     R1_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
                         WorkerChannel(w.address, config_.cluster.tls));
     clients.push_back(std::make_unique<GrpcWorkerClient>(std::move(channel), client_options));
-    members.push_back(
+    members[static_cast<size_t>(w.group)].push_back(
         GroupMember{w.id, clients.back().get(), Has(w.roles, "trainer"), Has(w.roles, "rollout")});
   }
   R1_RETURN_IF_ERROR(AwaitServing(workers, clients, deadline));
-  auto group = std::make_unique<WorkerGroup>(std::move(members));
-  R1_RETURN_IF_ERROR(group->Validate());
+  std::vector<std::unique_ptr<WorkerGroup>> groups;
+  for (size_t g = 0; g < members.size(); ++g) {
+    groups.push_back(std::make_unique<WorkerGroup>(std::move(members[g])));
+    absl::Status valid = groups.back()->Validate();
+    if (!valid.ok() && group_count > 1) {
+      return absl::Status(valid.code(), absl::StrCat("worker group ", g, ": ", valid.message()));
+    }
+    R1_RETURN_IF_ERROR(valid);
+  }
   std::vector<std::string> names;
   for (const WorkerInfo& w : workers) {
-    names.push_back(absl::StrCat(w.id, "[", absl::StrJoin(w.roles, ","), "]@", w.address));
+    names.push_back(absl::StrCat(w.id, "[", absl::StrJoin(w.roles, ","), "]",
+                                 group_count > 1 ? absl::StrCat("g", w.group) : "", "@", w.address));
   }
   Log(absl::StrCat("workers ready: ", absl::StrJoin(names, " ")));
   std::lock_guard<std::mutex> lock(mu_);
   clients_ = std::move(clients);
-  group_ = std::move(group);
-  if (cancelled_) group_->Cancel();
+  groups_ = std::move(groups);
+  if (cancelled_) {
+    for (auto& group : groups_) group->Cancel();
+  }
   return absl::OkStatus();
 }
 
@@ -279,12 +294,12 @@ absl::Status Cluster::AwaitServing(const std::vector<WorkerInfo>& workers,
   return absl::OkStatus();
 }
 
-absl::StatusOr<WorkerClient*> Cluster::Acquire() {
+absl::StatusOr<std::vector<WorkerClient*>> Cluster::Acquire() {
   bool healthy = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (cancelled_) return absl::CancelledError("the run was cancelled");
-    healthy = group_ != nullptr && !broken_ && (!launcher_.has_value() || launcher_->running());
+    healthy = !groups_.empty() && !broken_ && (!launcher_.has_value() || launcher_->running());
   }
   if (healthy) {
     // A worker can die between stages without its heartbeats having timed out yet: ask each.
@@ -295,14 +310,17 @@ absl::StatusOr<WorkerClient*> Cluster::Acquire() {
       }
     }
   }
-  if (healthy) return group_.get();
-  // A configuration error stays: relaunching cannot fix it.
-  if (!configuration_error_.ok()) return configuration_error_;
-  if (group_ != nullptr || launcher_.has_value()) TearDown("a worker died");
-  absl::Status launched = LaunchAndWait();
-  if (IsConfigurationError(launched)) configuration_error_ = launched;
-  R1_RETURN_IF_ERROR(launched);
-  return group_.get();
+  if (!healthy) {
+    // A configuration error stays: relaunching cannot fix it.
+    if (!configuration_error_.ok()) return configuration_error_;
+    if (!groups_.empty() || launcher_.has_value()) TearDown("a worker died");
+    absl::Status launched = LaunchAndWait();
+    if (IsConfigurationError(launched)) configuration_error_ = launched;
+    R1_RETURN_IF_ERROR(launched);
+  }
+  std::vector<WorkerClient*> out;
+  for (auto& group : groups_) out.push_back(group.get());
+  return out;
 }
 
 void Cluster::Finish(bool succeeded) {
@@ -317,7 +335,7 @@ void Cluster::Finish(bool succeeded) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& client : clients_) (void)client->Shutdown();
-    group_.reset();
+    groups_.clear();
     clients_.clear();
     launcher.swap(launcher_);
   }

@@ -4,6 +4,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <future>
+#include <mutex>
+#include <set>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -58,23 +62,24 @@ class Executor {
     }
     PipelineReport report;
     report.run_dir = run_dir_.root();
-    for (const std::string& name : dag.TopologicalOrder()) {
-      const StageConfig& stage = *config_.FindStage(name);
-      auto stages = journal_->Stages();
+    const std::vector<std::string> order = dag.TopologicalOrder();
+    auto stages = journal_->Stages();
+    for (const std::string& name : order) {
       auto it = stages.find(name);
       if (it != stages.end() && it->second.state == StageState::kSucceeded) {
         Log(absl::StrCat("[", name, "] already succeeded; skipped"));
         Event(name, StageEvent::kSkipped, it->second.attempt, "", true);
         report.results[name] = StageResult{run_dir_.OutputDir(name), {}};
       } else {
-        const int32_t previous = it == stages.end() ? 0 : it->second.attempt;
-        R1_ASSIGN_OR_RETURN(StageResult result, RunWithRetries(stage, previous));
-        report.results[name] = std::move(result);
+        attempts_[name] = it == stages.end() ? 0 : it->second.attempt;
       }
-      if (stage.type == StageType::kEval) {
-        R1_ASSIGN_OR_RETURN(EvalRow row, ReadEvalRow(stage));
-        report.evals.push_back(std::move(row));
-      }
+    }
+    R1_RETURN_IF_ERROR(RunPending(dag, &report));
+    for (const std::string& name : order) {
+      const StageConfig& stage = *config_.FindStage(name);
+      if (stage.type != StageType::kEval) continue;
+      R1_ASSIGN_OR_RETURN(EvalRow row, ReadEvalRow(stage));
+      report.evals.push_back(std::move(row));
     }
     nlohmann::json evals = nlohmann::json::array();
     for (const EvalRow& row : report.evals) {
@@ -87,7 +92,17 @@ class Executor {
   }
 
  private:
+  // One stage attempt on its own thread.
+  struct Attempt {
+    const StageConfig* stage = nullptr;
+    int32_t number = 0;  // 1-based, over every run of the stage
+    size_t group = 0;
+    std::chrono::steady_clock::time_point start;
+    std::future<absl::StatusOr<StageResult>> result;
+  };
+
   void Log(const std::string& line) const {
+    std::lock_guard<std::mutex> lock(log_mu_);
     if (options_.log) options_.log(line);
   }
 
@@ -96,63 +111,154 @@ class Executor {
     if (options_.on_stage_event) options_.on_stage_event(stage, event, attempt, error, final);
   }
 
-  absl::StatusOr<StageResult> RunWithRetries(const StageConfig& stage, int32_t previous_attempts) {
-    const int32_t max_attempts = std::max(1, config_.cluster.max_stage_attempts);
-    absl::Status last;
-    for (int32_t n = 1; n <= max_attempts; ++n) {
-      const int32_t attempt = previous_attempts + n;
-      R1_RETURN_IF_ERROR(journal_->Append({stage.name, JournalEvent::kRunning, attempt}));
-      Log(absl::StrCat("[", stage.name, "] ", StageTypeName(stage.type), " started (attempt ",
-                       attempt, ")"));
-      Event(stage.name, StageEvent::kRunning, attempt, "", false);
-      const auto start = std::chrono::steady_clock::now();
-      absl::StatusOr<StageResult> result = absl::UnknownError("no worker");
-      absl::StatusOr<WorkerClient*> worker = worker_;
-      if (options_.acquire_worker) worker = options_.acquire_worker();
-      if (!worker.ok()) {
-        // A configuration error keeps its payload and wording: it ends the run as it is.
-        result = IsConfigurationError(worker.status())
-                     ? worker.status()
-                     : absl::Status(worker.status().code(),
-                                    absl::StrCat("workers: ", worker.status().message()));
-      } else {
-        result = RunOnce(stage, *worker);
+  // Runs the pending stages to the end: starts every ready stage (its dependencies succeeded) on a
+  // free worker group, in topological order, and retries failed attempts. Worker groups are
+  // (re)acquired only while no attempt runs, so a relaunch never pulls workers from under a
+  // running stage. Returns the first final failure once no attempt runs any more.
+  absl::Status RunPending(const StageDag& dag, PipelineReport* report) {
+    std::vector<Attempt> running;
+    std::vector<WorkerClient*> groups;
+    std::vector<bool> busy;
+    absl::Status failure;  // the first final failure: nothing new starts after it
+    while (true) {
+      // Start what can start.
+      while (failure.ok()) {
+        const StageConfig* next = NextReady(dag, *report, running);
+        if (next == nullptr) break;
+        if (running.empty()) {
+          // Between stages: check the workers (relaunching dead ones) and take every group.
+          R1_RETURN_IF_ERROR(StartAttempt(*next, &running));
+          absl::StatusOr<std::vector<WorkerClient*>> acquired = AcquireGroups();
+          if (!acquired.ok()) {
+            failure = Finish(running.back(), WorkersError(acquired.status()), report);
+            running.pop_back();
+            if (!failure.ok()) break;
+            continue;
+          }
+          groups = *std::move(acquired);
+          busy.assign(groups.size(), false);
+          Launch(running.back(), 0, groups[0]);
+          busy[0] = true;
+          continue;
+        }
+        const auto free = std::find(busy.begin(), busy.end(), false);
+        if (free == busy.end() || groups_need_check_) break;
+        const size_t g = static_cast<size_t>(free - busy.begin());
+        R1_RETURN_IF_ERROR(StartAttempt(*next, &running));
+        Launch(running.back(), g, groups[g]);
+        busy[g] = true;
       }
-      const double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      if (result.ok()) {
-        R1_RETURN_IF_ERROR(journal_->Append({stage.name, JournalEvent::kSucceeded, attempt}));
-        std::string summary;
-        for (const auto& [k, v] : result->summary) {
-          if (k == "loss" || k == "pass@1" || k == "maj@k" || k == "kept" || k == "reward_mean" ||
-              k == "reward_last_quarter" || k == "format_rate" || k == "accuracy") {
-            absl::StrAppend(&summary, " ", k, "=", absl::StrFormat("%.4g", v));
+      if (running.empty()) break;
+      // Wait for an attempt to end.
+      size_t done = running.size();
+      while (done == running.size()) {
+        for (size_t i = 0; i < running.size() && done == running.size(); ++i) {
+          if (running[i].result.wait_for(std::chrono::milliseconds(0)) ==
+              std::future_status::ready) {
+            done = i;
           }
         }
-        Log(absl::StrFormat("[%s] succeeded in %.1fs:%s", stage.name, seconds, summary));
-        Event(stage.name, StageEvent::kSucceeded, attempt, "", true);
-        return result;
+        if (done == running.size()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
-      last = result.status();
-      JournalRecord failed{stage.name, JournalEvent::kFailed, attempt};
-      failed.error = std::string(last.message());
-      R1_RETURN_IF_ERROR(journal_->Append(failed));
-      Log(absl::StrCat("[", stage.name, "] attempt ", attempt, " failed: ", last.message()));
-      if (absl::IsCancelled(last)) {
-        Event(stage.name, StageEvent::kCancelled, attempt, std::string(last.message()), true);
-        return absl::CancelledError(absl::StrCat("stage ", stage.name, " cancelled (",
-                                                 last.message(),
-                                                 "); continue with r1 run --resume"));
-      }
-      if (IsConfigurationError(last)) {
-        Event(stage.name, StageEvent::kFailed, attempt, std::string(last.message()), true);
-        return last;
-      }
-      // Bad input: retrying cannot help.
-      const bool final = absl::IsInvalidArgument(last) || n == max_attempts;
-      Event(stage.name, StageEvent::kFailed, attempt, std::string(last.message()), final);
-      if (final) break;
+      Attempt attempt = std::move(running[done]);
+      running.erase(running.begin() + static_cast<int64_t>(done));
+      busy[attempt.group] = false;
+      absl::Status ended = Finish(attempt, attempt.result.get(), report);
+      if (!ended.ok() && failure.ok()) failure = ended;
     }
+    return failure;
+  }
+
+  // The first stage, in topological order, whose dependencies all succeeded and that neither
+  // succeeded nor runs now; null when there is none.
+  const StageConfig* NextReady(const StageDag& dag, const PipelineReport& report,
+                               const std::vector<Attempt>& running) const {
+    std::set<std::string> succeeded, busy;
+    for (const auto& [name, result] : report.results) succeeded.insert(name);
+    for (const Attempt& a : running) busy.insert(a.stage->name);
+    const std::vector<std::string> ready = dag.ReadyStages(succeeded, busy);
+    return ready.empty() ? nullptr : config_.FindStage(ready.front());
+  }
+
+  absl::StatusOr<std::vector<WorkerClient*>> AcquireGroups() {
+    groups_need_check_ = false;
+    if (!options_.acquire_workers) return std::vector<WorkerClient*>{worker_};
+    R1_ASSIGN_OR_RETURN(std::vector<WorkerClient*> groups, options_.acquire_workers());
+    if (groups.empty()) return absl::InternalError("no worker group to run stages on");
+    return groups;
+  }
+
+  // A failed acquisition as the attempt's error: a configuration error keeps its payload and
+  // wording (it ends the run as it is); others say they come from the workers.
+  static absl::Status WorkersError(const absl::Status& status) {
+    if (IsConfigurationError(status)) return status;
+    return absl::Status(status.code(), absl::StrCat("workers: ", status.message()));
+  }
+
+  // Journals and announces a new attempt of `stage` (not started yet) at the end of `running`.
+  absl::Status StartAttempt(const StageConfig& stage, std::vector<Attempt>* running) {
+    Attempt a;
+    a.stage = &stage;
+    a.number = ++attempts_[stage.name];
+    ++tries_[stage.name];
+    R1_RETURN_IF_ERROR(journal_->Append({stage.name, JournalEvent::kRunning, a.number}));
+    Log(absl::StrCat("[", stage.name, "] ", StageTypeName(stage.type), " started (attempt ",
+                     a.number, ")"));
+    Event(stage.name, StageEvent::kRunning, a.number, "", false);
+    a.start = std::chrono::steady_clock::now();
+    running->push_back(std::move(a));
+    return absl::OkStatus();
+  }
+
+  void Launch(Attempt& attempt, size_t group, WorkerClient* worker) {
+    attempt.group = group;
+    const StageConfig* stage = attempt.stage;
+    attempt.result =
+        std::async(std::launch::async, [this, stage, worker] { return RunOnce(*stage, worker); });
+  }
+
+  // Records how `attempt` ended: journal, log, events, the report's results; a failure with
+  // attempts left puts the stage back for a retry (and has the workers checked first). Returns
+  // the error that ends the run, or OK.
+  absl::Status Finish(const Attempt& attempt, absl::StatusOr<StageResult> result,
+                      PipelineReport* report) {
+    const StageConfig& stage = *attempt.stage;
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - attempt.start).count();
+    if (result.ok()) {
+      R1_RETURN_IF_ERROR(journal_->Append({stage.name, JournalEvent::kSucceeded, attempt.number}));
+      std::string summary;
+      for (const auto& [k, v] : result->summary) {
+        if (k == "loss" || k == "pass@1" || k == "maj@k" || k == "kept" || k == "reward_mean" ||
+            k == "reward_last_quarter" || k == "format_rate" || k == "accuracy") {
+          absl::StrAppend(&summary, " ", k, "=", absl::StrFormat("%.4g", v));
+        }
+      }
+      Log(absl::StrFormat("[%s] succeeded in %.1fs:%s", stage.name, seconds, summary));
+      Event(stage.name, StageEvent::kSucceeded, attempt.number, "", true);
+      report->results[stage.name] = *std::move(result);
+      return absl::OkStatus();
+    }
+    const absl::Status last = result.status();
+    JournalRecord failed{stage.name, JournalEvent::kFailed, attempt.number};
+    failed.error = std::string(last.message());
+    R1_RETURN_IF_ERROR(journal_->Append(failed));
+    Log(absl::StrCat("[", stage.name, "] attempt ", attempt.number, " failed: ", last.message()));
+    groups_need_check_ = true;  // a worker may have died: check before the next start
+    if (absl::IsCancelled(last)) {
+      Event(stage.name, StageEvent::kCancelled, attempt.number, std::string(last.message()), true);
+      return absl::CancelledError(absl::StrCat("stage ", stage.name, " cancelled (",
+                                               last.message(), "); continue with r1 run --resume"));
+    }
+    if (IsConfigurationError(last)) {
+      Event(stage.name, StageEvent::kFailed, attempt.number, std::string(last.message()), true);
+      return last;
+    }
+    // Bad input: retrying cannot help.
+    const int32_t max_attempts = std::max(1, config_.cluster.max_stage_attempts);
+    const bool final = absl::IsInvalidArgument(last) || tries_[stage.name] >= max_attempts;
+    Event(stage.name, StageEvent::kFailed, attempt.number, std::string(last.message()), final);
+    if (!final) return absl::OkStatus();
     // The last attempt's code (Unavailable, DeadlineExceeded, InvalidArgument...) is kept, so
     // callers can tell a dead worker from bad input after the retries too.
     return absl::Status(last.code(),
@@ -249,6 +355,11 @@ class Executor {
   const PipelineRunOptions& options_;
   RunDir run_dir_;
   std::unique_ptr<Journal> journal_;
+  // The executor's thread only:
+  std::map<std::string, int32_t> attempts_;   // attempts of each stage, earlier runs included
+  std::map<std::string, int32_t> tries_;      // attempts of each stage in this run
+  bool groups_need_check_ = false;            // an attempt failed: acquire before starting more
+  mutable std::mutex log_mu_;                 // serializes options_.log
 };
 
 }  // namespace

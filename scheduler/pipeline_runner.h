@@ -1,7 +1,9 @@
-// Runs a pipeline's stage DAG to the end on one worker group: creates or reopens the run
+// Runs a pipeline's stage DAG to the end on its worker groups: creates or reopens the run
 // directory, journals every stage transition, skips stages that already succeeded (resume),
 // retries a failing stage from its newest checkpoint, and writes RUN_DIR/report.json with every
-// eval's numbers. Stages run one at a time in topological order on the given WorkerClient.
+// eval's numbers. A stage starts once every stage it depends on succeeded and a worker group is
+// free, in topological order among the ready ones; with several groups, stages that do not
+// depend on each other run at the same time, each on its own group (one thread per attempt).
 #ifndef R1_SCHEDULER_PIPELINE_RUNNER_H_
 #define R1_SCHEDULER_PIPELINE_RUNNER_H_
 
@@ -35,11 +37,12 @@ struct PipelineRunOptions {
   // Called once the run directory exists (created or reopened), before any stage; an error
   // ends the run. May be empty.
   std::function<absl::Status(const std::string& run_dir)> on_run_dir_ready;
-  // Called before every stage attempt: returns the worker group to run it on (e.g. after
-  // relaunching workers that died). Empty: the `worker` given to RunPipeline. An error fails the
-  // attempt like a stage error (it is retried), except a configuration error
-  // (scheduler/configuration_error.h), which ends the run as it is.
-  std::function<absl::StatusOr<WorkerClient*>()> acquire_worker;
+  // Called before a stage attempt starts while no other attempt runs: returns the worker groups
+  // (one WorkerClient each) to run stages on, after relaunching workers that died. While attempts
+  // run, new ones go to the groups returned last that are free. Empty: one group, the `worker`
+  // given to RunPipeline. An error fails the attempt like a stage error (it is retried), except a
+  // configuration error (scheduler/configuration_error.h), which ends the run as it is.
+  std::function<absl::StatusOr<std::vector<WorkerClient*>>()> acquire_workers;
 };
 
 // One eval stage's headline numbers, for the final table.
@@ -61,7 +64,9 @@ struct PipelineReport {
 // directory or journal as they come. InvalidArgument stage errors are not retried either; a
 // configuration error (IsConfigurationError: a worker cannot serve the configuration) is returned
 // unchanged at once, without a retry.
-// Thread-safety: one Run at a time per worker.
+// A stage that fails all its attempts stops new stages from starting; those running finish first.
+// Thread-safety: one Run at a time per worker; `options`' callbacks may be called from several
+// threads at once (log lines are serialized).
 absl::StatusOr<PipelineReport> RunPipeline(const PipelineConfig& config, WorkerClient* worker,
                                            const PipelineRunOptions& options);
 

@@ -20,22 +20,23 @@ namespace r1 {
 // reason, copied as they are: the registry and the role assigner judge them.
 WorkerInfo WorkerInfoFromRegisterRequest(const v1::RegisterRequest& request);
 
-// Workers a run needs: trainer_ranks, plus rollout_workers when disaggregated.
+// Workers of one worker group: trainer_ranks, plus rollout_workers when disaggregated.
+int32_t WorkersPerGroup(const ClusterConfig& cluster);
+
+// Workers a run needs: worker_groups groups of WorkersPerGroup.
 int32_t ExpectedWorkers(const ClusterConfig& cluster);
 
-// The roles of a registering worker under `cluster`, by its MPI rank (registration order when it
-// has none): ranks below trainer_ranks are trainers (colocated: also rollout and reward; rank 0 of
-// a disaggregated group also "weight_sync"), the others rollout workers ("rollout",
-// "weight_sync"). InvalidArgument for a rank beyond the expected count.
-absl::StatusOr<std::vector<std::string>> AssignWorkerRoles(const ClusterConfig& cluster,
-                                                           int32_t rank);
+// The roles and group of the worker of launcher rank `rank` under `cluster`: ranks [g * S,
+// (g + 1) * S) form group g (S = WorkersPerGroup); within a group, the ranks below trainer_ranks are
+// trainers (colocated: also rollout and reward; the group's first of a disaggregated group also
+// "weight_sync"), the others rollout workers ("rollout", "weight_sync"). InvalidArgument for a rank
+// beyond the expected count.
+absl::StatusOr<RoleAssignment> AssignWorkerRoles(const ClusterConfig& cluster, int32_t rank);
 
-// The roles of `info` under `cluster` (AssignWorkerRoles): by its own rank, or for a worker without
-// one (mpi_rank < 0) by registration order, `registered_before` being the number of workers the
-// registry holds before it.
-absl::StatusOr<std::vector<std::string>> AssignRolesByRank(const ClusterConfig& cluster,
-                                                           const WorkerInfo& info,
-                                                           size_t registered_before);
+// AssignWorkerRoles for `info`: by its own rank, or for a worker without one (mpi_rank < 0) by
+// registration order, `registered_before` being the number of workers the registry holds before it.
+absl::StatusOr<RoleAssignment> AssignRolesByRank(const ClusterConfig& cluster,
+                                                 const WorkerInfo& info, size_t registered_before);
 
 }  // namespace r1
 

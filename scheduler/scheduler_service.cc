@@ -51,6 +51,7 @@ grpc::Status SchedulerService::Register(grpc::ServerContext* context,
   response->set_heartbeat_interval_ms(static_cast<int32_t>(heartbeat_interval_ms_.load()));
   response->set_dtype(dtype_);
   response->set_rollout_max_batch(rollout_max_batch_);
+  response->set_group(registered->group);
   return grpc::Status::OK;
 }
 

@@ -20,9 +20,10 @@ absl::StatusOr<WorkerInfo> WorkerRegistry::Register(WorkerInfo info) {
   }
   std::lock_guard<std::mutex> one_at_a_time(register_mu_);
   if (options_.assign_roles) {
-    absl::StatusOr<std::vector<std::string>> roles = options_.assign_roles(info);
-    if (!roles.ok()) return roles.status();
-    info.roles = *std::move(roles);
+    absl::StatusOr<RoleAssignment> assigned = options_.assign_roles(info);
+    if (!assigned.ok()) return assigned.status();
+    info.roles = std::move(assigned->roles);
+    info.group = assigned->group;
   } else {
     info.roles = info.offered_roles;
   }

@@ -21,6 +21,7 @@ struct WorkerInfo {
   std::string address, host;               // Worker service HOST:PORT; hostname
   std::vector<std::string> offered_roles;  // what the worker said it can do
   std::vector<std::string> roles;          // what the scheduler assigned
+  int32_t group = 0;  // the worker group it belongs to (cluster.worker_groups), assigned with roles
   int32_t mpi_rank = -1, mpi_world_size = 0;
   int64_t pid = 0;
   int32_t gpus = 0;  // visible GPUs
@@ -31,10 +32,16 @@ struct WorkerInfo {
   bool alive = true;
 };
 
-// Decides a registering worker's roles (e.g. from its mpi_rank); an error refuses the worker
-// (Register returns it unchanged). Called without the registry's lock held (it may call Snapshot),
-// one registration at a time: Snapshot() inside it shows every earlier registration.
-using RoleAssigner = std::function<absl::StatusOr<std::vector<std::string>>(const WorkerInfo&)>;
+// What the scheduler assigns a registering worker: its roles and its worker group.
+struct RoleAssignment {
+  std::vector<std::string> roles;
+  int32_t group = 0;
+};
+
+// Decides a registering worker's roles and group (e.g. from its mpi_rank); an error refuses the
+// worker (Register returns it unchanged). Called without the registry's lock held (it may call
+// Snapshot), one registration at a time: Snapshot() inside it shows every earlier registration.
+using RoleAssigner = std::function<absl::StatusOr<RoleAssignment>(const WorkerInfo&)>;
 
 struct WorkerRegistryOptions {
   absl::Duration dead_timeout = absl::Seconds(30);  // silent this long => dead
@@ -47,8 +54,8 @@ class WorkerRegistry {
  public:
   explicit WorkerRegistry(WorkerRegistryOptions options);
 
-  // Adds a worker: assigns the next id ("w0", "w1", ...), its roles (assign_roles, or the offered
-  // ones), registered_at = last_heartbeat = now, alive. Returns the stored record.
+  // Adds a worker: assigns the next id ("w0", "w1", ...), its roles and group (assign_roles, or
+  // the offered roles in group 0), registered_at = last_heartbeat = now, alive. Returns the stored record.
   // InvalidArgument for an empty address or when it ends up with no roles; the assigner's error
   // when it refuses the worker; Unavailable (the worker retries) when a live worker already holds
   // its MPI rank (both with mpi_world_size > 0), so that a duplicate rank never counts twice

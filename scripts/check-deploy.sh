@@ -113,6 +113,7 @@ cluster = pipeline.get("cluster", {})
 ranks = cluster.get("trainer_ranks", 1)
 if cluster.get("placement") == "disaggregated":
     ranks += cluster.get("rollout_workers", 1)
+ranks *= cluster.get("worker_groups", 1)
 port = int(str(cluster.get("scheduler_address", "")).rsplit(":", 1)[-1] or 0)
 need("PersistentVolumeClaim", "r1-runs")
 service = need("Service", "r1-scheduler")
@@ -127,7 +128,7 @@ if mpijob:
     np = int(args[args.index("-np") + 1]) if "-np" in args else None
     if not replicas == np == ranks:
         errors.append(f"MPIJob r1-workers: Worker replicas x slots ({replicas}) and mpirun -np "
-                      f"({np}) must equal the pipeline's trainer_ranks + rollout_workers ({ranks})")
+                      f"({np}) must equal the pipeline's (trainer_ranks + rollout_workers) x worker_groups ({ranks})")
     if not any(f"r1-scheduler:{port}" in a for a in args):
         errors.append(f"MPIJob r1-workers: the launcher does not dial r1-scheduler:{port}")
     token_files = re.findall(r"--token-file\s+(\S+)", " ".join(args))

@@ -14,9 +14,10 @@
 namespace r1 {
 namespace {
 
-// Colors of the job split: members of a group and everyone else.
-constexpr int kMemberColor = 0;
-constexpr int kOtherColor = 1;
+// Colors of the job split: within each worker group, members of a communicator and everyone
+// else.
+int MemberColor(int group) { return 2 * group; }
+int OtherColor(int group) { return 2 * group + 1; }
 
 // Processes in this launcher job, from the launcher's environment; 1 when unknown.
 int LauncherWorldSize() {
@@ -35,7 +36,7 @@ absl::StatusOr<std::unique_ptr<Communicator>> SplitGroup(bool member, const std:
                                                          const WorkerCommsOptions& options) {
   CommOptions comm;
   comm.backend = member ? options.backend : CommBackend::kMpi;
-  comm.color = member ? kMemberColor : kOtherColor;
+  comm.color = member ? MemberColor(options.group) : OtherColor(options.group);
   comm.group_name = member ? name : absl::StrCat("not-", name);
   comm.use_gpu = member && options.use_gpu;
   comm.cuda_device = options.cuda_device;

@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -353,6 +354,72 @@ TEST_F(DistributedTest, AsyncRlRunsOffPolicyAndResumesToBitIdenticalWeights) {
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_TRUE(*a == *b) << "resumed weights differ from the uninterrupted run's";
   EXPECT_EQ(MetricLines(killed, "grpo"), 30);
+}
+
+// cluster.worker_groups: 2 runs one launcher job of two colocated workers, each its own group:
+// the eval of the pretrained model runs beside GRPO on the other group, `r1 status --watch` shows
+// both running at once, and the journal has both started before either ended.
+TEST_F(DistributedTest, TwoWorkerGroupsRunIndependentStagesSideBySide) {
+  // Long enough, both, that the status stream (a few updates a second) sees them overlap.
+  std::string config = WriteConfig("worker_groups: 2, max_stage_attempts: 1", 30, 150);
+  {
+    std::string text = ReadFile(config).value_or("");
+    text = absl::StrReplaceAll(
+        text, {{"  - name: eval\n",
+                "  - name: eval_pretrain\n    type: eval\n    depends_on: [pretrain]\n"
+                "    inputs: {model: \"stage:pretrain\", datasets: [many]}\n"
+                "    eval: {samples_per_prompt: 4, max_new_tokens: 48}\n  - name: eval\n"},
+               {"  held_out:", "  many: {synthetic: {kind: arithmetic, count: 400, seed: 8, "
+                               "options: {max_digits: 1}}}\n  held_out:"}});
+    ASSERT_TRUE(WriteFileAtomic(config, text).ok());
+  }
+  const std::string run_dir = JoinPath(dir_, "groups");
+  const std::string log = JoinPath(dir_, "groups.log");
+  Subprocess run = Start("run " + config + " --run-dir " + run_dir, log);
+  bool listening = false;
+  for (absl::Time end = absl::Now() + absl::Minutes(1); !listening && absl::Now() < end;) {
+    listening = PathExists(JoinPath(run_dir, "scheduler.addr"));
+    if (!listening) absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_TRUE(listening) << ReadFile(log).value_or("");
+  const std::string watch_log = JoinPath(dir_, "watch.log");
+  Subprocess watch = Start("status --run-dir " + run_dir + " --watch --json", watch_log);
+  absl::StatusOr<ExitInfo> ran = run.Wait(absl::Minutes(4));
+  ASSERT_TRUE(ran.ok() && ran->exited && ran->exit_code == 0) << ReadFile(log).value_or("");
+  absl::StatusOr<ExitInfo> watched = watch.Wait(absl::Seconds(30));
+  if (!watched.ok()) watch.Terminate(absl::Seconds(5));
+  const std::string output = ReadFile(log).value_or("");
+  EXPECT_THAT(output, HasSubstr("2 worker processes in 2 groups"));
+
+  bool together = false;
+  for (absl::string_view line :
+       absl::StrSplit(ReadFile(watch_log).value_or(""), '\n', absl::SkipEmpty())) {
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.contains("stages")) continue;
+    std::set<std::string> running;
+    for (const nlohmann::json& stage : j["stages"]) {
+      if (stage["state"] == "running") running.insert(stage["name"].get<std::string>());
+    }
+    together = together || (running.count("grpo") && running.count("eval_pretrain"));
+  }
+  EXPECT_TRUE(together) << "r1 status never showed grpo and eval_pretrain running together:\n"
+                        << ReadFile(watch_log).value_or("");
+
+  // Journal: both started before either ended.
+  std::vector<std::string> events;
+  for (absl::string_view line :
+       absl::StrSplit(ReadFile(JoinPath(run_dir, "journal")).value_or(""), '\n',
+                      absl::SkipEmpty())) {
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded()) continue;
+    const std::string stage = j["stage"].get<std::string>();
+    if (stage == "grpo" || stage == "eval_pretrain") {
+      events.push_back(stage + " " + j["event"].get<std::string>());
+    }
+  }
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_THAT(std::vector<std::string>(events.begin(), events.begin() + 2),
+              ::testing::UnorderedElementsAre("grpo running", "eval_pretrain running"));
 }
 
 TEST_F(DistributedTest, ExternalWorkersJoinASchedulerAndStrangersAreRefused) {

@@ -388,6 +388,26 @@ stages:
               ElementsAre("stages[0].grpo.max_staleness: must be >= 0, got -1"));
 }
 
+// Worker groups are copies of the worker shape; the in-process launcher has only one worker.
+TEST(ConfigTest, WorkerGroupsNeedWorkerProcesses) {
+  EXPECT_THAT(Errors(absl::StrCat(kHeader, R"(cluster: {launcher: in_process, worker_groups: 2}
+stages:
+  - {name: s, type: sft, inputs: {datasets: [chat]}}
+)")),
+              ElementsAre("cluster.worker_groups: \"in_process\" is one worker: worker_groups "
+                          "must be 1, got 2"));
+  ConfigParseResult r = ParseConfigCollect(absl::StrCat(kHeader, R"(cluster: {worker_groups: 3}
+stages:
+  - {name: s, type: sft, inputs: {datasets: [chat]}}
+)"));
+  ASSERT_THAT(r.errors, IsEmpty());
+  EXPECT_EQ(r.config.cluster.worker_groups, 3);
+  EXPECT_EQ(ParseConfigCollect(absl::StrCat(kHeader, "stages:\n  - {name: s, type: sft, inputs: "
+                                                     "{datasets: [chat]}}\n"))
+                .config.cluster.worker_groups,
+            1);
+}
+
 // Names of a closed set are checked while parsing: the error names the key path, the value and
 // every accepted name, and (a parse error) stops the cross-field checks, so one typo is one error.
 TEST(ConfigTest, UnknownEnumNamesAreParseErrors) {
@@ -431,7 +451,7 @@ TEST(ConfigTest, ClusterModelAndDatasetChecks) {
       Errors(R"(
 model: {path: /m, architecture: {num_heads: 3}}
 cluster: {scheduler_address: "localhost", backend: nccl, worker_timeout_s: 1,
-          placement: disaggregated, rollout_workers: 0, rollout_max_batch: -1}
+          placement: disaggregated, rollout_workers: 0, rollout_max_batch: -1, worker_groups: 0}
 datasets:
   both: {path: /x, synthetic: {kind: arithmetic}}
   neither: {format: chat}
@@ -443,6 +463,7 @@ stages: []
                   "trained from scratch), not both",
                   "model.architecture.num_heads: must divide hidden_size (64), got 3",
                   "model.architecture.num_kv_heads: must divide num_heads (3), got 2",
+                  "cluster.worker_groups: must be >= 1, got 0",
                   "cluster.rollout_max_batch: must be >= 0, got -1",
                   "cluster.scheduler_address: must be HOST:PORT with PORT in [0, 65535], got "
                   "\"localhost\"",

@@ -73,7 +73,7 @@ TEST(ClusterTest, AnUnusableWorkerFailsAcquireAtOnceWithoutWaitingForOthers) {
     EXPECT_TRUE(s.ok()) << s.error_message();  // answered: the worker learns it may exit
   });
   const absl::Time start = absl::Now();
-  absl::StatusOr<WorkerClient*> acquired = (*cluster)->Acquire();
+  absl::StatusOr<std::vector<WorkerClient*>> acquired = (*cluster)->Acquire();
   late.join();
   EXPECT_LT(absl::Now() - start, absl::Seconds(20));
   ASSERT_FALSE(acquired.ok());
@@ -84,7 +84,7 @@ TEST(ClusterTest, AnUnusableWorkerFailsAcquireAtOnceWithoutWaitingForOthers) {
 
   // Sticky: nothing to wait for or relaunch.
   const absl::Time again = absl::Now();
-  absl::StatusOr<WorkerClient*> second = (*cluster)->Acquire();
+  absl::StatusOr<std::vector<WorkerClient*>> second = (*cluster)->Acquire();
   EXPECT_LT(absl::Now() - again, absl::Seconds(2));
   EXPECT_EQ(second.status(), acquired.status());
   (*cluster)->Finish(false);

@@ -4,8 +4,12 @@
 
 #include <unistd.h>
 
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
+#include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -162,7 +166,7 @@ TEST(PipelineRunnerTest, AConfigurationErrorEndsTheRunAtOnceAsItIs) {
   int acquired = 0;
   const absl::Status unusable =
       ConfigurationError("worker rank 0 (host n1) cannot use device cuda: no CUDA device");
-  options.acquire_worker = [&]() -> absl::StatusOr<WorkerClient*> {
+  options.acquire_workers = [&]() -> absl::StatusOr<std::vector<WorkerClient*>> {
     ++acquired;
     return unusable;
   };
@@ -187,7 +191,7 @@ TEST(PipelineRunnerTest, AConfigurationErrorEndsTheRunAtOnceAsItIs) {
   // Other acquire errors are retried as before.
   acquired = 0;
   options.run_dir = JoinPath(dir, "run2");
-  options.acquire_worker = [&]() -> absl::StatusOr<WorkerClient*> {
+  options.acquire_workers = [&]() -> absl::StatusOr<std::vector<WorkerClient*>> {
     ++acquired;
     return absl::UnavailableError("the worker launcher ended");
   };
@@ -198,6 +202,150 @@ TEST(PipelineRunnerTest, AConfigurationErrorEndsTheRunAtOnceAsItIs) {
   // The exhausted retries keep the original code, not a generic FailedPrecondition.
   EXPECT_EQ(report.status().code(), absl::StatusCode::kUnavailable) << report.status();
   EXPECT_THAT(std::string(report.status().message()), HasSubstr("stage sft failed"));
+}
+
+// Two independent branches: sft -> eval_a and sft2 -> eval_b.
+PipelineConfig TwoBranches(const std::string& dir, int attempts) {
+  std::string data = JoinPath(dir, "data.jsonl");
+  std::ofstream out(data);
+  for (const char* p : {"a", "b", "c"}) {
+    out << nlohmann::json{{"prompt", p},
+                          {"answer", "0"},
+                          {"solution", "<think>t</think><answer>0</answer>"}}
+               .dump()
+        << "\n";
+  }
+  out.close();
+  auto config = ParseConfig(absl::StrCat(R"(run: {name: t, seed: 1}
+model: {path: /models/base}
+cluster: {worker_groups: 2, max_stage_attempts: )",
+                                         attempts, R"(}
+datasets:
+  d: {path: )",
+                                         data, R"(, format: prompt_answer}
+stages:
+  - {name: sft, type: sft, inputs: {model: base, datasets: [d]},
+     sft: {batch_size: 2, steps: 4, checkpoint_every: 2}}
+  - {name: sft2, type: sft, inputs: {model: base, datasets: [d]},
+     sft: {batch_size: 2, steps: 4, checkpoint_every: 2}}
+  - {name: eval_a, type: eval, depends_on: [sft], inputs: {model: "stage:sft", datasets: [d]}}
+  - {name: eval_b, type: eval, depends_on: [sft2], inputs: {model: "stage:sft2", datasets: [d]}}
+)"));
+  EXPECT_TRUE(config.ok()) << config.status();
+  return *config;
+}
+
+// Workers whose first TrainStep waits (at most 10 s) until every one of them has entered its
+// first TrainStep: it returns in time only if their stages train at the same time.
+struct Rendezvous {
+  std::mutex mu;
+  std::condition_variable cv;
+  int arrived = 0;
+  int expected = 2;
+  int timeouts = 0;
+};
+
+class MeetingWorker : public FakeWorker {
+ public:
+  explicit MeetingWorker(Rendezvous* meet) : meet_(meet) {}
+  absl::StatusOr<StepMetrics> TrainStep(const std::string& slot, const TrainBatch& batch) override {
+    if (!met_) {
+      met_ = true;
+      std::unique_lock<std::mutex> lock(meet_->mu);
+      ++meet_->arrived;
+      meet_->cv.notify_all();
+      if (!meet_->cv.wait_for(lock, std::chrono::seconds(10),
+                              [&] { return meet_->arrived >= meet_->expected; })) {
+        ++meet_->timeouts;
+      }
+    }
+    return FakeWorker::TrainStep(slot, batch);
+  }
+
+ private:
+  Rendezvous* meet_;
+  bool met_ = false;
+};
+
+TEST(PipelineRunnerTest, IndependentStagesRunAtTheSameTimeOnTheirOwnWorkerGroups) {
+  std::string dir = TempDir("branches");
+  PipelineConfig config = TwoBranches(dir, 1);
+  Rendezvous meet;
+  MeetingWorker w0(&meet), w1(&meet);
+  PipelineRunOptions options;
+  options.run_dir = JoinPath(dir, "run");
+  options.acquire_workers = [&]() -> absl::StatusOr<std::vector<WorkerClient*>> {
+    return std::vector<WorkerClient*>{&w0, &w1};
+  };
+  std::mutex mu;
+  std::set<std::string> running;
+  size_t most_running = 0;
+  options.on_stage_event = [&](const std::string& stage, StageEvent event, int32_t,
+                               const std::string&, bool) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (event == StageEvent::kRunning) running.insert(stage);
+    if (event == StageEvent::kSucceeded) running.erase(stage);
+    most_running = std::max(most_running, running.size());
+  };
+  auto report = RunPipeline(config, nullptr, options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(meet.timeouts, 0) << "sft and sft2 did not train at the same time";
+  EXPECT_EQ(most_running, 2u);
+  // Each group ran one branch's training: 4 steps each.
+  EXPECT_EQ(w0.batches.size(), 4u);
+  EXPECT_EQ(w1.batches.size(), 4u);
+  ASSERT_EQ(report->evals.size(), 2u);  // in topological order, whatever finished first
+  EXPECT_EQ(report->evals[0].stage, "eval_a");
+  EXPECT_EQ(report->evals[1].stage, "eval_b");
+  auto replay = ReplayJournal(JoinPath(options.run_dir, "journal"));
+  ASSERT_TRUE(replay.ok());
+  for (const char* stage : {"sft", "sft2", "eval_a", "eval_b"}) {
+    EXPECT_EQ(replay->stages[stage].state, StageState::kSucceeded) << stage;
+  }
+}
+
+// A failed attempt beside a running stage is retried only once that stage has finished, on
+// freshly acquired groups (a relaunch must not pull workers from under a running stage).
+TEST(PipelineRunnerTest, AFailureBesideARunningStageIsRetriedAfterItOnFreshGroups) {
+  std::string dir = TempDir("branches_retry");
+  PipelineConfig config = TwoBranches(dir, 2);
+  Rendezvous meet;
+  MeetingWorker w0(&meet), w1(&meet);
+  w0.fail_at_step = 3;  // sft dies after its step-2 checkpoint, while sft2 trains
+  PipelineRunOptions options;
+  options.run_dir = JoinPath(dir, "run");
+  int acquired = 0;
+  options.acquire_workers = [&]() -> absl::StatusOr<std::vector<WorkerClient*>> {
+    ++acquired;
+    return std::vector<WorkerClient*>{&w0, &w1};
+  };
+  std::mutex mu;
+  std::vector<std::string> lines;
+  options.log = [&](const std::string& line) {
+    std::lock_guard<std::mutex> lock(mu);
+    lines.push_back(line);
+  };
+  auto report = RunPipeline(config, nullptr, options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(meet.timeouts, 0);
+  EXPECT_GE(acquired, 2);
+  auto index = [&](const std::string& prefix) {
+    for (size_t i = 0; i < lines.size(); ++i) {
+      if (absl::StartsWith(lines[i], prefix)) return static_cast<int>(i);
+    }
+    return -1;
+  };
+  const int failed = index("[sft] attempt 1 failed");
+  const int sft2_done = index("[sft2] succeeded");
+  const int retry = index("[sft] sft started (attempt 2)");
+  ASSERT_GE(failed, 0);
+  ASSERT_GE(sft2_done, 0);
+  ASSERT_GE(retry, 0);
+  EXPECT_LT(sft2_done, retry) << "the retry started while sft2 still ran";
+  auto replay = ReplayJournal(JoinPath(options.run_dir, "journal"));
+  ASSERT_TRUE(replay.ok());
+  EXPECT_EQ(replay->stages["sft"].attempt, 2);
+  EXPECT_EQ(replay->stages["eval_b"].state, StageState::kSucceeded);
 }
 
 TEST(PipelineRunnerTest, ResumeRefusesADifferentConfig) {

@@ -64,10 +64,10 @@ TEST(WorkerRegistryTest, AssignsIdsInOrderAndOfferedRolesByDefault) {
 
 TEST(WorkerRegistryTest, RolesFromTheAssignerAndRefusal) {
   WorkerRegistryOptions options;
-  options.assign_roles = [](const WorkerInfo& info) -> absl::StatusOr<std::vector<std::string>> {
+  options.assign_roles = [](const WorkerInfo& info) -> absl::StatusOr<RoleAssignment> {
     if (info.mpi_rank < 0) return absl::FailedPreconditionError("no mpi rank");
-    if (info.mpi_rank < 2) return std::vector<std::string>{"trainer"};
-    return std::vector<std::string>{"rollout"};
+    if (info.mpi_rank < 2) return RoleAssignment{{"trainer"}, 0};
+    return RoleAssignment{{"rollout"}, 1};
   };
   WorkerRegistry registry(options);
   auto r0 = registry.Register(Offer("h:1", {"trainer", "rollout"}, 0));
@@ -75,6 +75,8 @@ TEST(WorkerRegistryTest, RolesFromTheAssignerAndRefusal) {
   ASSERT_TRUE(r0.ok() && r2.ok());
   EXPECT_THAT(r0->roles, ElementsAre("trainer"));
   EXPECT_THAT(r2->roles, ElementsAre("rollout"));
+  EXPECT_EQ(r0->group, 0);
+  EXPECT_EQ(r2->group, 1);
   EXPECT_THAT(r2->offered_roles, ElementsAre("trainer", "rollout"));
   auto refused = registry.Register(Offer("h:9", {"trainer"}, -1));
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
@@ -85,10 +87,10 @@ TEST(WorkerRegistryTest, ConcurrentRegistrationsSeeEachOtherInTheAssigner) {
   WorkerRegistry* self = nullptr;
   WorkerRegistryOptions options;
   // Rank = number registered before: unique only if registrations are serialized.
-  options.assign_roles = [&self](const WorkerInfo&) -> absl::StatusOr<std::vector<std::string>> {
+  options.assign_roles = [&self](const WorkerInfo&) -> absl::StatusOr<RoleAssignment> {
     const size_t rank = self->Snapshot().size();
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    return std::vector<std::string>{absl::StrCat("rank", rank)};
+    return RoleAssignment{{absl::StrCat("rank", rank)}, 0};
   };
   WorkerRegistry registry(options);
   self = &registry;
@@ -154,14 +156,29 @@ TEST(RegistrationTest, RolesByRankOrRegistrationOrder) {
   cluster.rollout_workers = 1;
   EXPECT_EQ(ExpectedWorkers(cluster), 3);
   WorkerInfo ranked = Offer("h:1", {}, 2);
-  EXPECT_THAT(*AssignRolesByRank(cluster, ranked, 0), ElementsAre("rollout", "weight_sync"));
+  EXPECT_THAT(AssignRolesByRank(cluster, ranked, 0)->roles, ElementsAre("rollout", "weight_sync"));
   WorkerInfo rankless = Offer("h:1", {});
-  EXPECT_THAT(*AssignRolesByRank(cluster, rankless, 0),
+  EXPECT_THAT(AssignRolesByRank(cluster, rankless, 0)->roles,
               ElementsAre("trainer", "reward", "weight_sync"));
-  EXPECT_THAT(*AssignRolesByRank(cluster, rankless, 1), ElementsAre("trainer", "reward"));
+  EXPECT_THAT(AssignRolesByRank(cluster, rankless, 1)->roles, ElementsAre("trainer", "reward"));
   EXPECT_THAT(AssignRolesByRank(cluster, rankless, 3).status().message(),
               HasSubstr("worker rank 3 is beyond the 3 workers"));
   EXPECT_FALSE(AssignRolesByRank(cluster, Offer("h:1", {}, 7), 0).ok());
+
+  // Two worker groups: ranks 0-2 and 3-5, each shaped like the one above.
+  cluster.worker_groups = 2;
+  EXPECT_EQ(WorkersPerGroup(cluster), 3);
+  EXPECT_EQ(ExpectedWorkers(cluster), 6);
+  const std::vector<std::vector<std::string>> roles = {
+      {"trainer", "reward", "weight_sync"}, {"trainer", "reward"}, {"rollout", "weight_sync"}};
+  for (int32_t rank = 0; rank < 6; ++rank) {
+    absl::StatusOr<RoleAssignment> a = AssignWorkerRoles(cluster, rank);
+    ASSERT_TRUE(a.ok()) << a.status();
+    EXPECT_EQ(a->group, rank / 3) << rank;
+    EXPECT_EQ(a->roles, roles[static_cast<size_t>(rank % 3)]) << rank;
+  }
+  EXPECT_THAT(AssignWorkerRoles(cluster, 6).status().message(),
+              HasSubstr("worker rank 6 is beyond the 6 workers"));
 
   v1::RegisterRequest request;
   request.set_address("10.0.0.1:5000");
