@@ -371,7 +371,9 @@ std::string MetricTitle(const std::string& key) {
                                              {"clip_fraction", "clip fraction"},
                                              {"lr", "learning rate (lr)"},
                                              {"train_tokens_per_s", "train tokens/s"},
-                                             {"rollout_tokens_per_s", "rollout tokens/s"}};
+                                             {"rollout_tokens_per_s", "rollout tokens/s"},
+                                             {"importance_weight_mean",
+                                              "importance weight π_old/π_behaviour (mean)"}};
   auto it = titles->find(key);
   if (it != titles->end()) return it->second;
   if (absl::StartsWith(key, "reward/")) return absl::StrCat("reward: ", key.substr(7));
@@ -528,7 +530,8 @@ std::vector<std::string> ChartedMetricKeys(const std::vector<std::string>& logge
     if (absl::StartsWith(key, "reward/")) keys.push_back(key);
   }
   for (const char* key : {"accuracy", "response_length_mean", "kl", "entropy", "clip_fraction",
-                          "lr", "train_tokens_per_s", "rollout_tokens_per_s"}) {
+                          "importance_weight_mean", "lr", "train_tokens_per_s",
+                          "rollout_tokens_per_s"}) {
     add(key);
   }
   return keys;

@@ -21,7 +21,8 @@ struct RunReportOptions {
 
 // The metric keys of metrics.jsonl that get a chart, in the order shown, from the keys a stage
 // logged: loss, reward_mean, every reward/<part>, accuracy, response_length_mean, kl, entropy,
-// clip_fraction, lr, train_tokens_per_s, rollout_tokens_per_s. Keys not logged are left out.
+// clip_fraction, importance_weight_mean (asynchronous RL), lr, train_tokens_per_s,
+// rollout_tokens_per_s. Keys not logged are left out.
 std::vector<std::string> ChartedMetricKeys(const std::vector<std::string>& logged_keys);
 
 // The report page of run directory `run_dir`. NotFound when `run_dir` has no run.yaml (not a run

@@ -2,7 +2,10 @@
 #include "scheduler/worker_group.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
 #include <functional>
+#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -168,6 +171,71 @@ absl::StatusOr<std::vector<Rollout>> WorkerGroup::Generate(
         absl::StrCat("worker group: ", out.size(), " rollouts for ", requests.size(), " requests"));
   }
   return out;
+}
+
+absl::Status WorkerGroup::GenerateStreaming(const std::string& slot,
+                                            const std::vector<RolloutRequest>& requests,
+                                            const RolloutSink& sink) {
+  R1_RETURN_IF_ERROR(CheckCancelled());
+  const std::vector<const GroupMember*> gens = Generators(slot);
+  // Each member streams its share into `ready` from its own thread; this thread hands the
+  // rollouts to `sink` as they arrive (the sink runs on the calling thread, as the contract says).
+  struct Arrived {
+    size_t index;
+    Rollout rollout;
+  };
+  std::mutex mu;
+  std::condition_variable changed;
+  std::deque<Arrived> ready;
+  size_t members_done = 0;
+  bool stop = false;  // the sink failed: members end their calls
+  std::vector<absl::Status> statuses(gens.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < gens.size(); ++i) {
+    threads.emplace_back([&, i] {
+      const auto range = Share(requests.size(), i, gens.size());
+      absl::Status s;
+      if (range.first != range.second) {
+        s = gens[i]->client->GenerateStreaming(
+            slot, Slice(requests, range), [&](size_t k, Rollout r) -> absl::Status {
+              std::lock_guard<std::mutex> lock(mu);
+              if (stop) return absl::CancelledError("the caller stopped taking rollouts");
+              ready.push_back({range.first + k, std::move(r)});
+              changed.notify_all();
+              return absl::OkStatus();
+            });
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      statuses[i] = s;
+      ++members_done;
+      changed.notify_all();
+    });
+  }
+  absl::Status sink_status;
+  size_t handed = 0;
+  while (true) {
+    std::unique_lock<std::mutex> lock(mu);
+    changed.wait(lock, [&] { return !ready.empty() || members_done == gens.size(); });
+    if (ready.empty()) break;
+    Arrived next = std::move(ready.front());
+    ready.pop_front();
+    lock.unlock();
+    if (!sink_status.ok()) continue;  // drain what is left
+    sink_status = sink(next.index, std::move(next.rollout));
+    ++handed;
+    if (!sink_status.ok()) {
+      lock.lock();
+      stop = true;
+    }
+  }
+  for (std::thread& t : threads) t.join();
+  R1_RETURN_IF_ERROR(sink_status);
+  R1_RETURN_IF_ERROR(FirstError(statuses, gens));
+  if (handed != requests.size()) {
+    return absl::InternalError(absl::StrCat("worker group: ", handed, " rollouts streamed for ",
+                                            requests.size(), " requests"));
+  }
+  return absl::OkStatus();
 }
 
 template <typename Row, typename Call>

@@ -1,6 +1,7 @@
 // A worker group: several worker processes behind one WorkerClient, so that the stage loops do
 // not know how many processes run them. Calls fan out in parallel, one thread per member:
-//   - generation goes to the rollout members (the requests split into contiguous shares),
+//   - generation goes to the rollout members (the requests split into contiguous shares; streamed
+//     generation hands each rollout over as soon as its member finished it),
 //   - log-probs, scores and training steps go to the trainer members (data-parallel ranks: each
 //     trains on its contiguous shard of the batch; the ranks all-reduce among themselves),
 //   - the "policy" slot is loaded on every member, other slots on the trainers,
@@ -49,6 +50,11 @@ class WorkerGroup : public WorkerClient {
   absl::StatusOr<int32_t> EosId() override;
   absl::StatusOr<std::vector<Rollout>> Generate(
       const std::string& slot, const std::vector<RolloutRequest>& requests) override;
+  // Every generating member streams its share at once; rollouts reach `sink` (on this thread) in
+  // the order they finish, whichever member finished them.
+  absl::Status GenerateStreaming(const std::string& slot,
+                                 const std::vector<RolloutRequest>& requests,
+                                 const RolloutSink& sink) override;
   absl::StatusOr<std::vector<std::vector<float>>> Logprobs(const std::string& slot,
                                                            const std::vector<TokenSeq>& prompts,
                                                            const std::vector<TokenSeq>& responses,

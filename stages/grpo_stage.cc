@@ -26,11 +26,22 @@ namespace {
 // On-policy steps skip the old-policy forward, except one in this many (see step 3).
 constexpr int64_t kMismatchCheckEvery = 10;
 
+// One rollout's rule rewards: their weighted total, each rule reward's part (0 where it does not
+// apply) in the mix's order, and the rules' counts.
+struct RuleScore {
+  double total = 0.0;
+  std::vector<std::pair<std::string, double>> parts;
+  std::map<std::string, double> counts;
+};
+
 // One prompt of a step with its G rollouts.
 struct Group {
   const Example* example = nullptr;
   TokenSeq prompt;
   std::vector<Rollout> rollouts;
+  // Rule rewards computed while the other rollouts still decoded, per rollout (empty or nullopt:
+  // not yet).
+  std::vector<std::optional<RuleScore>> rule_scores;
   // Filled by StageRewards::Score, one value per rollout; empty until scored.
   std::vector<double> rewards;                       // weighted total
   std::map<std::string, std::vector<double>> parts;  // unweighted, by reward name
@@ -90,8 +101,31 @@ class StageRewards {
     return out;
   }
 
+  // The rule rewards of one rollout of `example`. Const: may run on the thread that receives
+  // rollouts while they stream in.
+  absl::StatusOr<RuleScore> ScoreRules(const Example& example, const Rollout& r) const {
+    RuleScore out;
+    RewardInput input;
+    input.prompt = example.prompt;
+    input.response = r.text;
+    input.reference = example.reference;
+    input.response_length_tokens = static_cast<int64_t>(r.response.size());
+    for (const RuleRewards& rules : rules_) {
+      if (!Applies(rules.target, example)) {
+        for (const std::string& name : rules.names) out.parts.emplace_back(name, 0.0);
+        continue;
+      }
+      R1_ASSIGN_OR_RETURN(RewardBreakdown b, rules.reward->Compute(input));
+      out.total += b.total;
+      for (const auto& [name, value] : b.parts) out.parts.emplace_back(name, value);
+      for (const auto& [key, count] : b.counts) out.counts[key] += count;
+    }
+    return out;
+  }
+
   // Scores the rollouts of every group not scored yet (each is scored once, however many
-  // dynamic-sampling rounds it survives).
+  // dynamic-sampling rounds it survives); rule rewards already computed while decoding are used
+  // as they are.
   absl::Status Score(WorkerClient* worker, std::vector<Group>* groups) const {
     std::vector<Group*> todo;
     for (Group& g : *groups) {
@@ -102,22 +136,15 @@ class StageRewards {
     for (Group* g : todo) {
       g->rewards.assign(g->rollouts.size(), 0.0);
       for (size_t j = 0; j < g->rollouts.size(); ++j) {
-        const Rollout& r = g->rollouts[j];
-        RewardInput input;
-        input.prompt = g->example->prompt;
-        input.response = r.text;
-        input.reference = g->example->reference;
-        input.response_length_tokens = static_cast<int64_t>(r.response.size());
-        for (const RuleRewards& rules : rules_) {
-          if (!Applies(rules.target, *g->example)) {
-            for (const std::string& name : rules.names) g->parts[name].push_back(0.0);
-            continue;
-          }
-          R1_ASSIGN_OR_RETURN(RewardBreakdown b, rules.reward->Compute(input));
-          g->rewards[j] += b.total;
-          for (const auto& [name, value] : b.parts) g->parts[name].push_back(value);
-          for (const auto& [key, count] : b.counts) g->counts[key] += count;
+        RuleScore rules;
+        if (j < g->rule_scores.size() && g->rule_scores[j].has_value()) {
+          rules = *g->rule_scores[j];
+        } else {
+          R1_ASSIGN_OR_RETURN(rules, ScoreRules(*g->example, g->rollouts[j]));
         }
+        g->rewards[j] += rules.total;
+        for (const auto& [name, value] : rules.parts) g->parts[name].push_back(value);
+        for (const auto& [key, count] : rules.counts) g->counts[key] += count;
       }
     }
     for (const ModelReward& m : models_) {
@@ -317,31 +344,47 @@ absl::StatusOr<RoundRequests> PrepareRound(GrpoRun& run, int64_t step, int round
   return out;
 }
 
-// A sampled round: its groups with rollouts (not scored), what sampling them cost, and the
-// step whose starting weights sampled them (the current step unless sampled ahead).
+// A sampled round: its groups with rollouts and their rule rewards, what sampling them cost, and
+// the step whose starting weights sampled them (the current step unless sampled ahead).
 struct SampledRound {
   std::vector<Group> groups;
   int64_t rollout_tokens = 0;
   double generate_seconds = 0.0;
+  double rule_seconds = 0.0;  // of generate_seconds, spent on rule rewards while others decoded
   int64_t policy_step = 0;
 };
 
 // The rest of step 1: the rollouts of `prepared` from the rollout engine's current weights, G
-// per group. Calls only worker->Generate (asynchronous RL runs it on a second thread).
-absl::StatusOr<SampledRound> GenerateRound(WorkerClient* worker, int64_t group_size,
-                                           RoundRequests prepared, int64_t policy_step) {
+// per group, streamed: each rollout's rule rewards are computed as soon as it arrives, while the
+// others still decode. Calls only worker->GenerateStreaming and rewards' const methods
+// (asynchronous RL runs it on a second thread).
+absl::StatusOr<SampledRound> GenerateRound(WorkerClient* worker, const StageRewards& rewards,
+                                           int64_t group_size, RoundRequests prepared,
+                                           int64_t policy_step) {
   SampledRound out;
   out.policy_step = policy_step;
+  const size_t n = prepared.requests.size();
+  const size_t g_size = static_cast<size_t>(group_size);
+  std::vector<Rollout> rollouts(n);
+  std::vector<std::optional<RuleScore>> scores(n);
   const double t = NowSeconds();
-  R1_ASSIGN_OR_RETURN(std::vector<Rollout> rollouts, worker->Generate("policy", prepared.requests));
+  R1_RETURN_IF_ERROR(worker->GenerateStreaming(
+      "policy", prepared.requests, [&](size_t i, Rollout r) -> absl::Status {
+        if (i >= n) return absl::InternalError(absl::StrCat("rollout index ", i, " of ", n));
+        const double start = NowSeconds();
+        R1_ASSIGN_OR_RETURN(scores[i], rewards.ScoreRules(*prepared.groups[i / g_size].example, r));
+        out.rule_seconds += NowSeconds() - start;
+        rollouts[i] = std::move(r);
+        return absl::OkStatus();
+      }));
   out.generate_seconds = NowSeconds() - t;
   out.groups = std::move(prepared.groups);
   for (size_t i = 0; i < out.groups.size(); ++i) {
-    auto begin = rollouts.begin() + static_cast<int64_t>(i) * group_size;
-    out.groups[i].rollouts.assign(std::make_move_iterator(begin),
-                                  std::make_move_iterator(begin + group_size));
-    for (const Rollout& r : out.groups[i].rollouts) {
-      out.rollout_tokens += static_cast<int64_t>(r.response.size());
+    Group& group = out.groups[i];
+    for (size_t j = i * g_size; j < (i + 1) * g_size; ++j) {
+      out.rollout_tokens += static_cast<int64_t>(rollouts[j].response.size());
+      group.rollouts.push_back(std::move(rollouts[j]));
+      group.rule_scores.push_back(std::move(scores[j]));
     }
   }
   return out;
@@ -356,7 +399,7 @@ absl::StatusOr<SampledGroups> SampleAndScore(GrpoRun& run, int64_t step, StepMet
   const GrpoParams& p = run.p;
   SampledGroups out;
   std::vector<Group> first_round_copy;  // dynamic sampling: round 0 before the drop
-  double generate_s = 0.0, reward_s = 0.0;
+  double generate_s = 0.0, reward_s = 0.0, rule_s = 0.0;
   int64_t rollout_tokens = 0, dropped = 0;
   AdvantageOptions options;
   options.estimator = run.estimator;
@@ -370,11 +413,12 @@ absl::StatusOr<SampledGroups> SampleAndScore(GrpoRun& run, int64_t step, StepMet
       fresh = *std::move(ahead);
     } else {
       R1_ASSIGN_OR_RETURN(RoundRequests prepared, PrepareRound(run, step, round, want));
-      R1_ASSIGN_OR_RETURN(fresh,
-                          GenerateRound(run.worker, p.group_size, std::move(prepared), step));
+      R1_ASSIGN_OR_RETURN(fresh, GenerateRound(run.worker, *run.rewards, p.group_size,
+                                               std::move(prepared), step));
     }
     rollout_tokens += fresh.rollout_tokens;
     generate_s += fresh.generate_seconds;
+    rule_s += fresh.rule_seconds;
     for (auto& g : fresh.groups) out.groups.push_back(std::move(g));
     // Rewards and group advantages over everything sampled so far.
     const double t = NowSeconds();
@@ -404,6 +448,7 @@ absl::StatusOr<SampledGroups> SampleAndScore(GrpoRun& run, int64_t step, StepMet
   m["groups"] = static_cast<double>(out.groups.size());
   m["generate_seconds"] = generate_s;
   m["reward_seconds"] = reward_s;
+  m["reward_overlapped_seconds"] = rule_s;
   m["rollout_tokens_per_s"] = generate_s > 0 ? static_cast<double>(rollout_tokens) / generate_s : 0;
   return out;
 }
@@ -687,8 +732,8 @@ absl::StatusOr<SampledRound> RoundFromJson(GrpoRun& run, const std::string& path
 // caller trains. At most one round is in flight; the destructor waits for it.
 class RoundPrefetcher {
  public:
-  RoundPrefetcher(WorkerClient* worker, int64_t group_size)
-      : worker_(worker), group_size_(group_size) {}
+  RoundPrefetcher(WorkerClient* worker, const StageRewards* rewards, int64_t group_size)
+      : worker_(worker), rewards_(rewards), group_size_(group_size) {}
   ~RoundPrefetcher() {
     if (pending_.valid()) pending_.wait();
   }
@@ -700,8 +745,8 @@ class RoundPrefetcher {
   void Start(RoundRequests prepared, int64_t policy_step) {
     pending_ = std::async(std::launch::async,
                           [this, policy_step, prepared = std::move(prepared)]() mutable {
-                            return GenerateRound(worker_, group_size_, std::move(prepared),
-                                                 policy_step);
+                            return GenerateRound(worker_, *rewards_, group_size_,
+                                                 std::move(prepared), policy_step);
                           });
   }
   bool pending() const { return pending_.valid(); }
@@ -710,6 +755,7 @@ class RoundPrefetcher {
 
  private:
   WorkerClient* worker_;
+  const StageRewards* rewards_;
   int64_t group_size_;
   std::future<absl::StatusOr<SampledRound>> pending_;
 };
@@ -739,7 +785,7 @@ absl::Status RunAsyncSteps(GrpoRun& run, int64_t start, const std::optional<Resu
   auto at_step = [&](const absl::Status& s) {
     return Annotate(s, absl::StrCat("stage ", name, " step ", step, ": "));
   };
-  RoundPrefetcher ahead(run.worker, p.group_size);
+  RoundPrefetcher ahead(run.worker, run.rewards.get(), p.group_size);
   std::optional<SampledRound> ready;  // the next step's rollouts, once awaited
   if (resume.has_value() && start > 0) {
     absl::StatusOr<SampledRound> saved =
@@ -770,7 +816,7 @@ absl::Status RunAsyncSteps(GrpoRun& run, int64_t start, const std::optional<Resu
       round = ahead.Wait();
     } else {
       absl::StatusOr<RoundRequests> now = PrepareRound(run, step, 0, p.prompts_per_step);
-      round = now.ok() ? GenerateRound(run.worker, p.group_size, *std::move(now), step)
+      round = now.ok() ? GenerateRound(run.worker, *run.rewards, p.group_size, *std::move(now), step)
                        : absl::StatusOr<SampledRound>(now.status());
     }
     if (!round.ok()) return at_step(round.status());

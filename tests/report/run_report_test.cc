@@ -292,8 +292,9 @@ TEST(RunReportErrorsTest, NotARunDirectory) {
 
 TEST(ChartedMetricKeysTest, KnownKeysInOrderWithEveryRewardPart) {
   EXPECT_THAT(ChartedMetricKeys({"lr", "step", "reward/b", "kl", "loss", "reward/a", "grad_norm",
-                                 "reward_mean", "time_ms"}),
-              ElementsAre("loss", "reward_mean", "reward/a", "reward/b", "kl", "lr"));
+                                 "reward_mean", "time_ms", "importance_weight_mean"}),
+              ElementsAre("loss", "reward_mean", "reward/a", "reward/b", "kl",
+                          "importance_weight_mean", "lr"));
 }
 
 }  // namespace

@@ -5,6 +5,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <mutex>
+#include <utility>
+
+#include "absl/time/clock.h"
+#include "base/status_macros.h"
 #include "tests/stages/fake_worker.h"
 
 namespace r1 {
@@ -72,6 +77,65 @@ TEST(WorkerGroupTest, DisaggregatedGenerationGoesToRolloutWorkersInOrder) {
   ASSERT_TRUE(group.Generate("reference", Requests(2)).ok());
   EXPECT_EQ(t0.generated, 1);
   EXPECT_EQ(t1.generated, 1);
+}
+
+// A rollout member whose streamed generation hands over its rollouts last first, and, when
+// `wait_for` is set, only once that many rollouts have reached the group's caller (so it can only
+// finish if the group passes on another member's rollouts while this one still decodes).
+class StreamingWorker : public CountingWorker {
+ public:
+  std::function<size_t()> received;  // rollouts the caller has so far
+  size_t wait_for = 0;
+  absl::Status GenerateStreaming(const std::string& slot,
+                                 const std::vector<RolloutRequest>& requests,
+                                 const RolloutSink& sink) override {
+    for (absl::Time end = absl::Now() + absl::Seconds(10);
+         wait_for > 0 && received() < wait_for && absl::Now() < end;) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    absl::StatusOr<std::vector<Rollout>> all = Generate(slot, requests);
+    if (!all.ok()) return all.status();
+    for (size_t i = all->size(); i-- > 0;) R1_RETURN_IF_ERROR(sink(i, std::move((*all)[i])));
+    return absl::OkStatus();
+  }
+};
+
+TEST(WorkerGroupTest, StreamedGenerationHandsOverEachRolloutAsItsMemberFinishesIt) {
+  CountingWorker t0;
+  StreamingWorker r0, r1w;
+  WorkerGroup group({{"w0", &t0, true, false}, {"w1", &r0, false, true}, {"w2", &r1w, false, true}});
+  std::mutex mu;
+  std::vector<std::pair<size_t, std::string>> got;
+  auto count = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return got.size();
+  };
+  r1w.received = count;
+  r1w.wait_for = 3;  // w2 starts only after w1's three rollouts reached the caller
+  r0.respond = r1w.respond = [](const std::string& p, uint64_t) { return p; };
+  absl::Status s = group.GenerateStreaming("policy", Requests(5), [&](size_t i, Rollout r) {
+    std::lock_guard<std::mutex> lock(mu);
+    got.emplace_back(i, r.text);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(s.ok()) << s;
+  // w1 had requests 0-2 and w2 requests 3-4, each handed over last first, with group indices.
+  EXPECT_THAT(got, ElementsAre(std::make_pair(size_t{2}, std::string("c")),
+                               std::make_pair(size_t{1}, std::string("b")),
+                               std::make_pair(size_t{0}, std::string("a")),
+                               std::make_pair(size_t{4}, std::string("e")),
+                               std::make_pair(size_t{3}, std::string("d"))));
+
+  // A sink error ends the call with it; a member's error is named.
+  r1w.wait_for = 0;
+  s = group.GenerateStreaming("policy", Requests(5), [](size_t, Rollout) {
+    return absl::DataLossError("caller gave up");
+  });
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  r1w.fail = absl::UnavailableError("gone");
+  s = group.GenerateStreaming("policy", Requests(5), [](size_t, Rollout) { return absl::OkStatus(); });
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("worker w2: gone"));
 }
 
 TEST(WorkerGroupTest, TrainStepShardsEveryPerSequenceFieldAndAnEmptyShardStillRuns) {

@@ -180,9 +180,10 @@ TEST(SupervisedStageTest, CorruptNewestCheckpointFallsBackToAnOlderOne) {
   // Resumed from step 2, the newest intact checkpoint; step 4's is kept aside, not deleted.
   EXPECT_THAT(crashing.loads.back(), ::testing::HasSubstr("checkpoints/step-000002"));
   EXPECT_TRUE(PathExists(newest + ".corrupt-1"));
-  ASSERT_EQ(notices.size(), 1u);
+  ASSERT_EQ(notices.size(), 2u);
   EXPECT_THAT(notices[0], ::testing::HasSubstr("config.json: SHA-256"));
   EXPECT_THAT(notices[0], ::testing::HasSubstr("set aside as " + newest + ".corrupt-1"));
+  EXPECT_EQ(notices[1], "resuming after step 2 from " + broken->run_dir->CheckpointDir("s", 2));
   // Exact resume holds through the fallback: the replayed batches are the uninterrupted ones, and
   // every step is logged once.
   ASSERT_EQ(crashing.batches.size(), 5u + 4u);
@@ -527,6 +528,59 @@ TEST(GrpoStageTest, AsyncRlResumesOnTheRolloutsItCheckpointed) {
     EXPECT_EQ(got.advantages, want.advantages);
     EXPECT_EQ(got.behaviour_logprobs, want.behaviour_logprobs) << "step " << want.step;
   }
+}
+
+// Rollouts streamed in any order are scored (rule rewards, while the others decode) into the same
+// rewards and advantages as rollouts handed over all at once, in order.
+class ReverseStreamingWorker : public FakeWorker {
+ public:
+  absl::Status GenerateStreaming(const std::string& slot,
+                                 const std::vector<RolloutRequest>& requests,
+                                 const RolloutSink& sink) override {
+    absl::StatusOr<std::vector<Rollout>> all = Generate(slot, requests);
+    if (!all.ok()) return all.status();
+    for (size_t i = all->size(); i-- > 0;) {
+      absl::Status s = sink(i, std::move((*all)[i]));
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+};
+
+TEST(GrpoStageTest, RolloutsScoredAsTheyStreamInTrainLikeABatch) {
+  const std::string stage = R"(  - name: s
+    type: grpo
+    inputs: {model: base, datasets: [d]}
+    grpo:
+      steps: 3
+      prompts_per_step: 2
+      group_size: 4
+      kl_coef: 0
+      checkpoint_every: 0
+      rewards: [{name: accuracy, weight: 1.0}, {name: format, weight: 0.5}]
+)";
+  std::string dir = TempDir("grpo_streamed");
+  std::string data = WriteData(dir, {"a", "b", "c"});
+  auto respond = [](const std::string&, uint64_t seed) {
+    return seed % 3 == 0 ? std::string("<think>t</think><answer>0</answer>")
+                         : seed % 3 == 1 ? std::string("<answer>1</answer>") : std::string("0");
+  };
+  FakeWorker batch;
+  batch.respond = respond;
+  auto f1 = Make(JoinPath(dir, "batch"), data, stage, &batch);
+  ASSERT_TRUE(RunStage(f1->context).ok());
+  ReverseStreamingWorker streamed;
+  streamed.respond = respond;
+  auto f2 = Make(JoinPath(dir, "streamed"), data, stage, &streamed);
+  ASSERT_TRUE(RunStage(f2->context).ok());
+  ASSERT_EQ(batch.batches.size(), streamed.batches.size());
+  for (size_t i = 0; i < batch.batches.size(); ++i) {
+    EXPECT_EQ(batch.batches[i].responses, streamed.batches[i].responses);
+    EXPECT_EQ(batch.batches[i].advantages, streamed.batches[i].advantages);
+  }
+  EXPECT_EQ(MetricColumn(*f1->run_dir, "s", "reward_mean"),
+            MetricColumn(*f2->run_dir, "s", "reward_mean"));
+  for (double s : MetricColumn(*f2->run_dir, "s", "reward_overlapped_seconds")) EXPECT_GE(s, 0.0);
 }
 
 // A worker group whose rollout workers are also its trainers cannot sample while it trains.
