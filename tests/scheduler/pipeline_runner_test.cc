@@ -26,7 +26,8 @@ using ::testing::Not;
 
 std::string TempDir(const std::string& name) { return testing_util::ScratchDir("runner_" + name); }
 
-PipelineConfig Config(const std::string& dir, int attempts) {
+// A prompt_answer file of three prompts (reference "0") in `dir`; returns its path.
+std::string WriteData(const std::string& dir) {
   std::string data = JoinPath(dir, "data.jsonl");
   std::ofstream out(data);
   for (const char* p : {"a", "b", "c"}) {
@@ -36,7 +37,11 @@ PipelineConfig Config(const std::string& dir, int attempts) {
                .dump()
         << "\n";
   }
-  out.close();
+  return data;
+}
+
+PipelineConfig Config(const std::string& dir, int attempts) {
+  const std::string data = WriteData(dir);
   std::string yaml = absl::StrCat(R"(run: {name: t, seed: 1}
 model: {path: /models/base}
 cluster: {max_stage_attempts: )",
@@ -206,16 +211,7 @@ TEST(PipelineRunnerTest, AConfigurationErrorEndsTheRunAtOnceAsItIs) {
 
 // Two independent branches: sft -> eval_a and sft2 -> eval_b.
 PipelineConfig TwoBranches(const std::string& dir, int attempts) {
-  std::string data = JoinPath(dir, "data.jsonl");
-  std::ofstream out(data);
-  for (const char* p : {"a", "b", "c"}) {
-    out << nlohmann::json{{"prompt", p},
-                          {"answer", "0"},
-                          {"solution", "<think>t</think><answer>0</answer>"}}
-               .dump()
-        << "\n";
-  }
-  out.close();
+  const std::string data = WriteData(dir);
   auto config = ParseConfig(absl::StrCat(R"(run: {name: t, seed: 1}
 model: {path: /models/base}
 cluster: {worker_groups: 2, max_stage_attempts: )",
