@@ -7,7 +7,8 @@
 # uninterrupted reference run's.
 #   scripts/soak.sh [N] [SEED]          N runs (default 20); SEED replays the choices (default: time)
 # Environment: R1_BINARY (default build/cli/r1; copied first, so a rebuild cannot change it mid-soak),
-# R1_SOAK_DIR (work directory, default a new /tmp/r1_soak_*; kept when a run fails).
+# R1_SOAK_DIR (work directory, default a new /tmp/r1_soak_*; kept when a run fails),
+# R1_SOAK_MAX_STALENESS (the GRPO stage's grpo.max_staleness, default 0; 1 soaks asynchronous RL).
 # Prints one line per run and "soak: K/N runs matched"; exit 0 only when K == N. Every wait is
 # bounded; the kill choices follow SEED (the timing of the processes does not).
 set -euo pipefail
@@ -56,6 +57,7 @@ stages:
       group_size: 4
       max_new_tokens: 24
       kl_coef: 0.01
+      max_staleness: MAX_STALENESS
       rewards: [{name: accuracy}, {name: format, weight: 0.5}]
   - name: eval
     type: eval
@@ -63,6 +65,9 @@ stages:
     inputs: {model: "stage:grpo", datasets: [held_out]}
     eval: {samples_per_prompt: 2, max_new_tokens: 24}
 EOF
+STALENESS="${R1_SOAK_MAX_STALENESS:-0}"
+[[ "$STALENESS" =~ ^[0-9]+$ ]] || { echo "R1_SOAK_MAX_STALENESS must be an integer >= 0"; exit 2; }
+sed -i "s/MAX_STALENESS/$STALENESS/" "$WORK/soak.yaml"
 MODEL_STAGES=(pretrain grpo)
 
 # Pids of the `r1 worker` processes of the run in $1 (any scheduler of it, old or current).
