@@ -228,10 +228,10 @@ int RunWorker(const std::vector<std::string>& argv) {
         absl::StrCat("registered as ", registered.worker_id(), " but ", unusable, "; exiting"));
     return 1;
   }
-  Say(who, absl::StrCat("registered as ", registered.worker_id(), " [", absl::StrJoin(roles, ","),
-                        "]", registered.group() > 0 ? absl::StrCat(" in group ", registered.group())
-                                                    : "",
-                        ", serving on ", address, " (", *resolved, ", ", dtype, ")"));
+  Say(who,
+      absl::StrCat("registered as ", registered.worker_id(), " [", absl::StrJoin(roles, ","), "]",
+                   registered.group() > 0 ? absl::StrCat(" in group ", registered.group()) : "",
+                   ", serving on ", address, " (", *resolved, ", ", dtype, ")"));
 
   // 3. The communicators of these roles, collectively with the other ranks of the job.
   WorkerCommsOptions comm_options;

@@ -104,7 +104,7 @@ struct ClusterConfig {
   // sequences decode together and a finished one's row goes to the next waiting request. 0 = every
   // request of a call at once.
   int32_t rollout_max_batch = 0;
-  TlsConfig tls;                         // TLS between nodes; off when empty
+  TlsConfig tls;  // TLS between nodes; off when empty
 };
 
 // ---- datasets -------------------------------------------------------------------------------

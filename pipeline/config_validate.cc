@@ -215,7 +215,8 @@ void CheckCluster(const ClusterConfig& k, Errors* errors) {
   }
   if (k.launcher == Launcher::kInProcess && k.worker_groups > 1) {
     c.Error("worker_groups", absl::StrCat("\"in_process\" is one worker: worker_groups must be 1, "
-                                          "got ", k.worker_groups));
+                                          "got ",
+                                          k.worker_groups));
   }
   if (k.launcher == Launcher::kK8s && k.mode == ClusterMode::kLocal) {
     c.Error("launcher", "\"k8s\" workers come from an MPIJob: it needs mode \"external\"");

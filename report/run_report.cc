@@ -361,19 +361,18 @@ void AppendEvalSection(const RunView& view, std::string* html) {
 
 // Chart titles of the charted metric keys.
 std::string MetricTitle(const std::string& key) {
-  static const auto* titles =
-      new std::map<std::string, std::string>{{"loss", "loss"},
-                                             {"reward_mean", "reward (mean)"},
-                                             {"accuracy", "accuracy"},
-                                             {"response_length_mean", "response length (mean)"},
-                                             {"kl", "KL to the reference"},
-                                             {"entropy", "entropy"},
-                                             {"clip_fraction", "clip fraction"},
-                                             {"lr", "learning rate (lr)"},
-                                             {"train_tokens_per_s", "train tokens/s"},
-                                             {"rollout_tokens_per_s", "rollout tokens/s"},
-                                             {"importance_weight_mean",
-                                              "importance weight π_old/π_behaviour (mean)"}};
+  static const auto* titles = new std::map<std::string, std::string>{
+      {"loss", "loss"},
+      {"reward_mean", "reward (mean)"},
+      {"accuracy", "accuracy"},
+      {"response_length_mean", "response length (mean)"},
+      {"kl", "KL to the reference"},
+      {"entropy", "entropy"},
+      {"clip_fraction", "clip fraction"},
+      {"lr", "learning rate (lr)"},
+      {"train_tokens_per_s", "train tokens/s"},
+      {"rollout_tokens_per_s", "rollout tokens/s"},
+      {"importance_weight_mean", "importance weight π_old/π_behaviour (mean)"}};
   auto it = titles->find(key);
   if (it != titles->end()) return it->second;
   if (absl::StartsWith(key, "reward/")) return absl::StrCat("reward: ", key.substr(7));
@@ -529,9 +528,9 @@ std::vector<std::string> ChartedMetricKeys(const std::vector<std::string>& logge
   for (const std::string& key : logged) {
     if (absl::StartsWith(key, "reward/")) keys.push_back(key);
   }
-  for (const char* key : {"accuracy", "response_length_mean", "kl", "entropy", "clip_fraction",
-                          "importance_weight_mean", "lr", "train_tokens_per_s",
-                          "rollout_tokens_per_s"}) {
+  for (const char* key :
+       {"accuracy", "response_length_mean", "kl", "entropy", "clip_fraction",
+        "importance_weight_mean", "lr", "train_tokens_per_s", "rollout_tokens_per_s"}) {
     add(key);
   }
   return keys;

@@ -67,8 +67,7 @@ absl::Status Cluster::StartService() {
   WorkerRegistryOptions registry_options;
   registry_options.dead_timeout = absl::Seconds(c.worker_timeout_s);
   // Ranks come from the launcher; a worker started without one takes the next free rank.
-  registry_options.assign_roles =
-      [this](const WorkerInfo& info) -> absl::StatusOr<RoleAssignment> {
+  registry_options.assign_roles = [this](const WorkerInfo& info) -> absl::StatusOr<RoleAssignment> {
     return AssignRolesByRank(config_.cluster, info, registry_->Snapshot().size());
   };
   registry_ = std::make_unique<WorkerRegistry>(std::move(registry_options));
@@ -85,10 +84,10 @@ absl::Status Cluster::StartService() {
   R1_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
                       MakeServerCredentials(c.tls));
   R1_ASSIGN_OR_RETURN(
-      server_, SchedulerServer::Start(listen, service_.get(), registry_.get(),
-                                      absl::Seconds(std::max(0.2, c.heartbeat_interval_s / 2)),
-                                      [this](const WorkerInfo& w) { OnWorkerDead(w); },
-                                      std::move(credentials)));
+      server_, SchedulerServer::Start(
+                   listen, service_.get(), registry_.get(),
+                   absl::Seconds(std::max(0.2, c.heartbeat_interval_s / 2)),
+                   [this](const WorkerInfo& w) { OnWorkerDead(w); }, std::move(credentials)));
   address_ = DialableAddress(server_->address());
   // The token and address files: the run directory exists from here on (the executor created
   // it before acquiring workers; `r1 scheduler` creates it first).
@@ -166,8 +165,8 @@ absl::Status Cluster::LaunchAndWait() {
   std::vector<std::vector<GroupMember>> members(static_cast<size_t>(group_count));
   for (const WorkerInfo& w : workers) {
     if (w.group < 0 || w.group >= group_count) {
-      return absl::InternalError(absl::StrCat("worker ", w.id, " registered in group ", w.group,
-                                              " of ", group_count));
+      return absl::InternalError(
+          absl::StrCat("worker ", w.id, " registered in group ", w.group, " of ", group_count));
     }
     GrpcWorkerClientOptions client_options;
     client_options.token = token_;
@@ -190,7 +189,8 @@ absl::Status Cluster::LaunchAndWait() {
   std::vector<std::string> names;
   for (const WorkerInfo& w : workers) {
     names.push_back(absl::StrCat(w.id, "[", absl::StrJoin(w.roles, ","), "]",
-                                 group_count > 1 ? absl::StrCat("g", w.group) : "", "@", w.address));
+                                 group_count > 1 ? absl::StrCat("g", w.group) : "", "@",
+                                 w.address));
   }
   Log(absl::StrCat("workers ready: ", absl::StrJoin(names, " ")));
   std::lock_guard<std::mutex> lock(mu_);

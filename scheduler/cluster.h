@@ -1,9 +1,10 @@
 // The scheduler's side of a multi-process run: the Scheduler service (registration, heartbeats,
 // status, cancel), the run's token and address files, the workers (launched through the
 // configured launcher in local mode, awaited in external mode), and the worker groups the stage
-// loops drive (cluster.worker_groups of them: one launcher job, its ranks split into groups). When a worker dies — its RPC fails, its heartbeats stop, or (local mode) the
-// launcher job ends — the next Acquire() relaunches the workers (local) or waits for them to
-// come back (external), so that the executor can retry the stage from its newest checkpoint.
+// loops drive (cluster.worker_groups of them: one launcher job, its ranks split into groups). When
+// a worker dies — its RPC fails, its heartbeats stop, or (local mode) the launcher job ends — the
+// next Acquire() relaunches the workers (local) or waits for them to come back (external), so that
+// the executor can retry the stage from its newest checkpoint.
 #ifndef R1_SCHEDULER_CLUSTER_H_
 #define R1_SCHEDULER_CLUSTER_H_
 
@@ -41,7 +42,6 @@ struct ClusterOptions {
   std::function<void(const std::string& line)> log;  // progress lines; may be empty
 };
 
-
 // Thread-safety: Acquire/Finish from the executor's thread; the service's threads and Cancel()
 // may run concurrently.
 class Cluster {
@@ -57,11 +57,11 @@ class Cluster {
 
   // The worker groups (cluster.worker_groups of them, in group order) with every expected worker
   // alive, (re)launching or awaiting workers first when needed. A relaunch replaces every group:
-  // call it only while no stage uses a group returned before. Errors: DeadlineExceeded when workers do not register in time (the message
-  // has the launcher's exit status and the tail of workers.log), Cancelled after Cancel(), a
-  // configuration error (configuration_error.h) as soon as a worker registers as unusable —
-  // "worker rank R (host H) cannot use device cuda: ..." — returned again by every later call
-  // (nothing is relaunched).
+  // call it only while no stage uses a group returned before. Errors: DeadlineExceeded when workers
+  // do not register in time (the message has the launcher's exit status and the tail of
+  // workers.log), Cancelled after Cancel(), a configuration error (configuration_error.h) as soon
+  // as a worker registers as unusable — "worker rank R (host H) cannot use device cuda: ..." —
+  // returned again by every later call (nothing is relaunched).
   absl::StatusOr<std::vector<WorkerClient*>> Acquire();
 
   // Ends the run: heartbeats answer keep_running=false, workers get Shutdown, the launcher is
@@ -110,7 +110,7 @@ class Cluster {
   std::optional<Subprocess> launcher_;
   std::vector<std::unique_ptr<GrpcWorkerClient>> clients_;
   std::vector<std::unique_ptr<WorkerGroup>> groups_;  // by group index
-  bool broken_ = false;  // a worker of the current group died
+  bool broken_ = false;                               // a worker of the current group died
   bool cancelled_ = false;
   bool finished_ = false;
   int32_t launches_ = 0;

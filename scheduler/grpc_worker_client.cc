@@ -87,13 +87,7 @@ absl::StatusOr<int32_t> GrpcWorkerClient::EosId() {
 
 absl::StatusOr<std::vector<Rollout>> GrpcWorkerClient::Generate(
     const std::string& slot, const std::vector<RolloutRequest>& requests) {
-  std::vector<Rollout> out(requests.size());
-  absl::Status s = GenerateStreaming(slot, requests, [&](size_t i, Rollout r) {
-    out[i] = std::move(r);
-    return absl::OkStatus();
-  });
-  if (!s.ok()) return s;
-  return out;
+  return CollectStreamed(slot, requests);
 }
 
 absl::Status GrpcWorkerClient::GenerateStreaming(const std::string& slot,

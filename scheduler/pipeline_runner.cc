@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -118,7 +119,6 @@ class Executor {
   absl::Status RunPending(const StageDag& dag, PipelineReport* report) {
     std::vector<Attempt> running;
     std::vector<WorkerClient*> groups;
-    std::vector<bool> busy;
     absl::Status failure;  // the first final failure: nothing new starts after it
     while (true) {
       // Start what can start.
@@ -136,17 +136,13 @@ class Executor {
             continue;
           }
           groups = *std::move(acquired);
-          busy.assign(groups.size(), false);
           Launch(running.back(), 0, groups[0]);
-          busy[0] = true;
           continue;
         }
-        const auto free = std::find(busy.begin(), busy.end(), false);
-        if (free == busy.end() || groups_need_check_) break;
-        const size_t g = static_cast<size_t>(free - busy.begin());
+        const std::optional<size_t> g = FreeGroup(running, groups.size());
+        if (!g.has_value() || groups_need_check_) break;
         R1_RETURN_IF_ERROR(StartAttempt(*next, &running));
-        Launch(running.back(), g, groups[g]);
-        busy[g] = true;
+        Launch(running.back(), *g, groups[*g]);
       }
       if (running.empty()) break;
       // Wait for an attempt to end.
@@ -162,7 +158,6 @@ class Executor {
       }
       Attempt attempt = std::move(running[done]);
       running.erase(running.begin() + static_cast<int64_t>(done));
-      busy[attempt.group] = false;
       absl::Status ended = Finish(attempt, attempt.result.get(), report);
       if (!ended.ok() && failure.ok()) failure = ended;
     }
@@ -178,6 +173,16 @@ class Executor {
     for (const Attempt& a : running) busy.insert(a.stage->name);
     const std::vector<std::string> ready = dag.ReadyStages(succeeded, busy);
     return ready.empty() ? nullptr : config_.FindStage(ready.front());
+  }
+
+  // The lowest of `count` groups no running attempt uses; nullopt when all are in use.
+  static std::optional<size_t> FreeGroup(const std::vector<Attempt>& running, size_t count) {
+    for (size_t g = 0; g < count; ++g) {
+      bool used = false;
+      for (const Attempt& a : running) used = used || a.group == g;
+      if (!used) return g;
+    }
+    return std::nullopt;
   }
 
   absl::StatusOr<std::vector<WorkerClient*>> AcquireGroups() {
@@ -247,8 +252,8 @@ class Executor {
     groups_need_check_ = true;  // a worker may have died: check before the next start
     if (absl::IsCancelled(last)) {
       Event(stage.name, StageEvent::kCancelled, attempt.number, std::string(last.message()), true);
-      return absl::CancelledError(absl::StrCat("stage ", stage.name, " cancelled (",
-                                               last.message(), "); continue with r1 run --resume"));
+      return absl::CancelledError(absl::StrCat("stage ", stage.name, " cancelled (", last.message(),
+                                               "); continue with r1 run --resume"));
     }
     if (IsConfigurationError(last)) {
       Event(stage.name, StageEvent::kFailed, attempt.number, std::string(last.message()), true);
@@ -356,10 +361,10 @@ class Executor {
   RunDir run_dir_;
   std::unique_ptr<Journal> journal_;
   // The executor's thread only:
-  std::map<std::string, int32_t> attempts_;   // attempts of each stage, earlier runs included
-  std::map<std::string, int32_t> tries_;      // attempts of each stage in this run
-  bool groups_need_check_ = false;            // an attempt failed: acquire before starting more
-  mutable std::mutex log_mu_;                 // serializes options_.log
+  std::map<std::string, int32_t> attempts_;  // attempts of each stage, earlier runs included
+  std::map<std::string, int32_t> tries_;     // attempts of each stage in this run
+  bool groups_need_check_ = false;           // an attempt failed: acquire before starting more
+  mutable std::mutex log_mu_;                // serializes options_.log
 };
 
 }  // namespace

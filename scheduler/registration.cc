@@ -56,8 +56,8 @@ absl::StatusOr<RoleAssignment> AssignWorkerRoles(const ClusterConfig& cluster, i
 
 absl::StatusOr<RoleAssignment> AssignRolesByRank(const ClusterConfig& cluster,
                                                  const WorkerInfo& info, size_t registered_before) {
-  return AssignWorkerRoles(cluster, info.mpi_rank >= 0 ? info.mpi_rank
-                                                       : static_cast<int32_t>(registered_before));
+  return AssignWorkerRoles(
+      cluster, info.mpi_rank >= 0 ? info.mpi_rank : static_cast<int32_t>(registered_before));
 }
 
 }  // namespace r1

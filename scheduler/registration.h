@@ -27,8 +27,8 @@ int32_t WorkersPerGroup(const ClusterConfig& cluster);
 int32_t ExpectedWorkers(const ClusterConfig& cluster);
 
 // The roles and group of the worker of launcher rank `rank` under `cluster`: ranks [g * S,
-// (g + 1) * S) form group g (S = WorkersPerGroup); within a group, the ranks below trainer_ranks are
-// trainers (colocated: also rollout and reward; the group's first of a disaggregated group also
+// (g + 1) * S) form group g (S = WorkersPerGroup); within a group, the ranks below trainer_ranks
+// are trainers (colocated: also rollout and reward; the group's first of a disaggregated group also
 // "weight_sync"), the others rollout workers ("rollout", "weight_sync"). InvalidArgument for a rank
 // beyond the expected count.
 absl::StatusOr<RoleAssignment> AssignWorkerRoles(const ClusterConfig& cluster, int32_t rank);

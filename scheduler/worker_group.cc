@@ -147,30 +147,7 @@ absl::StatusOr<int32_t> WorkerGroup::EosId() {
 
 absl::StatusOr<std::vector<Rollout>> WorkerGroup::Generate(
     const std::string& slot, const std::vector<RolloutRequest>& requests) {
-  R1_RETURN_IF_ERROR(CheckCancelled());
-  std::vector<const GroupMember*> gens = Generators(slot);
-  std::vector<std::vector<Rollout>> parts(gens.size());
-  R1_RETURN_IF_ERROR(FirstError(RunParallel(gens.size(),
-                                            [&](size_t i) -> absl::Status {
-                                              auto range = Share(requests.size(), i, gens.size());
-                                              if (range.first == range.second)
-                                                return absl::OkStatus();
-                                              R1_ASSIGN_OR_RETURN(
-                                                  parts[i], gens[i]->client->Generate(
-                                                                slot, Slice(requests, range)));
-                                              return absl::OkStatus();
-                                            }),
-                                gens));
-  std::vector<Rollout> out;
-  out.reserve(requests.size());
-  for (auto& part : parts) {
-    for (Rollout& r : part) out.push_back(std::move(r));
-  }
-  if (out.size() != requests.size()) {
-    return absl::InternalError(
-        absl::StrCat("worker group: ", out.size(), " rollouts for ", requests.size(), " requests"));
-  }
-  return out;
+  return CollectStreamed(slot, requests);
 }
 
 absl::Status WorkerGroup::GenerateStreaming(const std::string& slot,
@@ -198,6 +175,10 @@ absl::Status WorkerGroup::GenerateStreaming(const std::string& slot,
       if (range.first != range.second) {
         s = gens[i]->client->GenerateStreaming(
             slot, Slice(requests, range), [&](size_t k, Rollout r) -> absl::Status {
+              if (k >= range.second - range.first) {
+                return absl::InternalError(absl::StrCat("rollout index ", k, " of a share of ",
+                                                        range.second - range.first));
+              }
               std::lock_guard<std::mutex> lock(mu);
               if (stop) return absl::CancelledError("the caller stopped taking rollouts");
               ready.push_back({range.first + k, std::move(r)});

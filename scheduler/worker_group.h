@@ -51,7 +51,7 @@ class WorkerGroup : public WorkerClient {
   absl::StatusOr<std::vector<Rollout>> Generate(
       const std::string& slot, const std::vector<RolloutRequest>& requests) override;
   // Every generating member streams its share at once; rollouts reach `sink` (on this thread) in
-  // the order they finish, whichever member finished them.
+  // the order they finish, whichever member finished them. Generate collects them in order.
   absl::Status GenerateStreaming(const std::string& slot,
                                  const std::vector<RolloutRequest>& requests,
                                  const RolloutSink& sink) override;

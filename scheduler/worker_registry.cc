@@ -35,10 +35,11 @@ absl::StatusOr<WorkerInfo> WorkerRegistry::Register(WorkerInfo info) {
   if (info.mpi_world_size > 0 && info.mpi_rank >= 0) {
     for (const WorkerInfo& w : workers_) {
       if (w.alive && w.mpi_world_size > 0 && w.mpi_rank == info.mpi_rank) {
-        return absl::UnavailableError(absl::StrCat(
-            "worker rank ", info.mpi_rank, " is held by live worker ", w.id, " at ", w.address,
-            " (host \"", w.host, "\"); a restarted worker registers once that one is declared "
-            "dead"));
+        return absl::UnavailableError(
+            absl::StrCat("worker rank ", info.mpi_rank, " is held by live worker ", w.id, " at ",
+                         w.address, " (host \"", w.host,
+                         "\"); a restarted worker registers once that one is declared "
+                         "dead"));
       }
     }
   }

@@ -55,10 +55,10 @@ class WorkerRegistry {
   explicit WorkerRegistry(WorkerRegistryOptions options);
 
   // Adds a worker: assigns the next id ("w0", "w1", ...), its roles and group (assign_roles, or
-  // the offered roles in group 0), registered_at = last_heartbeat = now, alive. Returns the stored record.
-  // InvalidArgument for an empty address or when it ends up with no roles; the assigner's error
-  // when it refuses the worker; Unavailable (the worker retries) when a live worker already holds
-  // its MPI rank (both with mpi_world_size > 0), so that a duplicate rank never counts twice
+  // the offered roles in group 0), registered_at = last_heartbeat = now, alive. Returns the stored
+  // record. InvalidArgument for an empty address or when it ends up with no roles; the assigner's
+  // error when it refuses the worker; Unavailable (the worker retries) when a live worker already
+  // holds its MPI rank (both with mpi_world_size > 0), so that a duplicate rank never counts twice
   // towards WaitForWorkers.
   absl::StatusOr<WorkerInfo> Register(WorkerInfo info);
 

@@ -39,9 +39,9 @@ struct Group {
   const Example* example = nullptr;
   TokenSeq prompt;
   std::vector<Rollout> rollouts;
-  // Rule rewards computed while the other rollouts still decoded, per rollout (empty or nullopt:
-  // not yet).
-  std::vector<std::optional<RuleScore>> rule_scores;
+  // Rule rewards computed while the other rollouts still decoded, one per rollout; empty: not
+  // computed yet (rollouts read back from a checkpoint).
+  std::vector<RuleScore> rule_scores;
   // Filled by StageRewards::Score, one value per rollout; empty until scored.
   std::vector<double> rewards;                       // weighted total
   std::map<std::string, std::vector<double>> parts;  // unweighted, by reward name
@@ -137,8 +137,8 @@ class StageRewards {
       g->rewards.assign(g->rollouts.size(), 0.0);
       for (size_t j = 0; j < g->rollouts.size(); ++j) {
         RuleScore rules;
-        if (j < g->rule_scores.size() && g->rule_scores[j].has_value()) {
-          rules = *g->rule_scores[j];
+        if (!g->rule_scores.empty()) {
+          rules = g->rule_scores[j];
         } else {
           R1_ASSIGN_OR_RETURN(rules, ScoreRules(*g->example, g->rollouts[j]));
         }
@@ -366,7 +366,7 @@ absl::StatusOr<SampledRound> GenerateRound(WorkerClient* worker, const StageRewa
   const size_t n = prepared.requests.size();
   const size_t g_size = static_cast<size_t>(group_size);
   std::vector<Rollout> rollouts(n);
-  std::vector<std::optional<RuleScore>> scores(n);
+  std::vector<RuleScore> scores(n);
   const double t = NowSeconds();
   R1_RETURN_IF_ERROR(worker->GenerateStreaming(
       "policy", prepared.requests, [&](size_t i, Rollout r) -> absl::Status {
@@ -413,8 +413,8 @@ absl::StatusOr<SampledGroups> SampleAndScore(GrpoRun& run, int64_t step, StepMet
       fresh = *std::move(ahead);
     } else {
       R1_ASSIGN_OR_RETURN(RoundRequests prepared, PrepareRound(run, step, round, want));
-      R1_ASSIGN_OR_RETURN(fresh, GenerateRound(run.worker, *run.rewards, p.group_size,
-                                               std::move(prepared), step));
+      R1_ASSIGN_OR_RETURN(
+          fresh, GenerateRound(run.worker, *run.rewards, p.group_size, std::move(prepared), step));
     }
     rollout_tokens += fresh.rollout_tokens;
     generate_s += fresh.generate_seconds;
@@ -674,7 +674,6 @@ std::string RoundToJson(const SampledRound& round, int64_t step) {
   }
   nlohmann::json j = {{"step", step},
                       {"policy_step", round.policy_step},
-                      {"rollout_tokens", round.rollout_tokens},
                       {"generate_seconds", round.generate_seconds},
                       {"groups", std::move(groups)}};
   return j.dump() + "\n";
@@ -701,7 +700,6 @@ absl::StatusOr<SampledRound> RoundFromJson(GrpoRun& run, const std::string& path
   SampledRound out;
   try {
     out.policy_step = j.at("policy_step").get<int64_t>();
-    out.rollout_tokens = j.at("rollout_tokens").get<int64_t>();
     out.generate_seconds = j.at("generate_seconds").get<double>();
     for (size_t g = 0; g < groups.size(); ++g) {
       if (!groups[g].is_array() || groups[g].size() != static_cast<size_t>(run.p.group_size)) {
@@ -716,8 +714,10 @@ absl::StatusOr<SampledRound> RoundFromJson(GrpoRun& run, const std::string& path
         }
         rollout.truncated = r.at("truncated").get<bool>();
         if (rollout.logprobs.size() != rollout.response.size()) {
-          return bad(absl::StrCat("group ", g, ": a rollout's logprobs and tokens differ in count"));
+          return bad(
+              absl::StrCat("group ", g, ": a rollout's logprobs and tokens differ in count"));
         }
+        out.rollout_tokens += static_cast<int64_t>(rollout.response.size());
         prepared.groups[g].rollouts.push_back(std::move(rollout));
       }
     }
@@ -743,11 +743,10 @@ class RoundPrefetcher {
   // Starts sampling `prepared` with the rollout engine's current weights, those `policy_step`
   // started with. Nothing may be in flight.
   void Start(RoundRequests prepared, int64_t policy_step) {
-    pending_ = std::async(std::launch::async,
-                          [this, policy_step, prepared = std::move(prepared)]() mutable {
-                            return GenerateRound(worker_, *rewards_, group_size_,
-                                                 std::move(prepared), policy_step);
-                          });
+    pending_ = std::async(
+        std::launch::async, [this, policy_step, prepared = std::move(prepared)]() mutable {
+          return GenerateRound(worker_, *rewards_, group_size_, std::move(prepared), policy_step);
+        });
   }
   bool pending() const { return pending_.valid(); }
   // The round started last (pending() must be true).
@@ -772,14 +771,14 @@ absl::Status RunAsyncSteps(GrpoRun& run, int64_t start, const std::optional<Resu
   const GrpoParams& p = run.p;
   const std::string& name = run.context.stage->name;
   if (!run.worker->CanGenerateWhileTraining()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "stage ", name,
-        ": grpo.max_staleness > 0 needs rollout workers apart from the trainers "
-        "(cluster.placement: disaggregated)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("stage ", name,
+                     ": grpo.max_staleness > 0 needs rollout workers apart from the trainers "
+                     "(cluster.placement: disaggregated)"));
   }
   if (p.dynamic_sampling) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "stage ", name, ": grpo.max_staleness > 0 does not support dynamic_sampling"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("stage ", name, ": grpo.max_staleness > 0 does not support dynamic_sampling"));
   }
   int64_t step = start;
   auto at_step = [&](const absl::Status& s) {
@@ -787,7 +786,7 @@ absl::Status RunAsyncSteps(GrpoRun& run, int64_t start, const std::optional<Resu
   };
   RoundPrefetcher ahead(run.worker, run.rewards.get(), p.group_size);
   std::optional<SampledRound> ready;  // the next step's rollouts, once awaited
-  if (resume.has_value() && start > 0) {
+  if (resume.has_value()) {
     absl::StatusOr<SampledRound> saved =
         RoundFromJson(run, JoinPath(resume->dir, kPendingRolloutsFile), start);
     if (!saved.ok()) return at_step(saved.status());
@@ -799,7 +798,8 @@ absl::Status RunAsyncSteps(GrpoRun& run, int64_t start, const std::optional<Resu
       if (!ahead.pending()) return absl::InternalError("no rollouts sampled ahead to checkpoint");
       R1_ASSIGN_OR_RETURN(ready, ahead.Wait());
     }
-    return std::map<std::string, std::string>{{kPendingRolloutsFile, RoundToJson(*ready, step + 1)}};
+    return std::map<std::string, std::string>{
+        {kPendingRolloutsFile, RoundToJson(*ready, step + 1)}};
   };
   struct Reset {
     GrpoRun& run;
@@ -816,8 +816,9 @@ absl::Status RunAsyncSteps(GrpoRun& run, int64_t start, const std::optional<Resu
       round = ahead.Wait();
     } else {
       absl::StatusOr<RoundRequests> now = PrepareRound(run, step, 0, p.prompts_per_step);
-      round = now.ok() ? GenerateRound(run.worker, *run.rewards, p.group_size, *std::move(now), step)
-                       : absl::StatusOr<SampledRound>(now.status());
+      round = now.ok()
+                  ? GenerateRound(run.worker, *run.rewards, p.group_size, *std::move(now), step)
+                  : absl::StatusOr<SampledRound>(now.status());
     }
     if (!round.ok()) return at_step(round.status());
     m["rollout_wait_seconds"] = NowSeconds() - t0;
@@ -869,18 +870,18 @@ absl::StatusOr<StageResult> RunGrpoStage(const StageContext& context) {
   StepMetrics last;
   const int64_t start = resume ? resume->step : 0;
   if (p.max_staleness > 0) {
-    absl::Status done = RunAsyncSteps(run, start, resume, [&](StepMetrics m) {
+    R1_RETURN_IF_ERROR(RunAsyncSteps(run, start, resume, [&](StepMetrics m) {
       step_rewards.push_back(m["reward_mean"]);
       last = std::move(m);
-    });
-    R1_RETURN_IF_ERROR(done);
-  }
-  for (int64_t step = start; p.max_staleness == 0 && step < p.steps; ++step) {
-    absl::StatusOr<StepMetrics> m = RunGrpoStep(run, step, NowSeconds(), {}, std::nullopt);
-    if (!m.ok())
-      return Annotate(m.status(), absl::StrCat("stage ", stage.name, " step ", step, ": "));
-    step_rewards.push_back((*m)["reward_mean"]);
-    last = *std::move(m);
+    }));
+  } else {
+    for (int64_t step = start; step < p.steps; ++step) {
+      absl::StatusOr<StepMetrics> m = RunGrpoStep(run, step, NowSeconds(), {}, std::nullopt);
+      if (!m.ok())
+        return Annotate(m.status(), absl::StrCat("stage ", stage.name, " step ", step, ": "));
+      step_rewards.push_back((*m)["reward_mean"]);
+      last = *std::move(m);
+    }
   }
   StageResult result;
   result.output = context.run_dir->OutputDir(stage.name);

@@ -95,7 +95,7 @@ struct TrainBatch {
   // rollout engine returned them (Rollout::logprobs) when it sampled with weights older than
   // π_old; one row per sequence, as long as its response. Empty = the sampler was π_old.
   std::vector<std::vector<float>> behaviour_logprobs;
-  std::vector<TokenSeq> rejected;                // reward model: rejected responses
+  std::vector<TokenSeq> rejected;  // reward model: rejected responses
   PolicyLossConfig policy_loss;
 };
 
@@ -189,6 +189,20 @@ class WorkerClient {
   // asynchronous RL). The exception to "one call at a time"; SyncWeights and the "policy" slot's
   // LoadModel still wait for Generate to return.
   virtual bool CanGenerateWhileTraining() const { return false; }
+
+ protected:
+  // Generate for workers whose GenerateStreaming is the real implementation: its rollouts, in
+  // request order.
+  absl::StatusOr<std::vector<Rollout>> CollectStreamed(
+      const std::string& slot, const std::vector<RolloutRequest>& requests) {
+    std::vector<Rollout> out(requests.size());
+    absl::Status s = GenerateStreaming(slot, requests, [&](size_t i, Rollout r) {
+      out[i] = std::move(r);
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
 };
 
 }  // namespace r1

@@ -100,9 +100,9 @@ absl::StatusOr<SequenceBatch> BuildSequenceBatch(const std::vector<TokenSeq>& pr
     int64_t n = static_cast<int64_t>(prompts[i].size() + responses[i].size());
     if (n == 0) return absl::InvalidArgumentError(absl::StrCat("sequence ", i, " is empty"));
     if (n > context) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("sequence ", i, ": ", n, " tokens exceeds the model's context ",
-                       "(max_position_embeddings=", context, ")"));
+      return absl::InvalidArgumentError(absl::StrCat("sequence ", i, ": ", n,
+                                                     " tokens exceeds the model's context ",
+                                                     "(max_position_embeddings=", context, ")"));
     }
     longest = std::max(longest, n);
   }
@@ -234,10 +234,10 @@ absl::StatusOr<ShardCounts> CountShard(const TrainBatch& batch, bool allow_empty
         }
         for (size_t i = 0; i < n; ++i) {
           if (batch.behaviour_logprobs[i].size() != batch.responses[i].size()) {
-            return absl::InvalidArgumentError(absl::StrCat(
-                "TrainStep: behaviour_logprobs row ", i, " has ",
-                batch.behaviour_logprobs[i].size(), " values for a response of ",
-                batch.responses[i].size(), " tokens"));
+            return absl::InvalidArgumentError(
+                absl::StrCat("TrainStep: behaviour_logprobs row ", i, " has ",
+                             batch.behaviour_logprobs[i].size(), " values for a response of ",
+                             batch.responses[i].size(), " tokens"));
           }
         }
       }
@@ -686,12 +686,7 @@ absl::StatusOr<int32_t> LocalWorker::EosId() {
 
 absl::StatusOr<std::vector<Rollout>> LocalWorker::Generate(
     const std::string& slot_name, const std::vector<RolloutRequest>& requests) {
-  std::vector<Rollout> out(requests.size());
-  R1_RETURN_IF_ERROR(GenerateStreaming(slot_name, requests, [&](size_t i, Rollout r) {
-    out[i] = std::move(r);
-    return absl::OkStatus();
-  }));
-  return out;
+  return CollectStreamed(slot_name, requests);
 }
 
 absl::Status LocalWorker::GenerateStreaming(const std::string& slot_name,

@@ -52,7 +52,7 @@ struct PolicyLossInputs {
   // [B, T] log π_behaviour, the policy that actually sampled when it is older than π_old
   // (asynchronous RL: the rollout engine ran weights a step behind), or undefined (on-policy).
   at::Tensor behaviour_logprobs;
-  at::Tensor logits;         // [B, T, V] or undefined: when given, the entropy diagnostic is set
+  at::Tensor logits;  // [B, T, V] or undefined: when given, the entropy diagnostic is set
 };
 
 struct PolicyLossResult {
@@ -72,7 +72,7 @@ struct PolicyLossResult {
   // tokens, and the share of response tokens whose weight the cap truncated.
   double importance_weight_mean = 0.0;
   double importance_truncated_fraction = 0.0;
-  int64_t num_tokens = 0;         // response tokens in the batch
+  int64_t num_tokens = 0;  // response tokens in the batch
 };
 
 // Computes the policy loss. Per token, with ρ = exp(logp - old_logp) (log ratio clamped to

@@ -317,12 +317,12 @@ TEST_F(DistributedTest, AfterTheSchedulerIsKilledResumeEndsWithBitIdenticalWeigh
 // update old with truncated importance weights, and a run whose scheduler is killed mid-stage
 // resumes to the same weights, byte for byte, as an uninterrupted one.
 TEST_F(DistributedTest, AsyncRlRunsOffPolicyAndResumesToBitIdenticalWeights) {
-  std::string config = WriteConfig(
-      "placement: disaggregated, rollout_workers: 1, max_stage_attempts: 1", 30, 30);
+  std::string config =
+      WriteConfig("placement: disaggregated, rollout_workers: 1, max_stage_attempts: 1", 30, 30);
   {
     std::string text = ReadFile(config).value_or("");
-    text = absl::StrReplaceAll(text, {{"      kl_coef: 0.01\n",
-                                       "      kl_coef: 0.01\n      max_staleness: 1\n"}});
+    text = absl::StrReplaceAll(
+        text, {{"      kl_coef: 0.01\n", "      kl_coef: 0.01\n      max_staleness: 1\n"}});
     ASSERT_TRUE(WriteFileAtomic(config, text).ok());
   }
   const std::string straight = JoinPath(dir_, "straight");
@@ -372,8 +372,9 @@ TEST_F(DistributedTest, TwoWorkerGroupsRunIndependentStagesSideBySide) {
                 "  - name: eval_pretrain\n    type: eval\n    depends_on: [pretrain]\n"
                 "    inputs: {model: \"stage:pretrain\", datasets: [many]}\n"
                 "    eval: {samples_per_prompt: 4, max_new_tokens: 48}\n  - name: eval\n"},
-               {"  held_out:", "  many: {synthetic: {kind: arithmetic, count: 400, seed: 8, "
-                               "options: {max_digits: 1}}}\n  held_out:"}});
+               {"  held_out:",
+                "  many: {synthetic: {kind: arithmetic, count: 400, seed: 8, "
+                "options: {max_digits: 1}}}\n  held_out:"}});
     ASSERT_TRUE(WriteFileAtomic(config, text).ok());
   }
   const std::string run_dir = JoinPath(dir_, "groups");
@@ -410,9 +411,8 @@ TEST_F(DistributedTest, TwoWorkerGroupsRunIndependentStagesSideBySide) {
 
   // Journal: both started before either ended.
   std::vector<std::string> events;
-  for (absl::string_view line :
-       absl::StrSplit(ReadFile(JoinPath(run_dir, "journal")).value_or(""), '\n',
-                      absl::SkipEmpty())) {
+  for (absl::string_view line : absl::StrSplit(ReadFile(JoinPath(run_dir, "journal")).value_or(""),
+                                               '\n', absl::SkipEmpty())) {
     const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded()) continue;
     const std::string stage = j["stage"].get<std::string>();

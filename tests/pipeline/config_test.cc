@@ -374,14 +374,15 @@ TEST(ConfigTest, MaxStalenessNeedsDisaggregatedPlacementAndNoDynamicSampling) {
                           "trainers train), got 1 with placement \"colocated\"",
                           "stages[0].grpo.max_staleness: asynchronous RL does not refill groups: "
                           "set dynamic_sampling false or max_staleness 0"));
-  EXPECT_THAT(Errors(absl::StrCat(kHeader, R"(cluster: {placement: disaggregated, rollout_workers: 1}
+  EXPECT_THAT(
+      Errors(absl::StrCat(kHeader, R"(cluster: {placement: disaggregated, rollout_workers: 1}
 stages:
   - name: rl
     type: grpo
     inputs: {datasets: [gsm]}
     grpo: {max_staleness: 1}
 )")),
-              IsEmpty());
+      IsEmpty());
   EXPECT_THAT(StageErrors(R"(
   - {name: rl, type: grpo, inputs: {datasets: [gsm]}, grpo: {max_staleness: -1}}
 )"),
@@ -402,8 +403,9 @@ stages:
 )"));
   ASSERT_THAT(r.errors, IsEmpty());
   EXPECT_EQ(r.config.cluster.worker_groups, 3);
-  EXPECT_EQ(ParseConfigCollect(absl::StrCat(kHeader, "stages:\n  - {name: s, type: sft, inputs: "
-                                                     "{datasets: [chat]}}\n"))
+  EXPECT_EQ(ParseConfigCollect(absl::StrCat(kHeader,
+                                            "stages:\n  - {name: s, type: sft, inputs: "
+                                            "{datasets: [chat]}}\n"))
                 .config.cluster.worker_groups,
             1);
 }

@@ -103,7 +103,8 @@ class StreamingWorker : public CountingWorker {
 TEST(WorkerGroupTest, StreamedGenerationHandsOverEachRolloutAsItsMemberFinishesIt) {
   CountingWorker t0;
   StreamingWorker r0, r1w;
-  WorkerGroup group({{"w0", &t0, true, false}, {"w1", &r0, false, true}, {"w2", &r1w, false, true}});
+  WorkerGroup group(
+      {{"w0", &t0, true, false}, {"w1", &r0, false, true}, {"w2", &r1w, false, true}});
   std::mutex mu;
   std::vector<std::pair<size_t, std::string>> got;
   auto count = [&] {
@@ -128,12 +129,12 @@ TEST(WorkerGroupTest, StreamedGenerationHandsOverEachRolloutAsItsMemberFinishesI
 
   // A sink error ends the call with it; a member's error is named.
   r1w.wait_for = 0;
-  s = group.GenerateStreaming("policy", Requests(5), [](size_t, Rollout) {
-    return absl::DataLossError("caller gave up");
-  });
+  s = group.GenerateStreaming(
+      "policy", Requests(5), [](size_t, Rollout) { return absl::DataLossError("caller gave up"); });
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
   r1w.fail = absl::UnavailableError("gone");
-  s = group.GenerateStreaming("policy", Requests(5), [](size_t, Rollout) { return absl::OkStatus(); });
+  s = group.GenerateStreaming("policy", Requests(5),
+                              [](size_t, Rollout) { return absl::OkStatus(); });
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(s.message()), HasSubstr("worker w2: gone"));
 }

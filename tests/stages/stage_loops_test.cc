@@ -59,8 +59,8 @@ std::unique_ptr<Fixture> Make(const std::string& dir, const std::string& data,
                               const std::string& cluster_yaml = "") {
   auto f = std::make_unique<Fixture>();
   std::string yaml = absl::StrCat("run: {name: t, seed: 7}\nmodel: {path: /models/base}\n",
-                                  cluster_yaml, "datasets:\n  d: {path: ", data, ", format: prompt_answer}\n",
-                                  "stages:\n", stage_yaml);
+                                  cluster_yaml, "datasets:\n  d: {path: ", data,
+                                  ", format: prompt_answer}\n", "stages:\n", stage_yaml);
   auto config = ParseConfig(yaml);
   EXPECT_TRUE(config.ok()) << config.status();
   f->config = *config;
@@ -562,8 +562,9 @@ TEST(GrpoStageTest, RolloutsScoredAsTheyStreamInTrainLikeABatch) {
   std::string dir = TempDir("grpo_streamed");
   std::string data = WriteData(dir, {"a", "b", "c"});
   auto respond = [](const std::string&, uint64_t seed) {
-    return seed % 3 == 0 ? std::string("<think>t</think><answer>0</answer>")
-                         : seed % 3 == 1 ? std::string("<answer>1</answer>") : std::string("0");
+    return seed % 3 == 0   ? std::string("<think>t</think><answer>0</answer>")
+           : seed % 3 == 1 ? std::string("<answer>1</answer>")
+                           : std::string("0");
   };
   FakeWorker batch;
   batch.respond = respond;

@@ -459,7 +459,8 @@ TEST(PolicyLossTest, BehaviourLogprobsWeightTokensByTruncatedImportanceRatios) {
   options.importance_cap = 0.0;
   auto bad = ComputePolicyLoss(in, options);
   ASSERT_FALSE(bad.ok());
-  EXPECT_THAT(bad.status().message(), HasSubstr("importance_cap must be a finite value > 0, got 0"));
+  EXPECT_THAT(bad.status().message(),
+              HasSubstr("importance_cap must be a finite value > 0, got 0"));
   options.importance_cap = 2.0;
   in.behaviour_logprobs = Mat({{0.0, 0.0}, {0.0, 0.0}});
   bad = ComputePolicyLoss(in, options);
