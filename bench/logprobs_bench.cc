@@ -119,7 +119,7 @@ std::vector<GenerationRequest> MakeRequests(const Options& o, int64_t vocab) {
 int Main(int argc, char** argv) {
   Options o;
   if (!ParseArgs(argc, argv, &o)) return 2;
-  const int32_t n_threads = ConfigureThreads(o.threads);
+  const std::string threads = ToString(ConfigureThreads(o.threads));
   const ModelConfig config = TinyR1Config();
   auto model_or = NewCausalLm(config, 0);
   if (!model_or.ok()) return 1;
@@ -160,9 +160,9 @@ int Main(int argc, char** argv) {
     }
     max_diff = std::max(max_diff, (before->logprobs - after->logprobs).abs().max().item<double>());
   }
-  std::printf("model: tiny-r1 (C=%lld, %lld layers, V=%lld, %lld parameters); %d threads\n",
+  std::printf("model: tiny-r1 (C=%lld, %lld layers, V=%lld, %lld parameters); %s\n",
               (long long)config.hidden_size, (long long)config.num_hidden_layers,
-              (long long)config.vocab_size, (long long)NumParameters(config), n_threads);
+              (long long)config.vocab_size, (long long)NumParameters(config), threads.c_str());
   std::printf(
       "batch: %zu sequences, %lld prompt+response tokens, %lld padded cells (%.0f%% "
       "padding); best of %d\n\n",

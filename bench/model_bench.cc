@@ -91,7 +91,7 @@ int Main(int argc, char** argv) {
       return 2;
     }
   }
-  const int32_t n_threads = ConfigureThreads(threads);
+  const std::string thread_plan = ToString(ConfigureThreads(threads));
   ModelConfig config = hidden > 0 ? SizedQwen2Config(hidden) : DefaultConfig();
   if (!config_path.empty()) {
     auto loaded = LoadModelConfigFile(config_path);
@@ -128,10 +128,10 @@ int Main(int argc, char** argv) {
   // Matmul parameters: everything but the embedding lookup, plus the LM head's V x C.
   const int64_t matmul_params =
       NumParameters(config) - v * c * (config.tie_word_embeddings ? 0 : 1);
-  std::printf("model: %s, %lld layers, C=%lld, V=%lld, %lld parameters; %s %s; %d threads\n",
+  std::printf("model: %s, %lld layers, C=%lld, V=%lld, %lld parameters; %s %s; %s\n",
               config.model_type.c_str(), (long long)l, (long long)c, (long long)v,
               (long long)NumParameters(config), device.str().c_str(), dtype_name.c_str(),
-              n_threads);
+              thread_plan.c_str());
 
   const int64_t peak_n = device.is_cuda() ? 8192 : 1024;
   const double peak = MatmulPeak(peak_n, 5, options);

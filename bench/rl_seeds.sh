@@ -22,7 +22,7 @@ for seed in "${SEEDS[@]}"; do
     skip { next }
     /^  seed: 1234$/ && !done { print "  seed: " seed; done = 1; next }
     { print }' configs/tiny-r1.yaml >"$WORK/seed$seed.yaml"
-  OPENBLAS_NUM_THREADS=1 "$R1" run "$WORK/seed$seed.yaml" --run-dir "$WORK/run$seed" \
+  "$R1" run "$WORK/seed$seed.yaml" --run-dir "$WORK/run$seed" \
     >"$WORK/log$seed" 2>&1 || { echo "rl_seeds: seed $seed failed, see $WORK/log$seed"; exit 1; }
   echo "seed $seed:"
   sed -n '/^eval /,/^$/p' "$WORK/log$seed"

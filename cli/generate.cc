@@ -41,7 +41,7 @@ or token texts). Line n (counting from 0) without its own "seed" uses --seed + n
   --stop A,B,...          extra stop tokens: ids or special-token texts ("</answer>")
   --ignore-eos            do not stop at the model's end-of-sequence ids
   --batch-size N          lines generated together (default 16)
-  --threads N             intra-op threads (default: R1_THREADS, else all cores)
+  --threads N             threads for tensor work (default: R1_THREADS, else the cores)
 
 Exit status: 0 all lines done; 1 a bad line (stderr names its line number; earlier batches were
 written) or a model that does not load; 2 usage.)";

@@ -29,7 +29,7 @@ number per response token. Blank lines are skipped.
   --temperature T    log-probs of softmax(logits / T), T > 0 (default 1; `r1 generate` reports
                      its samples' log-probs at its own temperature)
   --batch-size N     lines per forward pass (default 8)
-  --threads N        intra-op threads (default: R1_THREADS, else all cores)
+  --threads N        threads for tensor work (default: R1_THREADS, else the cores)
 
 Exit status: 0 all lines done; 1 a bad line (stderr names its line number; earlier batches were
 written) or a model that does not load; 2 usage.)";

@@ -30,7 +30,7 @@ weights, zero biases, unit norms; the same config and seed always give the same 
   --tokenizer SPEC   "byte", a tokenizer.json, or a directory with one; its files are written to
                      DIR, its vocab must fit in vocab_size, and it supplies eos/pad ids that the
                      config leaves unset
-  --threads N        intra-op threads (default: R1_THREADS, else all cores)
+  --threads N        threads for tensor work (default: R1_THREADS, else the cores)
 
 Exit status: 0 written; 1 a bad config, tokenizer or write failure (stderr says which); 2 usage.)";
 

@@ -81,13 +81,13 @@ int ExecutePipeline(const PipelineConfig& config, const PipelineCommandOptions& 
                    HostName().c_str(), std::string(device.status().message()).c_str());
       return 1;
     }
-    const int32_t threads = ConfigureThreads(options.threads);
+    const ThreadPlan threads = ConfigureThreads(options.threads);
     LocalWorkerOptions worker_options;
     worker_options.device = *device;
     worker_options.dtype = std::string(ToString(ModelComputeDtype(config.model)));
     worker_options.generation_batch = config.cluster.rollout_max_batch;
     local = std::make_unique<LocalWorker>(worker_options);
-    placement = absl::StrCat("an in-process worker, ", threads, " threads");
+    placement = absl::StrCat("an in-process worker, ", ToString(threads));
     if (*device != "cpu" || worker_options.dtype != "float32") {
       absl::StrAppend(&placement, ", ", *device, ", ", worker_options.dtype);
     }

@@ -26,8 +26,8 @@ end, success or failure, writes RUN_DIR/report.html: the HTML report (see `r1 re
   --run-dir DIR   the run directory (default: the config's run.run_dir, else runs/<run.name>)
   --resume DIR    continue the run in DIR: succeeded stages are skipped, the running one restarts
                   from its newest complete checkpoint (the config is DIR/run.yaml)
-  --threads N     LibTorch intra-op threads of each worker (default: R1_THREADS, else every
-                  core)
+  --threads N     threads for each worker's tensor work (default: R1_THREADS, else its share
+                  of the node's cores: the cores / the workers on the node)
 
 Workers: with cluster.launcher mpirun (the default) or srun, `r1 run` starts the scheduler
 service on cluster.scheduler_address, writes RUN_DIR/token (mode 0600) and

@@ -54,7 +54,8 @@ mode; start them by hand (or from deploy/) for a scheduler in external mode (`r1
                             scheduler is on this machine's loopback, else 0.0.0.0:0)
   --advertise HOST          the host name the scheduler dials (default: the listen host, or
                             this machine's name for a wildcard listen address)
-  --threads N               LibTorch threads (default: R1_THREADS, else every core)
+  --threads N               threads for tensor work (default: R1_THREADS, else this
+                            process's share of the node's cores)
   --backend NAME            collectives backend (default auto: nccl on GPUs, mpi under a
                             launcher, else single)
   --device DEVICE           where the models and the collectives' tensors live: cpu (the
@@ -151,7 +152,7 @@ int RunWorker(const std::vector<std::string>& argv) {
     Say(who, std::string(token.status().message()));
     return 1;
   }
-  ConfigureThreads(static_cast<int32_t>(*threads));
+  const ThreadPlan thread_plan = ConfigureThreads(static_cast<int32_t>(*threads));
   const TlsConfig tls = TlsFromFlags(*args);
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> server_credentials =
       MakeServerCredentials(tls, "--tls-");
@@ -231,7 +232,8 @@ int RunWorker(const std::vector<std::string>& argv) {
   Say(who,
       absl::StrCat("registered as ", registered.worker_id(), " [", absl::StrJoin(roles, ","), "]",
                    registered.group() > 0 ? absl::StrCat(" in group ", registered.group()) : "",
-                   ", serving on ", address, " (", *resolved, ", ", dtype, ")"));
+                   ", serving on ", address, " (", *resolved, ", ", dtype, ", ",
+                   ToString(thread_plan), ")"));
 
   // 3. The communicators of these roles, collectively with the other ranks of the job.
   WorkerCommsOptions comm_options;
