@@ -27,8 +27,8 @@ struct GroupMember {
   bool rollout = false;            // generates with its copy of the policy
 };
 
-// Thread-safety: like every WorkerClient, one caller at a time; Cancel() may be called from any
-// thread.
+// Thread-safety: like every WorkerClient, one caller at a time, but for the exceptions of
+// CanGenerateWhileTraining and CanScoreWhileGenerating; Cancel() may be called from any thread.
 class WorkerGroup : public WorkerClient {
  public:
   // Trainers must appear in data-parallel rank order. InvalidArgument (from Validate) when there
@@ -71,6 +71,8 @@ class WorkerGroup : public WorkerClient {
   // True when the rollout members and the trainers are disjoint: Generate then reaches only
   // rollout members, and every trainer call only trainers.
   bool CanGenerateWhileTraining() const override { return generates_apart_; }
+  // True in the same case: Tokenize and Score reach only trainers, none of which decodes.
+  bool CanScoreWhileGenerating() const override { return generates_apart_; }
 
   // [begin, end) of share `index` out of `count` contiguous shares of `n` items: the first
   // n % count shares get one more item.

@@ -3,11 +3,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <future>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -42,6 +46,10 @@ struct Group {
   // Rule rewards computed while the other rollouts still decoded, one per rollout; empty: not
   // computed yet (rollouts read back from a checkpoint).
   std::vector<RuleScore> rule_scores;
+  // Reward-model scores computed on a scoring thread while other groups still decoded: one row
+  // per reward model of the mix, in its order, holding the G rollouts' scores (empty where the
+  // model does not apply to the example); empty: not computed yet.
+  std::vector<std::vector<float>> model_scores;
   // Filled by StageRewards::Score, one value per rollout; empty until scored.
   std::vector<double> rewards;                       // weighted total
   std::map<std::string, std::vector<double>> parts;  // unweighted, by reward name
@@ -123,9 +131,39 @@ class StageRewards {
     return out;
   }
 
+  bool HasModels() const { return !models_.empty(); }
+
+  // Group::model_scores of one group: `texts` are its G rollouts' texts. Const, and calls only
+  // worker->Tokenize and worker->Score (one call each per reward model that applies): may run on
+  // a scoring thread while other groups decode. Errors name the reward and the call.
+  absl::StatusOr<std::vector<std::vector<float>>> ScoreModels(
+      WorkerClient* worker, const Example& example, const TokenSeq& prompt,
+      const std::vector<std::string>& texts) const {
+    std::vector<std::vector<float>> out(models_.size());
+    for (size_t k = 0; k < models_.size(); ++k) {
+      const ModelReward& m = models_[k];
+      if (!Applies(m.target, example) || texts.empty()) continue;
+      std::vector<std::string> scoped;
+      for (const std::string& text : texts) scoped.emplace_back(ScopedResponse(m.scope, text));
+      absl::StatusOr<std::vector<TokenSeq>> responses = worker->Tokenize(scoped);
+      if (!responses.ok()) {
+        return Annotate(responses.status(), absl::StrCat(m.name, ": Tokenize: "));
+      }
+      absl::StatusOr<std::vector<float>> scores =
+          worker->Score(m.slot, std::vector<TokenSeq>(texts.size(), prompt), *responses);
+      if (!scores.ok()) return Annotate(scores.status(), absl::StrCat(m.name, ": Score: "));
+      if (scores->size() != texts.size()) {
+        return absl::InternalError(absl::StrCat(m.name, ": Score: ", scores->size(), " scores for ",
+                                                texts.size(), " responses"));
+      }
+      out[k] = *std::move(scores);
+    }
+    return out;
+  }
+
   // Scores the rollouts of every group not scored yet (each is scored once, however many
-  // dynamic-sampling rounds it survives); rule rewards already computed while decoding are used
-  // as they are.
+  // dynamic-sampling rounds it survives); rule rewards and reward-model scores already computed
+  // while decoding are used as they are.
   absl::Status Score(WorkerClient* worker, std::vector<Group>* groups) const {
     std::vector<Group*> todo;
     for (Group& g : *groups) {
@@ -147,11 +185,12 @@ class StageRewards {
         for (const auto& [key, count] : rules.counts) g->counts[key] += count;
       }
     }
-    for (const ModelReward& m : models_) {
+    for (size_t k = 0; k < models_.size(); ++k) {
+      const ModelReward& m = models_[k];
       std::vector<TokenSeq> prompts;
       std::vector<std::string> texts;
       for (const Group* g : todo) {
-        if (!Applies(m.target, *g->example)) continue;
+        if (!Applies(m.target, *g->example) || !g->model_scores.empty()) continue;
         for (const Rollout& r : g->rollouts) {
           prompts.push_back(g->prompt);
           texts.emplace_back(ScopedResponse(m.scope, r.text));
@@ -165,8 +204,9 @@ class StageRewards {
       size_t i = 0;
       for (Group* g : todo) {
         const bool applies = Applies(m.target, *g->example);
+        const bool scored = !g->model_scores.empty();  // while decoding
         for (size_t j = 0; j < g->rollouts.size(); ++j) {
-          const double score = applies ? scores[i++] : 0.0;
+          const double score = !applies ? 0.0 : scored ? g->model_scores[k][j] : scores[i++];
           g->rewards[j] += m.weight * score;
           g->parts[m.name].push_back(score);
         }
@@ -351,33 +391,168 @@ struct SampledRound {
   int64_t rollout_tokens = 0;
   double generate_seconds = 0.0;
   double rule_seconds = 0.0;  // of generate_seconds, spent on rule rewards while others decoded
+  // Reward-model scoring on the scoring thread (CanScoreWhileGenerating): its seconds before the
+  // decode ended, and how long the round then waited for it to finish.
+  double model_overlapped_seconds = 0.0;
+  double model_wait_seconds = 0.0;
   int64_t policy_step = 0;
+};
+
+// Reward-model scoring while the rollouts decode: the thread that receives the rollouts pushes
+// each group as soon as its G rollouts are in (Push never waits: the queue holds at most the
+// round's groups), and a thread of its own scores them in turn, one Tokenize and Score per group
+// and reward model, so that what each call holds does not depend on timing. Thread-safety: every
+// method from one thread (the receiving one); the destructor stops and joins the scoring thread.
+class ModelScoringThread {
+ public:
+  struct Job {
+    size_t group;  // index in the round
+    const Example* example;
+    TokenSeq prompt;
+    std::vector<std::string> texts;  // the G rollouts' texts
+  };
+
+  // `worker` must allow CanScoreWhileGenerating; `groups`: the round's group count.
+  ModelScoringThread(WorkerClient* worker, const StageRewards& rewards, size_t groups)
+      : worker_(worker), rewards_(rewards), scores_(groups) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~ModelScoringThread() { Stop(); }
+  ModelScoringThread(const ModelScoringThread&) = delete;
+  ModelScoringThread& operator=(const ModelScoringThread&) = delete;
+
+  void Push(Job job) {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(std::move(job));
+    changed_.notify_all();
+  }
+  // The first scoring error so far (OK: none); does not wait.
+  absl::Status status() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return status_;
+  }
+  // Scores what is queued, joins the thread, and returns the first error.
+  absl::Status Finish() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      finishing_ = true;
+      changed_.notify_all();
+    }
+    if (thread_.joinable()) thread_.join();
+    return status_;
+  }
+  // Drops what is queued, waits for the call in flight, and joins the thread.
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+      changed_.notify_all();
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+  // After Finish: Group::model_scores by group index (empty for a group never pushed).
+  std::vector<std::vector<std::vector<float>>>& scores() { return scores_; }
+  // After Finish: the scoring thread's seconds before `end` (a NowSeconds reading).
+  double SecondsBefore(double end) const {
+    double out = 0.0;
+    for (const auto& [start, stop] : calls_) out += std::max(0.0, std::min(stop, end) - start);
+    return out;
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      changed_.wait(lock, [&] { return stop_ || finishing_ || !queue_.empty(); });
+      if (stop_ || queue_.empty()) return;
+      Job job = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      const double start = NowSeconds();
+      absl::StatusOr<std::vector<std::vector<float>>> scores =
+          rewards_.ScoreModels(worker_, *job.example, job.prompt, job.texts);
+      const double end = NowSeconds();
+      lock.lock();
+      calls_.emplace_back(start, end);
+      if (!scores.ok()) {
+        status_ = scores.status();
+        return;
+      }
+      scores_[job.group] = *std::move(scores);
+    }
+  }
+
+  WorkerClient* worker_;
+  const StageRewards& rewards_;
+  mutable std::mutex mu_;
+  std::condition_variable changed_;
+  std::deque<Job> queue_;                                // guarded by mu_
+  bool finishing_ = false, stop_ = false;                // guarded by mu_
+  absl::Status status_;                                  // guarded by mu_
+  std::vector<std::vector<std::vector<float>>> scores_;  // [group][model][G], by the thread
+  std::vector<std::pair<double, double>> calls_;         // [start, end) of each group's scoring
+  std::thread thread_;                                   // last: starts once the rest is set
 };
 
 // The rest of step 1: the rollouts of `prepared` from the rollout engine's current weights, G
 // per group, streamed: each rollout's rule rewards are computed as soon as it arrives, while the
-// others still decode. Calls only worker->GenerateStreaming and rewards' const methods
-// (asynchronous RL runs it on a second thread).
-absl::StatusOr<SampledRound> GenerateRound(WorkerClient* worker, const StageRewards& rewards,
-                                           int64_t group_size, RoundRequests prepared,
-                                           int64_t policy_step) {
+// others still decode; with a `scorer` (non-null only when it CanScoreWhileGenerating) and reward
+// models in the mix, each complete group's reward-model scores too, on a ModelScoringThread.
+// Calls only worker->GenerateStreaming, scorer->Tokenize and Score, and rewards' const methods
+// (asynchronous RL runs it on a second thread). A scoring error ends the round with it.
+absl::StatusOr<SampledRound> GenerateRound(WorkerClient* worker, WorkerClient* scorer,
+                                           const StageRewards& rewards, int64_t group_size,
+                                           RoundRequests prepared, int64_t policy_step) {
   SampledRound out;
   out.policy_step = policy_step;
   const size_t n = prepared.requests.size();
   const size_t g_size = static_cast<size_t>(group_size);
   std::vector<Rollout> rollouts(n);
   std::vector<RuleScore> scores(n);
+  std::vector<bool> seen(n, false);
+  std::vector<size_t> arrived(prepared.groups.size(), 0);  // rollouts in, by group
+  std::unique_ptr<ModelScoringThread> scoring;
+  if (scorer != nullptr && rewards.HasModels()) {
+    scoring = std::make_unique<ModelScoringThread>(scorer, rewards, prepared.groups.size());
+  }
+  auto scoring_error = [](const absl::Status& s) {
+    return Annotate(s, "scoring while decoding: ");
+  };
   const double t = NowSeconds();
-  R1_RETURN_IF_ERROR(worker->GenerateStreaming(
+  absl::Status generated = worker->GenerateStreaming(
       "policy", prepared.requests, [&](size_t i, Rollout r) -> absl::Status {
         if (i >= n) return absl::InternalError(absl::StrCat("rollout index ", i, " of ", n));
+        if (seen[i]) return absl::InternalError(absl::StrCat("rollout index ", i, " twice"));
+        seen[i] = true;
+        const size_t g = i / g_size;
         const double start = NowSeconds();
-        R1_ASSIGN_OR_RETURN(scores[i], rewards.ScoreRules(*prepared.groups[i / g_size].example, r));
+        R1_ASSIGN_OR_RETURN(scores[i], rewards.ScoreRules(*prepared.groups[g].example, r));
         out.rule_seconds += NowSeconds() - start;
         rollouts[i] = std::move(r);
+        if (++arrived[g] == g_size && scoring != nullptr) {
+          ModelScoringThread::Job job{g, prepared.groups[g].example, prepared.groups[g].prompt, {}};
+          for (size_t j = g * g_size; j < (g + 1) * g_size; ++j) {
+            job.texts.push_back(rollouts[j].text);
+          }
+          scoring->Push(std::move(job));
+        }
+        if (scoring != nullptr) {
+          if (absl::Status s = scoring->status(); !s.ok()) return scoring_error(s);
+        }
         return absl::OkStatus();
-      }));
+      });
   out.generate_seconds = NowSeconds() - t;
+  if (!generated.ok()) return generated;  // `scoring` stops and joins
+  if (scoring != nullptr) {
+    const double end = t + out.generate_seconds;
+    absl::Status s = scoring->Finish();
+    out.model_wait_seconds = NowSeconds() - end;
+    if (!s.ok()) return scoring_error(s);
+    out.model_overlapped_seconds = scoring->SecondsBefore(end);
+    for (size_t i = 0; i < prepared.groups.size(); ++i) {
+      prepared.groups[i].model_scores = std::move(scoring->scores()[i]);
+    }
+  }
   out.groups = std::move(prepared.groups);
   for (size_t i = 0; i < out.groups.size(); ++i) {
     Group& group = out.groups[i];
@@ -390,6 +565,12 @@ absl::StatusOr<SampledRound> GenerateRound(WorkerClient* worker, const StageRewa
   return out;
 }
 
+// The worker that scores reward models while the rollouts decode (GenerateRound's `scorer`), or
+// null where it cannot. Asynchronous RL has made run.worker a TrainerCallsInTurn by then.
+WorkerClient* ScorerWhileDecoding(const GrpoRun& run) {
+  return run.worker->CanScoreWhileGenerating() ? run.worker : nullptr;
+}
+
 // Steps 1-2: prompts and rollouts, rewards and group advantages. Dynamic sampling drops groups
 // whose rewards are all equal and refills them, at most twice. Logs the reward metrics of the
 // policy's fresh samples (the first round) and the sampling counters into `m`.
@@ -399,7 +580,7 @@ absl::StatusOr<SampledGroups> SampleAndScore(GrpoRun& run, int64_t step, StepMet
   const GrpoParams& p = run.p;
   SampledGroups out;
   std::vector<Group> first_round_copy;  // dynamic sampling: round 0 before the drop
-  double generate_s = 0.0, reward_s = 0.0, rule_s = 0.0;
+  double generate_s = 0.0, reward_s = 0.0, rule_s = 0.0, model_s = 0.0;
   int64_t rollout_tokens = 0, dropped = 0;
   AdvantageOptions options;
   options.estimator = run.estimator;
@@ -413,12 +594,15 @@ absl::StatusOr<SampledGroups> SampleAndScore(GrpoRun& run, int64_t step, StepMet
       fresh = *std::move(ahead);
     } else {
       R1_ASSIGN_OR_RETURN(RoundRequests prepared, PrepareRound(run, step, round, want));
-      R1_ASSIGN_OR_RETURN(
-          fresh, GenerateRound(run.worker, *run.rewards, p.group_size, std::move(prepared), step));
+      R1_ASSIGN_OR_RETURN(fresh, GenerateRound(run.worker, ScorerWhileDecoding(run), *run.rewards,
+                                               p.group_size, std::move(prepared), step));
+      // Scoring that outlasted the decode (for a round sampled ahead, the wait was in training).
+      reward_s += fresh.model_wait_seconds;
     }
     rollout_tokens += fresh.rollout_tokens;
     generate_s += fresh.generate_seconds;
     rule_s += fresh.rule_seconds;
+    model_s += fresh.model_overlapped_seconds;
     for (auto& g : fresh.groups) out.groups.push_back(std::move(g));
     // Rewards and group advantages over everything sampled so far.
     const double t = NowSeconds();
@@ -448,7 +632,8 @@ absl::StatusOr<SampledGroups> SampleAndScore(GrpoRun& run, int64_t step, StepMet
   m["groups"] = static_cast<double>(out.groups.size());
   m["generate_seconds"] = generate_s;
   m["reward_seconds"] = reward_s;
-  m["reward_overlapped_seconds"] = rule_s;
+  m["reward_overlapped_seconds"] = rule_s + model_s;
+  m["reward_model_overlapped_seconds"] = model_s;
   m["rollout_tokens_per_s"] = generate_s > 0 ? static_cast<double>(rollout_tokens) / generate_s : 0;
   return out;
 }
@@ -729,11 +914,13 @@ absl::StatusOr<SampledRound> RoundFromJson(GrpoRun& run, const std::string& path
 }
 
 // Asynchronous RL's rollout side: samples one step's first round on a second thread while the
-// caller trains. At most one round is in flight; the destructor waits for it.
+// caller trains. At most one round is in flight; the destructor waits for it. `scorer` as
+// GenerateRound's.
 class RoundPrefetcher {
  public:
-  RoundPrefetcher(WorkerClient* worker, const StageRewards* rewards, int64_t group_size)
-      : worker_(worker), rewards_(rewards), group_size_(group_size) {}
+  RoundPrefetcher(WorkerClient* worker, WorkerClient* scorer, const StageRewards* rewards,
+                  int64_t group_size)
+      : worker_(worker), scorer_(scorer), rewards_(rewards), group_size_(group_size) {}
   ~RoundPrefetcher() {
     if (pending_.valid()) pending_.wait();
   }
@@ -743,10 +930,11 @@ class RoundPrefetcher {
   // Starts sampling `prepared` with the rollout engine's current weights, those `policy_step`
   // started with. Nothing may be in flight.
   void Start(RoundRequests prepared, int64_t policy_step) {
-    pending_ = std::async(
-        std::launch::async, [this, policy_step, prepared = std::move(prepared)]() mutable {
-          return GenerateRound(worker_, *rewards_, group_size_, std::move(prepared), policy_step);
-        });
+    pending_ = std::async(std::launch::async,
+                          [this, policy_step, prepared = std::move(prepared)]() mutable {
+                            return GenerateRound(worker_, scorer_, *rewards_, group_size_,
+                                                 std::move(prepared), policy_step);
+                          });
   }
   bool pending() const { return pending_.valid(); }
   // The round started last (pending() must be true).
@@ -754,9 +942,81 @@ class RoundPrefetcher {
 
  private:
   WorkerClient* worker_;
+  WorkerClient* scorer_;
   const StageRewards* rewards_;
   int64_t group_size_;
   std::future<absl::StatusOr<SampledRound>> pending_;
+};
+
+// Asynchronous RL with reward models scored while decoding: the training thread and the sampling
+// round's scoring thread both call the trainers, which take one call at a time, so every call but
+// Generate and GenerateStreaming (which may run beside them, CanGenerateWhileTraining) takes
+// turns here. Does not own `inner`.
+class TrainerCallsInTurn : public WorkerClient {
+ public:
+  explicit TrainerCallsInTurn(WorkerClient* inner) : inner_(inner) {}
+
+  absl::Status LoadModel(const std::string& slot, const std::string& model_dir,
+                         const OptimizerOptions* optimizer,
+                         const std::string& checkpoint_dir) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return inner_->LoadModel(slot, model_dir, optimizer, checkpoint_dir);
+  }
+  absl::Status InitModel(const std::string& slot, const std::string& hf_config_json,
+                         const std::string& tokenizer, uint64_t seed,
+                         const OptimizerOptions* optimizer) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return inner_->InitModel(slot, hf_config_json, tokenizer, seed, optimizer);
+  }
+  absl::StatusOr<std::vector<TokenSeq>> Tokenize(const std::vector<std::string>& texts) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return inner_->Tokenize(texts);
+  }
+  absl::StatusOr<int32_t> EosId() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return inner_->EosId();
+  }
+  absl::StatusOr<std::vector<Rollout>> Generate(
+      const std::string& slot, const std::vector<RolloutRequest>& requests) override {
+    return inner_->Generate(slot, requests);
+  }
+  absl::Status GenerateStreaming(const std::string& slot,
+                                 const std::vector<RolloutRequest>& requests,
+                                 const RolloutSink& sink) override {
+    return inner_->GenerateStreaming(slot, requests, sink);
+  }
+  absl::StatusOr<std::vector<std::vector<float>>> Logprobs(const std::string& slot,
+                                                           const std::vector<TokenSeq>& prompts,
+                                                           const std::vector<TokenSeq>& responses,
+                                                           float temperature) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return inner_->Logprobs(slot, prompts, responses, temperature);
+  }
+  absl::StatusOr<StepMetrics> TrainStep(const std::string& slot, const TrainBatch& batch) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return inner_->TrainStep(slot, batch);
+  }
+  absl::StatusOr<std::vector<float>> Score(const std::string& slot,
+                                           const std::vector<TokenSeq>& prompts,
+                                           const std::vector<TokenSeq>& responses) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return inner_->Score(slot, prompts, responses);
+  }
+  absl::Status Save(const std::string& slot, const std::string& dir,
+                    const std::string& trainer_state_json, bool weights_only) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return inner_->Save(slot, dir, trainer_state_json, weights_only);
+  }
+  absl::StatusOr<SyncStats> SyncWeights() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return inner_->SyncWeights();
+  }
+  bool CanGenerateWhileTraining() const override { return inner_->CanGenerateWhileTraining(); }
+  bool CanScoreWhileGenerating() const override { return inner_->CanScoreWhileGenerating(); }
+
+ private:
+  WorkerClient* inner_;
+  std::mutex mu_;  // one call at a time, Generate aside
 };
 
 // Asynchronous RL (max_staleness > 0): each step first brings the idle rollout engine to the
@@ -784,7 +1044,22 @@ absl::Status RunAsyncSteps(GrpoRun& run, int64_t start, const std::optional<Resu
   auto at_step = [&](const absl::Status& s) {
     return Annotate(s, absl::StrCat("stage ", name, " step ", step, ": "));
   };
-  RoundPrefetcher ahead(run.worker, run.rewards.get(), p.group_size);
+  // Reward models scored while decoding call the trainers from the sampling thread's scoring
+  // thread: the loop's own calls then take turns with them (run.worker is restored on return).
+  // SaveCheckpoint's call through context.worker is safe: checkpoint_extras has waited for the
+  // round in flight first.
+  WorkerClient* const worker = run.worker;
+  std::unique_ptr<TrainerCallsInTurn> in_turn;
+  if (worker->CanScoreWhileGenerating() && run.rewards->HasModels()) {
+    in_turn = std::make_unique<TrainerCallsInTurn>(worker);
+    run.worker = in_turn.get();
+  }
+  struct RestoreWorker {
+    GrpoRun& run;
+    WorkerClient* worker;
+    ~RestoreWorker() { run.worker = worker; }
+  } restore_worker{run, worker};
+  RoundPrefetcher ahead(run.worker, ScorerWhileDecoding(run), run.rewards.get(), p.group_size);
   std::optional<SampledRound> ready;  // the next step's rollouts, once awaited
   if (resume.has_value()) {
     absl::StatusOr<SampledRound> saved =
@@ -816,9 +1091,9 @@ absl::Status RunAsyncSteps(GrpoRun& run, int64_t start, const std::optional<Resu
       round = ahead.Wait();
     } else {
       absl::StatusOr<RoundRequests> now = PrepareRound(run, step, 0, p.prompts_per_step);
-      round = now.ok()
-                  ? GenerateRound(run.worker, *run.rewards, p.group_size, *std::move(now), step)
-                  : absl::StatusOr<SampledRound>(now.status());
+      round = now.ok() ? GenerateRound(run.worker, ScorerWhileDecoding(run), *run.rewards,
+                                       p.group_size, *std::move(now), step)
+                       : absl::StatusOr<SampledRound>(now.status());
     }
     if (!round.ok()) return at_step(round.status());
     m["rollout_wait_seconds"] = NowSeconds() - t0;

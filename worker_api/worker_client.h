@@ -107,7 +107,8 @@ struct SyncStats {
   double seconds = 0.0;
 };
 
-// Thread-safety: implementations need not be thread-safe; a stage loop calls one at a time.
+// Thread-safety: implementations need not be thread-safe; a stage loop calls one at a time, but
+// for the exceptions that CanGenerateWhileTraining and CanScoreWhileGenerating allow.
 // Errors: Unavailable when the worker is gone (retry the stage from a checkpoint),
 // InvalidArgument for a malformed request, FailedPrecondition when no model is loaded.
 class WorkerClient {
@@ -189,6 +190,12 @@ class WorkerClient {
   // asynchronous RL). The exception to "one call at a time"; SyncWeights and the "policy" slot's
   // LoadModel still wait for Generate to return.
   virtual bool CanGenerateWhileTraining() const { return false; }
+
+  // Whether Tokenize and Score may run on a second thread while the first is inside Generate or
+  // GenerateStreaming (the workers that score are not those that decode: disaggregated
+  // placement), so that reward models can score the complete groups of a batch while the rest
+  // still decode. Only those two calls; everything else still waits for Generate to return.
+  virtual bool CanScoreWhileGenerating() const { return false; }
 
  protected:
   // Generate for workers whose GenerateStreaming is the real implementation: its rollouts, in

@@ -359,6 +359,44 @@ TEST_F(DistributedTest, AsyncRlRunsOffPolicyAndResumesToBitIdenticalWeights) {
   EXPECT_EQ(MetricLines(killed, "grpo"), 30);
 }
 
+// Disaggregated placement with a reward model in the mix: the trainer scores each complete
+// group while the rollout worker still decodes the others, on real worker processes.
+TEST_F(DistributedTest, ARewardModelScoresWhileTheRolloutWorkerDecodes) {
+  std::string config =
+      WriteConfig("placement: disaggregated, rollout_workers: 1, max_stage_attempts: 1", 20, 4);
+  {
+    std::string text = ReadFile(config).value_or("");
+    text = absl::StrReplaceAll(
+        text, {{"  held_out:",
+                "  preference: {synthetic: {kind: preference, count: 32, seed: 6}}\n"
+                "  held_out:"},
+               {"  - name: grpo\n    type: grpo\n    depends_on: [pretrain]\n",
+                "  - name: rm\n    type: reward_model\n    depends_on: [pretrain]\n"
+                "    inputs: {model: \"stage:pretrain\", datasets: [preference]}\n"
+                "    reward_model: {optimizer: {lr: 1.0e-4}, batch_size: 16, max_seq_len: 128}\n"
+                "  - name: grpo\n    type: grpo\n    depends_on: [pretrain, rm]\n"},
+               {"rewards: [{name: accuracy}, {name: format, weight: 0.5}]",
+                "rewards: [{name: accuracy}, {name: reward_model, weight: 0.5, applies_to: all, "
+                "model: \"stage:rm\"}]"}});
+    ASSERT_TRUE(WriteFileAtomic(config, text).ok());
+  }
+  const std::string run_dir = JoinPath(dir_, "run");
+  auto [code, output] = Run("run " + config + " --run-dir " + run_dir);
+  ASSERT_EQ(code, 0) << output;
+  absl::StatusOr<std::string> metrics = ReadFile(JoinPath(run_dir, "grpo/metrics.jsonl"));
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  int lines = 0;
+  double overlapped = 0.0;
+  for (absl::string_view line : absl::StrSplit(*metrics, '\n', absl::SkipEmpty())) {
+    const nlohmann::json m = nlohmann::json::parse(line);
+    ASSERT_TRUE(m.contains("reward_model_overlapped_seconds")) << line;
+    overlapped += m["reward_model_overlapped_seconds"].get<double>();
+    ++lines;
+  }
+  EXPECT_EQ(lines, 4);
+  EXPECT_GT(overlapped, 0.0) << "no reward-model scoring happened while decoding";
+}
+
 // cluster.worker_groups: 2 runs one launcher job of two colocated workers, each its own group:
 // the eval of the pretrained model runs beside GRPO on the other group, `r1 status --watch` shows
 // both running at once, and the journal has both started before either ended.

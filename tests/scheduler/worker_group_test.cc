@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <mutex>
+#include <thread>
 #include <utility>
 
 #include "absl/time/clock.h"
@@ -224,6 +225,35 @@ TEST(WorkerGroupTest, SlotsSavesAndWeightSyncFollowThePlacement) {
   ASSERT_TRUE(free_sync.ok());
   EXPECT_EQ(free_sync->bytes_moved, 0);
   EXPECT_EQ(c0.syncs + c1.syncs, 0);
+}
+
+// Reward models may score while the rollouts decode only when no trainer (where Score and
+// Tokenize go) decodes; Score from a second thread during a streamed generation reaches only the
+// trainers.
+TEST(WorkerGroupTest, ScoresWhileGeneratingOnlyWhenNoTrainerDecodes) {
+  CountingWorker t0, r0, both;
+  WorkerGroup group({{"w0", &t0, true, false}, {"w1", &r0, false, true}});
+  EXPECT_TRUE(group.CanScoreWhileGenerating());
+  EXPECT_FALSE(
+      WorkerGroup({{"w0", &both, true, true}, {"w1", &r0, false, true}}).CanScoreWhileGenerating());
+  EXPECT_FALSE(WorkerGroup({{"w0", &both, true, true}}).CanScoreWhileGenerating());
+  r0.stream_delay_ms = 2;
+  std::thread scorer;
+  absl::StatusOr<std::vector<float>> scores = absl::UnknownError("not called");
+  absl::Status streamed = group.GenerateStreaming("policy", Requests(4), [&](size_t, Rollout) {
+    if (!scorer.joinable()) {
+      scorer = std::thread([&] { scores = group.Score("reward0", {{1}, {2}}, {{3}, {4}}); });
+    }
+    return absl::OkStatus();
+  });
+  scorer.join();
+  ASSERT_TRUE(streamed.ok()) << streamed;
+  ASSERT_TRUE(scores.ok()) << scores.status();
+  EXPECT_THAT(*scores, ElementsAre(0.25f, 0.25f));
+  EXPECT_EQ(t0.score_calls, 1);
+  EXPECT_EQ(r0.score_calls, 0);
+  EXPECT_EQ(r0.generated, 4);
+  EXPECT_EQ(t0.generated, 0);
 }
 
 TEST(WorkerGroupTest, ErrorsNameTheWorkerAndCancelStopsLaterCalls) {

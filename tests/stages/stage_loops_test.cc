@@ -631,6 +631,171 @@ TEST(GrpoStageTest, RuleRewardsScoreReasoningPromptsAndRewardModelsGeneralOnes) 
   EXPECT_NEAR(m["reward/reward_model1"].get<double>(), 0.25 / 3, 1e-9);
 }
 
+// Reward models while the rollouts decode (WorkerClient::CanScoreWhileGenerating): two reward
+// models, one for every prompt and one for general prompts on the final answer, over two
+// reasoning prompts and a general one.
+constexpr char kRewardModelStage[] = R"(  - name: s
+    type: grpo
+    inputs: {model: base, datasets: [d]}
+    grpo:
+      steps: 2
+      prompts_per_step: 3
+      group_size: 2
+      kl_coef: 0
+      checkpoint_every: 0
+      rewards:
+        - {name: accuracy}
+        - {name: reward_model, weight: 2.0, model: /rm, applies_to: all}
+        - {name: reward_model, weight: 0.5, model: /rm2, scope: answer}
+)";
+
+// Rollouts of different lengths and answers (but one text for prompt "same", whose groups are
+// uniform), and reward-model scores that differ with them.
+void ScoreByContent(FakeWorker* worker) {
+  worker->respond = [](const std::string& prompt, uint64_t seed) {
+    if (prompt.find("same") != std::string::npos) return std::string("<answer>0</answer>");
+    return absl::StrCat("<think>", std::string(seed % 5, 'x'), "</think><answer>",
+                        seed % 2 == 0 ? "0" : "1", "</answer>");
+  };
+  worker->score = [](const TokenSeq& prompt, const TokenSeq& response) {
+    int64_t sum = 0;
+    for (int32_t t : response) sum += t;
+    return static_cast<float>(sum % 13) / 13.0f + 0.001f * static_cast<float>(prompt.size());
+  };
+}
+
+// `stage_yaml` over prompts "a", "same" and the general prompt "say hi", with the reward models of
+// kRewardModelStage.
+std::unique_ptr<Fixture> MakeRewardModelRun(const std::string& dir, const std::string& stage_yaml,
+                                            FakeWorker* worker,
+                                            const std::string& cluster_yaml = "") {
+  EXPECT_TRUE(MakeDirs(dir).ok());
+  std::string data = WriteData(dir, {"a", "same"});
+  auto f = Make(dir, data, stage_yaml, worker, cluster_yaml);
+  Example general;
+  general.prompt = "say hi";
+  general.reference = "hi";
+  general.reasoning = false;
+  f->context.examples.push_back(general);
+  f->context.reward_model_dirs[1] = "/rm";
+  f->context.reward_model_dirs[2] = "/rm2";
+  return f;
+}
+
+// Two runs of a stage trained the same: same batches, same reward metrics.
+void ExpectSameTraining(const FakeWorker& want, const Fixture& want_run, const FakeWorker& got,
+                        const Fixture& got_run) {
+  ASSERT_EQ(want.batches.size(), got.batches.size());
+  for (size_t i = 0; i < want.batches.size(); ++i) {
+    EXPECT_EQ(want.batches[i].responses, got.batches[i].responses) << "batch " << i;
+    EXPECT_EQ(want.batches[i].advantages, got.batches[i].advantages) << "batch " << i;
+  }
+  for (const char* key : {"reward_mean", "reward/reward_model1", "reward/reward_model2"}) {
+    EXPECT_EQ(MetricColumn(*want_run.run_dir, "s", key), MetricColumn(*got_run.run_dir, "s", key))
+        << key;
+  }
+}
+
+// Each group's reward-model scores are computed as soon as its rollouts are in, while the other
+// groups still decode (the fake's last rollout waits for a Score call, which only that does),
+// one call per group and model, into the same rewards as scoring the whole batch afterwards.
+TEST(GrpoStageTest, RewardModelsScoreCompleteGroupsWhileOthersDecode) {
+  const std::string dir = TempDir("grpo_rm_overlap");
+  FakeWorker batch;
+  ScoreByContent(&batch);
+  auto f1 = MakeRewardModelRun(JoinPath(dir, "batch"), kRewardModelStage, &batch);
+  ASSERT_TRUE(RunStage(f1->context).ok());
+  FakeWorker overlapped;
+  ScoreByContent(&overlapped);
+  overlapped.score_apart = true;
+  overlapped.stream_delay_ms = 2;
+  overlapped.stream_waits_for_score = true;
+  auto f2 = MakeRewardModelRun(JoinPath(dir, "overlapped"), kRewardModelStage, &overlapped);
+  auto result = RunStage(f2->context);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(overlapped.score_overlap_timeouts, 0) << "no group was scored while others decoded";
+  EXPECT_GT(overlapped.scores_during_generate, 0);
+  // Per step: the first model on each of 3 groups, the second on the general group only.
+  EXPECT_EQ(overlapped.score_calls, 2 * 4);
+  EXPECT_EQ(batch.score_calls, 2 * 2);  // one call per model over the whole batch
+  ExpectSameTraining(batch, *f1, overlapped, *f2);
+  EXPECT_GT(MetricColumn(*f2->run_dir, "s", "reward/reward_model1")[0], 0.0);
+  for (double s : MetricColumn(*f2->run_dir, "s", "reward_model_overlapped_seconds")) {
+    EXPECT_GE(s, 0.0);
+  }
+  EXPECT_THAT(MetricColumn(*f1->run_dir, "s", "reward_model_overlapped_seconds"),
+              ::testing::ElementsAre(0.0, 0.0));
+}
+
+// A reward model that fails on the scoring thread fails the stage with the call named; the
+// thread is joined and the stage returns (no hang).
+TEST(GrpoStageTest, ARewardModelErrorWhileDecodingFailsTheStage) {
+  const std::string dir = TempDir("grpo_rm_overlap_error");
+  for (int64_t fail : {0, 3}) {  // the first group's first call; the last group's
+    FakeWorker worker;
+    ScoreByContent(&worker);
+    worker.score_apart = true;
+    worker.stream_delay_ms = 2;
+    worker.fail_score_call = fail;
+    auto f = MakeRewardModelRun(JoinPath(dir, absl::StrCat(fail)), kRewardModelStage, &worker);
+    auto result = RunStage(f->context);
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable);
+    EXPECT_THAT(result.status().message(),
+                ::testing::HasSubstr("stage s step 0: scoring while decoding: reward_model"));
+    EXPECT_THAT(result.status().message(), ::testing::HasSubstr(": Score: reward worker died"));
+    EXPECT_TRUE(worker.batches.empty());
+  }
+}
+
+// Where the workers that score also decode (colocated), reward models score the whole batch
+// after generation, as before: no Score call while a GenerateStreaming call runs.
+TEST(GrpoStageTest, WithoutScoringApartNoScoreRunsWhileDecoding) {
+  const std::string dir = TempDir("grpo_rm_no_overlap");
+  FakeWorker worker;
+  ScoreByContent(&worker);
+  worker.stream_delay_ms = 2;  // score_apart false
+  auto f = MakeRewardModelRun(dir, kRewardModelStage, &worker);
+  auto result = RunStage(f->context);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(worker.scores_during_generate, 0);
+  EXPECT_EQ(worker.score_calls, 2 * 2);
+}
+
+// Dynamic sampling's later rounds and asynchronous RL's rounds sampled ahead score reward models
+// while decoding too, and train as they would without.
+TEST(GrpoStageTest, DynamicSamplingAndAsyncRlScoreRewardModelsWhileDecodingToo) {
+  const std::string dir = TempDir("grpo_rm_overlap_modes");
+  const std::string dynamic = absl::StrCat(kRewardModelStage, "      dynamic_sampling: true\n");
+  const std::string async = absl::StrCat(kRewardModelStage, "      max_staleness: 1\n");
+  for (const bool is_async : {false, true}) {
+    const std::string& stage = is_async ? async : dynamic;
+    const std::string cluster = is_async ? kDisaggregated : "";
+    SCOPED_TRACE(is_async ? "async" : "dynamic sampling");
+    FakeWorker batch;
+    ScoreByContent(&batch);
+    batch.generate_apart = is_async;
+    auto f1 =
+        MakeRewardModelRun(JoinPath(dir, absl::StrCat("batch", is_async)), stage, &batch, cluster);
+    auto r1 = RunStage(f1->context);
+    ASSERT_TRUE(r1.ok()) << r1.status();
+    FakeWorker overlapped;
+    ScoreByContent(&overlapped);
+    overlapped.generate_apart = is_async;
+    overlapped.score_apart = true;
+    overlapped.stream_delay_ms = 1;
+    auto f2 = MakeRewardModelRun(JoinPath(dir, absl::StrCat("overlapped", is_async)), stage,
+                                 &overlapped, cluster);
+    auto r2 = RunStage(f2->context);
+    ASSERT_TRUE(r2.ok()) << r2.status();
+    EXPECT_GT(overlapped.score_calls, batch.score_calls);  // per group, not per batch
+    ExpectSameTraining(batch, *f1, overlapped, *f2);
+    if (!is_async) {  // the uniform "same" groups were dropped and refilled
+      EXPECT_GT(MetricColumn(*f2->run_dir, "s", "uniform_groups")[0], 0.0);
+    }
+  }
+}
+
 TEST(EvalStageTest, WritesPassAt1MajorityAndFormatRate) {
   const std::string stage = R"(  - name: s
     type: eval
