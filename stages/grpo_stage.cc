@@ -145,18 +145,8 @@ class StageRewards {
       if (!Applies(m.target, example) || texts.empty()) continue;
       std::vector<std::string> scoped;
       for (const std::string& text : texts) scoped.emplace_back(ScopedResponse(m.scope, text));
-      absl::StatusOr<std::vector<TokenSeq>> responses = worker->Tokenize(scoped);
-      if (!responses.ok()) {
-        return Annotate(responses.status(), absl::StrCat(m.name, ": Tokenize: "));
-      }
-      absl::StatusOr<std::vector<float>> scores =
-          worker->Score(m.slot, std::vector<TokenSeq>(texts.size(), prompt), *responses);
-      if (!scores.ok()) return Annotate(scores.status(), absl::StrCat(m.name, ": Score: "));
-      if (scores->size() != texts.size()) {
-        return absl::InternalError(absl::StrCat(m.name, ": Score: ", scores->size(), " scores for ",
-                                                texts.size(), " responses"));
-      }
-      out[k] = *std::move(scores);
+      R1_ASSIGN_OR_RETURN(
+          out[k], ScoreTexts(worker, m, std::vector<TokenSeq>(texts.size(), prompt), scoped));
     }
     return out;
   }
@@ -198,8 +188,7 @@ class StageRewards {
       }
       std::vector<float> scores;
       if (!prompts.empty()) {
-        R1_ASSIGN_OR_RETURN(std::vector<TokenSeq> responses, worker->Tokenize(texts));
-        R1_ASSIGN_OR_RETURN(scores, worker->Score(m.slot, prompts, responses));
+        R1_ASSIGN_OR_RETURN(scores, ScoreTexts(worker, m, prompts, texts));
       }
       size_t i = 0;
       for (Group* g : todo) {
@@ -236,6 +225,22 @@ class StageRewards {
     RewardModelScope scope;
     Target target;
   };
+  // One score of `m` per (prompt, scoped response text): Tokenize, then Score. Errors name the
+  // reward and the call.
+  static absl::StatusOr<std::vector<float>> ScoreTexts(WorkerClient* worker, const ModelReward& m,
+                                                       const std::vector<TokenSeq>& prompts,
+                                                       const std::vector<std::string>& texts) {
+    absl::StatusOr<std::vector<TokenSeq>> responses = worker->Tokenize(texts);
+    if (!responses.ok()) return Annotate(responses.status(), absl::StrCat(m.name, ": Tokenize: "));
+    absl::StatusOr<std::vector<float>> scores = worker->Score(m.slot, prompts, *responses);
+    if (!scores.ok()) return Annotate(scores.status(), absl::StrCat(m.name, ": Score: "));
+    if (scores->size() != texts.size()) {
+      return absl::InternalError(absl::StrCat(m.name, ": Score: ", scores->size(), " scores for ",
+                                              texts.size(), " responses"));
+    }
+    return scores;
+  }
+
   std::vector<RuleRewards> rules_;
   std::vector<ModelReward> models_;
 };
