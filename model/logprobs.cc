@@ -170,16 +170,18 @@ absl::StatusOr<ResponseLogProbs> Compute(CausalLmImpl& model,
 }  // namespace
 
 std::vector<std::vector<size_t>> PlanLogprobChunks(const std::vector<int64_t>& lengths,
-                                                   int64_t chunk_tokens) {
+                                                   int64_t chunk_tokens, int64_t max_sequences) {
   std::vector<size_t> order(lengths.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  if (chunk_tokens <= 0) return {order};
+  if (chunk_tokens <= 0 && max_sequences <= 0) return {order};
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return lengths[a] > lengths[b]; });
   std::vector<std::vector<size_t>> chunks;
   int64_t longest = 0;  // of the open chunk: its first (longest) sequence
   for (size_t i : order) {
-    if (chunks.empty() || static_cast<int64_t>(chunks.back().size() + 1) * longest > chunk_tokens) {
+    const int64_t size = chunks.empty() ? 0 : static_cast<int64_t>(chunks.back().size());
+    if (chunks.empty() || (chunk_tokens > 0 && (size + 1) * longest > chunk_tokens) ||
+        (max_sequences > 0 && size >= max_sequences)) {
       chunks.emplace_back();
       longest = std::max<int64_t>(lengths[i], 1);
     }

@@ -80,10 +80,11 @@ absl::StatusOr<ResponseLogProbs> ComputeResponseLogProbsNoGrad(
 
 // Batches for sequences of the given lengths (prompt + response): the indices sorted by length,
 // longest first (ties in index order), cut greedily so that a batch's size x its longest length
-// stays <= chunk_tokens (a batch holds at least one sequence). chunk_tokens <= 0: one batch of
-// every index in order. Every index appears exactly once.
+// stays <= chunk_tokens and its size <= max_sequences (a batch holds at least one sequence; <= 0
+// leaves that bound off). Both bounds off: one batch of every index in order. Every index appears
+// exactly once. Also the training micro-batches (TrainBatch::micro_batch_tokens).
 std::vector<std::vector<size_t>> PlanLogprobChunks(const std::vector<int64_t>& lengths,
-                                                   int64_t chunk_tokens);
+                                                   int64_t chunk_tokens, int64_t max_sequences = 0);
 
 // InvalidArgument unless temperature is finite and > 0 (the scale of a log-prob computation).
 absl::Status CheckLogprobTemperature(float temperature);

@@ -165,6 +165,9 @@ struct TrainParams {
   OptimizerConfig optimizer;
   int64_t batch_size = 8;          // sequences (or preference pairs) per optimizer step, global
   int64_t micro_batch_size = 0;    // sequences per forward/backward; 0: batch_size
+  // Padded tokens per forward/backward (a pass's sequences x its longest, the sequences sorted
+  // by length; TrainBatch::micro_batch_tokens); 0: no bound.
+  int64_t micro_batch_tokens = 0;
   int64_t max_seq_len = 512;       // longer examples are truncated, tokens
   int64_t epochs = 1;              // passes over the data (used when steps == 0)
   int64_t steps = 0;               // optimizer steps; 0: derived from epochs
@@ -220,6 +223,10 @@ struct GrpoParams {
   bool overlong_filter = false;
   int64_t ppo_epochs = 1;       // optimizer passes over each rollout batch
   int64_t mini_batch_size = 0;  // responses per optimizer step; 0: the whole batch
+  // Forward/backward passes inside an optimizer step, as TrainParams': responses per pass and
+  // padded tokens per pass (length-sorted); 0: no bound.
+  int64_t micro_batch_size = 0;
+  int64_t micro_batch_tokens = 0;
   // Asynchronous (off-policy) RL under disaggregated placement: 0 is the on-policy loop (sample,
   // then train); K >= 1 lets the rollout workers sample step n+1 with the weights of step n while
   // the trainers train step n, so a step trains on rollouts at most one update old (the engine

@@ -116,6 +116,7 @@ void ConfigFields(FieldsOf<V, TrainParams> t, V& v) {
   v.Section("optimizer", t.optimizer);
   v.Field("batch_size", t.batch_size, AtLeast(1));
   v.Field("micro_batch_size", t.micro_batch_size, AtLeast(0));
+  v.Field("micro_batch_tokens", t.micro_batch_tokens, AtLeast(0));
   v.Field("max_seq_len", t.max_seq_len, AtLeast(2));
   v.Field("epochs", t.epochs, AtLeast(1));
   v.Field("steps", t.steps, AtLeast(0));
@@ -152,6 +153,8 @@ void ConfigFields(FieldsOf<V, GrpoParams> g, V& v) {
   v.Field("overlong_filter", g.overlong_filter, NoCheck());
   v.Field("ppo_epochs", g.ppo_epochs, AtLeast(1));
   v.Field("mini_batch_size", g.mini_batch_size, AtLeast(0));
+  v.Field("micro_batch_size", g.micro_batch_size, AtLeast(0));
+  v.Field("micro_batch_tokens", g.micro_batch_tokens, AtLeast(0));
   v.Field("max_staleness", g.max_staleness, AtLeast(0));
   v.Field("importance_cap", g.importance_cap, AtLeast(1));
   v.List("rewards", g.rewards);

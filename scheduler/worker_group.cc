@@ -280,6 +280,8 @@ absl::StatusOr<StepMetrics> WorkerGroup::TrainStep(const std::string& slot,
                     shard.objective = batch.objective;
                     shard.step = batch.step;
                     shard.policy_loss = batch.policy_loss;
+                    shard.micro_batch_size = batch.micro_batch_size;
+                    shard.micro_batch_tokens = batch.micro_batch_tokens;
                     shard.prompts = Slice(batch.prompts, range);
                     shard.responses = Slice(batch.responses, range);
                     shard.advantages = Slice(batch.advantages, range);

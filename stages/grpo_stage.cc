@@ -735,6 +735,8 @@ absl::Status UpdatePolicy(GrpoRun& run, int64_t step, const StepSequences& seqs,
       TrainBatch batch;
       batch.objective = TrainBatch::Objective::kPolicyGradient;
       batch.step = step;
+      batch.micro_batch_size = p.micro_batch_size;
+      batch.micro_batch_tokens = p.micro_batch_tokens;
       batch.prompts.assign(seqs.prompts.begin() + begin, seqs.prompts.begin() + end);
       batch.responses.assign(seqs.responses.begin() + begin, seqs.responses.begin() + end);
       batch.advantages.assign(seqs.advantages.begin() + begin, seqs.advantages.begin() + end);

@@ -70,6 +70,8 @@ absl::StatusOr<TrainBatch> SupervisedBatch(const StageContext& context, const Pr
   const bool reward_model = stage.type == StageType::kRewardModel;
   TrainBatch batch;
   batch.step = step;
+  batch.micro_batch_size = params.micro_batch_size;
+  batch.micro_batch_tokens = params.micro_batch_tokens;
   std::vector<std::string> prompts, responses, rejected;
   for (int64_t b = 0; b < params.batch_size; ++b) {
     const int64_t index = cursor.At(step * params.batch_size + b);

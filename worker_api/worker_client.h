@@ -97,6 +97,15 @@ struct TrainBatch {
   std::vector<std::vector<float>> behaviour_logprobs;
   std::vector<TokenSeq> rejected;  // reward model: rejected responses
   PolicyLossConfig policy_loss;
+  // How a trainer splits its shard into forward/backward passes whose gradients accumulate into
+  // the one step (the same step up to float rounding): the sequences sorted by prompt + response
+  // length (reward model: the longer of the pair), longest first, and cut so that a pass holds at
+  // most micro_batch_size sequences and at most micro_batch_tokens padded cells (its size x its
+  // longest length; a pass holds at least one sequence). 0 leaves that bound off; both 0: one pass.
+  // Short passes of similar length waste less on padding and keep the attention temporaries in
+  // cache (CPU), and bound activation memory (GPU).
+  int64_t micro_batch_size = 0;
+  int64_t micro_batch_tokens = 0;
 };
 
 // Named scalars of a step ("loss", "grad_norm", "lr", "clip_fraction", "kl", "entropy", ...).

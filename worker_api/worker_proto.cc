@@ -181,6 +181,8 @@ void ToProto(const std::string& slot, const TrainBatch& b, v1::TrainStepRequest*
   loss->set_temperature(b.policy_loss.temperature);
   loss->set_token_sum_norm(b.policy_loss.token_sum_norm);
   loss->set_importance_cap(b.policy_loss.importance_cap);
+  out->set_micro_batch_size(b.micro_batch_size);
+  out->set_micro_batch_tokens(b.micro_batch_tokens);
 }
 
 absl::Status FromProto(const v1::TrainStepRequest& r, TrainBatch* b) {
@@ -226,6 +228,13 @@ absl::Status FromProto(const v1::TrainStepRequest& r, TrainBatch* b) {
         absl::StrCat("TrainStep: policy_loss.importance_cap must be finite and > 0, got ", cap));
   }
   b->policy_loss.importance_cap = cap == 0.0 ? 2.0 : cap;
+  if (r.micro_batch_size() < 0 || r.micro_batch_tokens() < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("TrainStep: micro_batch_size and micro_batch_tokens must be >= 0, got ",
+                     r.micro_batch_size(), " and ", r.micro_batch_tokens()));
+  }
+  b->micro_batch_size = r.micro_batch_size();
+  b->micro_batch_tokens = r.micro_batch_tokens();
   return absl::OkStatus();
 }
 

@@ -377,7 +377,6 @@ struct ShardStep {
   ShardCounts global;  // summed over the data-parallel ranks
   double world = 1;    // data-parallel ranks
   at::Device device{at::kCPU};
-  int64_t micro_batch_size = 0;
 };
 
 // Each objective's forward and backward on the shard: the loss is scaled by W · (this shard's
@@ -393,20 +392,12 @@ absl::Status LanguageModelBackward(const ShardStep& c, StepMetrics& metrics) {
     prompts.push_back(std::move(prompt));
     responses.push_back(std::move(response));
   }
-  const size_t micro =
-      c.micro_batch_size > 0 ? static_cast<size_t>(c.micro_batch_size) : prompts.size();
-  double loss_sum = 0.0;
-  for (size_t begin = 0; begin < prompts.size(); begin += micro) {
-    const size_t stop = std::min(prompts.size(), begin + micro);
-    std::vector<TokenSeq> p(prompts.begin() + begin, prompts.begin() + stop);
-    std::vector<TokenSeq> r(responses.begin() + begin, responses.begin() + stop);
-    R1_ASSIGN_OR_RETURN(ResponseLogProbs lp, ComputeResponseLogProbs(*c.slot->model, p, r));
-    // Token mean over the whole global batch, whatever the micro-batch and shard split.
-    at::Tensor loss = -(lp.logprobs * lp.mask).sum() / c.global.tokens;
-    (loss * c.world).backward();
-    loss_sum += loss.item<double>();
-  }
-  metrics["loss"] = loss_sum;
+  R1_ASSIGN_OR_RETURN(ResponseLogProbs lp,
+                      ComputeResponseLogProbs(*c.slot->model, prompts, responses));
+  // Token mean over the whole global batch, whatever the micro-batch and shard split.
+  at::Tensor loss = -(lp.logprobs * lp.mask).sum() / c.global.tokens;
+  (loss * c.world).backward();
+  metrics["loss"] = loss.item<double>();
   metrics["tokens"] = c.counts.tokens;
   return absl::OkStatus();
 }
@@ -481,6 +472,41 @@ absl::Status RewardModelBackward(const ShardStep& c, StepMetrics& metrics) {
   metrics["accuracy"] = result.accuracy * share;
   metrics["margin"] = result.mean_margin * share;
   return absl::OkStatus();
+}
+
+// TrainBatch::micro_batch_*'s passes over this shard: row indices of `batch`, length-sorted.
+std::vector<std::vector<size_t>> PlanMicroBatches(const TrainBatch& batch) {
+  std::vector<int64_t> lengths(batch.prompts.size());
+  for (size_t i = 0; i < lengths.size(); ++i) {
+    size_t response = batch.responses[i].size();
+    if (batch.objective == TrainBatch::Objective::kRewardModel) {
+      response = std::max(response, batch.rejected[i].size());
+    }
+    lengths[i] = static_cast<int64_t>(batch.prompts[i].size() + response);
+  }
+  return PlanLogprobChunks(lengths, batch.micro_batch_tokens, batch.micro_batch_size);
+}
+
+// The rows `rows` of every per-sequence field of a batch CountShard accepted.
+TrainBatch SelectRows(const TrainBatch& batch, const std::vector<size_t>& rows) {
+  auto pick = [&](const auto& v) {
+    std::decay_t<decltype(v)> out;
+    if (v.empty()) return out;  // an optional field left empty
+    for (size_t i : rows) out.push_back(v[i]);
+    return out;
+  };
+  TrainBatch out;
+  out.objective = batch.objective;
+  out.step = batch.step;
+  out.policy_loss = batch.policy_loss;
+  out.prompts = pick(batch.prompts);
+  out.responses = pick(batch.responses);
+  out.advantages = pick(batch.advantages);
+  out.old_logprobs = pick(batch.old_logprobs);
+  out.ref_logprobs = pick(batch.ref_logprobs);
+  out.behaviour_logprobs = pick(batch.behaviour_logprobs);
+  out.rejected = pick(batch.rejected);
+  return out;
 }
 
 // TrainStep's end: sums this shard's metrics across the ranks of `comm` (null: one process) into
@@ -810,18 +836,30 @@ absl::StatusOr<StepMetrics> LocalWorker::TrainStep(const std::string& slot_name,
       if (p.grad().defined()) p.mutable_grad().reset();
     }
   }
+  // Each micro-batch is scaled like a shard of its own: gradients and metric shares add up.
   StepMetrics metrics;  // this shard's share of each global metric (summed over ranks below)
-  ShardStep shard{slot, &batch, counts, global, world, device_, options_.micro_batch_size};
   absl::Status status = CatchExceptions("train step", [&]() -> absl::Status {
-    switch (batch.objective) {
-      case TrainBatch::Objective::kLanguageModel:
-        return LanguageModelBackward(shard, metrics);
-      case TrainBatch::Objective::kPolicyGradient:
-        return PolicyGradientBackward(shard, metrics);
-      case TrainBatch::Objective::kRewardModel:
-        return RewardModelBackward(shard, metrics);
+    for (const std::vector<size_t>& rows : PlanMicroBatches(batch)) {
+      const bool whole = rows.size() == batch.prompts.size();  // one pass: no copy
+      const TrainBatch micro = whole ? TrainBatch() : SelectRows(batch, rows);
+      const TrainBatch& part = whole ? batch : micro;
+      R1_ASSIGN_OR_RETURN(ShardCounts part_counts, CountShard(part, /*allow_empty=*/true));
+      ShardStep shard{slot, &part, part_counts, global, world, device_};
+      StepMetrics part_metrics;
+      switch (batch.objective) {
+        case TrainBatch::Objective::kLanguageModel:
+          R1_RETURN_IF_ERROR(LanguageModelBackward(shard, part_metrics));
+          break;
+        case TrainBatch::Objective::kPolicyGradient:
+          R1_RETURN_IF_ERROR(PolicyGradientBackward(shard, part_metrics));
+          break;
+        case TrainBatch::Objective::kRewardModel:
+          R1_RETURN_IF_ERROR(RewardModelBackward(shard, part_metrics));
+          break;
+      }
+      for (const auto& [key, value] : part_metrics) metrics[key] += value;
     }
-    return absl::InternalError("TrainStep: unknown objective");
+    return absl::OkStatus();
   });
 
   // 3. The global metrics and gradients, then one clipped optimizer step (identical everywhere).

@@ -29,8 +29,6 @@ struct LocalWorkerOptions {
   // Rows of the decode batch (GenerateOptions::max_batch): at most this many sequences decode
   // together, a finished one's row going to the next waiting request. 0 = all requests at once.
   int32_t generation_batch = 0;
-  // Sequences per forward/backward inside one TrainStep (gradients accumulate); 0 = all at once.
-  int64_t micro_batch_size = 0;
   // Where every tensor of every slot lives: "cpu" or "cuda:N" (a concrete ordinal; `r1 worker`
   // resolves "cuda" to its launcher's local rank with ResolveWorkerDevice, workers/device.h).
   std::string device = "cpu";

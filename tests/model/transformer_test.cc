@@ -294,6 +294,12 @@ TEST(LogProbsTest, ChunksAreLengthSortedAndWithinBudget) {
   EXPECT_EQ(PlanLogprobChunks(lengths, 0), one);
   EXPECT_EQ(PlanLogprobChunks(lengths, 1000),
             (std::vector<std::vector<size_t>>{{5, 1, 3, 2, 0, 4}}));
+  // A sequence cap, alone and with the token budget (whichever bound is reached first cuts).
+  EXPECT_EQ(PlanLogprobChunks(lengths, 0, 4),
+            (std::vector<std::vector<size_t>>{{5, 1, 3, 2}, {0, 4}}));
+  EXPECT_EQ(PlanLogprobChunks(lengths, 18, 2),
+            (std::vector<std::vector<size_t>>{{5}, {1, 3}, {2, 0}, {4}}));
+  EXPECT_TRUE(PlanLogprobChunks({}, 18, 2).empty());
 }
 
 TEST(LogProbsTest, ChunkedEqualsOneBatchInCallerOrder) {

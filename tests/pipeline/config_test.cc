@@ -118,6 +118,8 @@ stages:
       dynamic_sampling: true
       ppo_epochs: 2
       mini_batch_size: 16
+      micro_batch_size: 4
+      micro_batch_tokens: 2048
       importance_cap: 3
       reference_refresh_every: 10
       rewards:
@@ -144,6 +146,8 @@ stages:
   EXPECT_DOUBLE_EQ(g.negative_advantage_scale, 0.25);
   EXPECT_TRUE(g.dynamic_sampling);
   EXPECT_EQ(g.ppo_epochs, 2);
+  EXPECT_EQ(g.micro_batch_size, 4);
+  EXPECT_EQ(g.micro_batch_tokens, 2048);
   EXPECT_EQ(g.max_staleness, 0);  // on-policy unless asked
   EXPECT_DOUBLE_EQ(g.importance_cap, 3.0);
   EXPECT_EQ(g.reference_refresh_every, 10);
@@ -351,12 +355,14 @@ TEST(ConfigTest, NumericRanges) {
     type: rejection_sampling
     inputs: {datasets: [gsm]}
     rejection_sampling: {samples_per_prompt: 2, max_kept_per_prompt: 3, non_reasoning_ratio: 0.2}
-  - {name: s, type: sft, inputs: {datasets: [chat]}, sft: {batch_size: 8, micro_batch_size: 3}}
+  - {name: s, type: sft, inputs: {datasets: [chat]}, sft: {batch_size: 8, micro_batch_size: 3,
+                                                          micro_batch_tokens: -1}}
 )"),
               ElementsAre("stages[0].rejection_sampling.max_kept_per_prompt: must be <= "
                           "samples_per_prompt (2), got 3",
                           "stages[0].rejection_sampling.non_reasoning_ratio: is 0.2 but no input "
                           "dataset is non-reasoning (format chat)",
+                          "stages[1].sft.micro_batch_tokens: must be >= 0, got -1",
                           "stages[1].sft.micro_batch_size: must divide batch_size (8), got 3"));
 }
 

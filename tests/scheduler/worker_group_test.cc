@@ -146,6 +146,8 @@ TEST(WorkerGroupTest, TrainStepShardsEveryPerSequenceFieldAndAnEmptyShardStillRu
   TrainBatch batch;
   batch.objective = TrainBatch::Objective::kPolicyGradient;
   batch.step = 7;
+  batch.micro_batch_size = 4;  // each rank splits its own shard
+  batch.micro_batch_tokens = 512;
   for (int i = 0; i < 3; ++i) {
     batch.prompts.push_back({i});
     batch.responses.push_back({i, i});
@@ -167,6 +169,10 @@ TEST(WorkerGroupTest, TrainStepShardsEveryPerSequenceFieldAndAnEmptyShardStillRu
   EXPECT_EQ(t0.batches[0].behaviour_logprobs.size(), 2u);
   EXPECT_EQ(t1.batches[0].step, 7);
   EXPECT_TRUE(t1.batches[0].ref_logprobs.empty());
+  for (const CountingWorker* t : {&t0, &t1}) {
+    EXPECT_EQ(t->batches[0].micro_batch_size, 4);
+    EXPECT_EQ(t->batches[0].micro_batch_tokens, 512);
+  }
 
   batch.prompts.resize(1);
   batch.responses.resize(1);

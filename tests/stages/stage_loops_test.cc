@@ -108,7 +108,8 @@ TEST(SupervisedStageTest, ResumeAfterCrashReplaysTheSameBatches) {
   const std::string stage = R"(  - name: s
     type: sft
     inputs: {model: base, datasets: [d]}
-    sft: {batch_size: 2, steps: 6, checkpoint_every: 2, log_every: 1}
+    sft: {batch_size: 2, micro_batch_size: 1, micro_batch_tokens: 300, steps: 6,
+          checkpoint_every: 2, log_every: 1}
 )";
   std::string dir = TempDir("resume");
   std::string data = WriteData(dir, {"a", "b", "c", "d", "e"});
@@ -117,6 +118,8 @@ TEST(SupervisedStageTest, ResumeAfterCrashReplaysTheSameBatches) {
   auto full = Make(JoinPath(dir, "full"), data, stage, &plain);
   ASSERT_TRUE(RunStage(full->context).ok());
   ASSERT_EQ(plain.batches.size(), 6u);
+  EXPECT_EQ(plain.batches[0].micro_batch_size, 1);  // the worker's passes, as configured
+  EXPECT_EQ(plain.batches[0].micro_batch_tokens, 300);
 
   FakeWorker crashing;
   crashing.fail_at_step = 3;
@@ -290,6 +293,7 @@ TEST(GrpoStageTest, OffPolicyUpdatesGetOldLogprobs) {
       group_size: 2
       ppo_epochs: 2
       mini_batch_size: 2
+      micro_batch_tokens: 640
       kl_coef: 0
       rewards: [{name: accuracy, weight: 1.0}]
       checkpoint_every: 0
@@ -305,6 +309,8 @@ TEST(GrpoStageTest, OffPolicyUpdatesGetOldLogprobs) {
   for (const TrainBatch& batch : worker.batches) {
     ASSERT_EQ(batch.responses.size(), 2u);
     EXPECT_EQ(batch.old_logprobs.size(), batch.responses.size());
+    EXPECT_EQ(batch.micro_batch_tokens, 640);
+    EXPECT_EQ(batch.micro_batch_size, 0);
   }
 }
 

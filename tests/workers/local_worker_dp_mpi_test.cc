@@ -185,7 +185,6 @@ TEST(LocalWorkerDpMpiTest, TrainStepEqualsSingleProcessAndSyncReachesTheRolloutW
   options.trainer_comm = comms->trainer.get();
   options.weight_sync_comm = comms->weight_sync.get();
   options.collective_timeout = kOpTimeout;
-  options.micro_batch_size = 2;  // the single-process reference takes each batch at once
   LocalWorker worker(options);
   const OptimizerOptions adam = Adam();
   ASSERT_TRUE(worker.InitModel("policy", kTinyConfig, "byte", 11, &adam).ok());
@@ -221,7 +220,9 @@ TEST(LocalWorkerDpMpiTest, TrainStepEqualsSingleProcessAndSyncReachesTheRolloutW
     for (size_t step = 0; step < cases.size(); ++step) {
       Case& c = cases[step];
       c.batch.step = static_cast<int64_t>(step);
-      const TrainBatch shard = ShardOf(c.batch, rank);
+      TrainBatch shard = ShardOf(c.batch, rank);
+      // Passes of at most 2 sequences; the single-process reference takes each batch at once.
+      shard.micro_batch_size = 2;
       if (c.batch.prompts.size() == 1) {
         EXPECT_EQ(shard.prompts.size(), rank == 0 ? 1u : 0u) << c.name;
       }
